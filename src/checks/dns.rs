@@ -1,0 +1,106 @@
+//! vpc-dns and dhcp-dns: interface endpoints are reached by name only through private DNS,
+//! which needs both VPC DNS attributes and the Amazon-provided resolver.
+
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::GatherError;
+
+pub static VPC_DNS: Check = Check {
+    id: "vpc-dns",
+    title: "VPC has enableDnsSupport and enableDnsHostnames",
+    severity: Severity::Error,
+    docs:
+        "https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html#vpc-dns-support",
+    run: vpc_dns,
+};
+
+pub static DHCP_DNS: Check = Check {
+    id: "dhcp-dns",
+    title: "DHCP options use the Amazon-provided DNS resolver",
+    severity: Severity::Warning,
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html",
+    run: dhcp_dns,
+};
+
+/// Does any task subnet resolve AWS service names to interface endpoints (or need to)?
+fn relies_on_private_dns(ctx: &Context) -> Result<bool, GatherError> {
+    let subnets = ctx.task_subnets()?;
+    let dep = ctx.dependence(&subnets)?;
+    if !dep.required.is_empty() || !dep.unverified.is_empty() {
+        return Ok(true);
+    }
+    let services = ctx.interface_services()?;
+    for s in &services {
+        if ctx
+            .endpoint(s, "Interface")?
+            .is_some_and(|e| e.private_dns_enabled)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn vpc_dns(ctx: &Context) -> Outcome {
+    let net = ctx.network()?;
+    let vpc = &net.vpc_id;
+    let support = *net.dns_support.ok().map_err(Clone::clone)?;
+    let hostnames = *net.dns_hostnames.ok().map_err(Clone::clone)?;
+    let modify = |attr: &str| {
+        format!("aws ec2 modify-vpc-attribute --vpc-id {vpc} --{attr} '{{\"Value\":true}}'")
+    };
+    if !support {
+        return Ok(vec![Verdict::fail(
+            vpc.as_str(),
+            "enableDnsSupport is off: the Amazon-provided resolver does not answer in this VPC, so tasks cannot resolve ECR, S3 or endpoint names",
+            format!("turn DNS resolution on: {}", modify("enable-dns-support")),
+        )]);
+    }
+    if !hostnames {
+        return Ok(vec![if relies_on_private_dns(ctx)? {
+            Verdict::fail(
+                vpc.as_str(),
+                "enableDnsHostnames is off: private DNS names of interface endpoints do not resolve to the endpoints, so ECR and other AWS names resolve to public IPs the task cannot reach",
+                format!("turn DNS hostnames on: {}", modify("enable-dns-hostnames")),
+            )
+        } else {
+            Verdict::pass(
+                vpc.as_str(),
+                "enableDnsSupport is on; enableDnsHostnames is off, which only matters for interface endpoints, and the task reaches AWS through its path out",
+            )
+        }]);
+    }
+    Ok(vec![Verdict::pass(
+        vpc.as_str(),
+        "enableDnsSupport and enableDnsHostnames are both on",
+    )])
+}
+
+fn dhcp_dns(ctx: &Context) -> Outcome {
+    let net = ctx.network()?;
+    let dhcp = net.dhcp_options.ok().map_err(Clone::clone)?;
+    let resource = format!("{} ({})", net.vpc_id, dhcp.id);
+    let servers = &dhcp.domain_name_servers;
+    let amazon_only = servers.is_empty()
+        || servers
+            .iter()
+            .all(|s| s.eq_ignore_ascii_case("AmazonProvidedDNS") || s == "169.254.169.253");
+    if amazon_only {
+        return Ok(vec![Verdict::pass(
+            resource,
+            "DHCP options use AmazonProvidedDNS",
+        )]);
+    }
+    let list = servers.join(", ");
+    Ok(vec![if relies_on_private_dns(ctx)? {
+        Verdict::warn(
+            resource,
+            format!("DHCP options set custom DNS servers ({list}): interface endpoint names resolve to the endpoints only if these servers forward AWS service names to the VPC resolver, which this tool cannot see"),
+            format!("make sure {list} forward *.amazonaws.com (at least the endpoint services) to the Route 53 Resolver (VPC CIDR base +2) with a conditional forwarder or Route 53 Resolver endpoint, or use AmazonProvidedDNS in {}", dhcp.id),
+        )
+    } else {
+        Verdict::pass(
+            resource,
+            format!("DHCP options set custom DNS servers ({list}); the task reaches AWS through its path out, so public names are enough"),
+        )
+    }])
+}

@@ -1,0 +1,390 @@
+//! Interface endpoints the task needs where it has no path out: ecr.api, ecr.dkr, logs,
+//! secretsmanager / ssm, ssmmessages; and whether those endpoints resolve and are available.
+
+use std::collections::BTreeMap;
+
+use super::context::{ids, secret_uses, Dependence, TaskSubnet};
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::GatherError;
+
+const ECR_VPCE_DOCS: &str =
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
+const ECS_VPCE_DOCS: &str =
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html";
+
+pub static ECR_API_ENDPOINT: Check = Check {
+    id: "ecr-api-endpoint",
+    title: "ecr.api interface endpoint where the platform needs it",
+    severity: Severity::Error,
+    docs: ECR_VPCE_DOCS,
+    run: ecr_api,
+};
+
+pub static ECR_DKR_ENDPOINT: Check = Check {
+    id: "ecr-dkr-endpoint",
+    title: "ecr.dkr interface endpoint",
+    severity: Severity::Error,
+    docs: ECR_VPCE_DOCS,
+    run: ecr_dkr,
+};
+
+pub static ENDPOINT_PRIVATE_DNS: Check = Check {
+    id: "endpoint-private-dns",
+    title: "Needed interface endpoints are available with private DNS enabled",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html",
+    run: private_dns,
+};
+
+pub static LOGS_ENDPOINT: Check = Check {
+    id: "logs-endpoint",
+    title: "logs interface endpoint for the awslogs log driver",
+    severity: Severity::Error,
+    docs: ECS_VPCE_DOCS,
+    run: logs,
+};
+
+pub static SECRETS_ENDPOINTS: Check = Check {
+    id: "secrets-endpoints",
+    title: "secretsmanager / ssm interface endpoints for referenced secrets",
+    severity: Severity::Error,
+    docs: ECS_VPCE_DOCS,
+    run: secrets,
+};
+
+pub static EXEC_ENDPOINT: Check = Check {
+    id: "exec-endpoint",
+    title: "ssmmessages interface endpoint for ECS Exec",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html",
+    run: exec,
+};
+
+/// Something in the task definition that calls an AWS service in a region.
+struct Use {
+    what: String,
+    region: String,
+}
+
+fn served_summary(dep: &Dependence) -> String {
+    dep.served
+        .iter()
+        .map(|(ts, e)| format!("{} {}", ts.subnet.id, e.describe()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn create_command(
+    ctx: &Context,
+    short: &str,
+    subnets: &[&TaskSubnet],
+) -> Result<String, GatherError> {
+    let vpc = ctx.vpc_id()?;
+    // Reuse the security groups of an existing interface endpoint when there is one.
+    let existing_sgs = ctx
+        .endpoints()?
+        .iter()
+        .find(|e| e.endpoint_type == "Interface" && !e.security_group_ids.is_empty())
+        .map(|e| e.security_group_ids.join(" "));
+    let sgs = existing_sgs.unwrap_or_else(|| {
+        format!(
+            "sg-… (one that allows TCP 443 in from {})",
+            ctx.snap.workload.security_groups.join(", ")
+        )
+    });
+    let one_per_az = one_subnet_per_az(subnets);
+    Ok(format!(
+        "create interface endpoint {name} in subnets {list} with private DNS: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name {name} --subnet-ids {args} --security-group-ids {sgs} --private-dns-enabled",
+        name = ctx.service_name(short),
+        list = one_per_az.join(", "),
+        args = one_per_az.join(" "),
+    ))
+}
+
+/// An interface endpoint takes one subnet per Availability Zone.
+fn one_subnet_per_az(subnets: &[&TaskSubnet]) -> Vec<String> {
+    let mut by_az: BTreeMap<String, String> = BTreeMap::new();
+    for ts in subnets {
+        let az = ts
+            .subnet
+            .availability_zone
+            .clone()
+            .unwrap_or_else(|| ts.subnet.id.clone());
+        by_az.entry(az).or_insert_with(|| ts.subnet.id.clone());
+    }
+    by_az.into_values().collect()
+}
+
+/// The common rule: where task subnets have no verified path out, the interface endpoint
+/// for `short` must exist; uses in other regions cannot be served by this VPC's endpoints.
+fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> Outcome {
+    let name = ctx.service_name(short);
+    if uses.is_empty() {
+        return Ok(vec![Verdict::skip(ctx.scope(), none)]);
+    }
+    let subnets = ctx.task_subnets()?;
+    let dep = ctx.dependence(&subnets)?;
+    let what = uses
+        .iter()
+        .map(|u| u.what.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if dep.required.is_empty() && dep.unverified.is_empty() {
+        return Ok(vec![Verdict::pass(
+            format!("{} ({name})", ctx.vpc_id()?),
+            format!(
+                "not required: {what} reach {short} through the path out ({})",
+                served_summary(&dep)
+            ),
+        )]);
+    }
+    let status_subnets: Vec<&TaskSubnet> = if dep.required.is_empty() {
+        dep.unverified.clone()
+    } else {
+        dep.required.clone()
+    };
+    let hard = !dep.required.is_empty();
+    let mut verdicts = Vec::new();
+    let (local, remote): (Vec<&Use>, Vec<&Use>) =
+        uses.iter().partition(|u| u.region == ctx.region());
+    for u in remote {
+        let message = format!(
+            "{} uses {short} in {}, but a VPC endpoint only serves its own region ({}); subnets {} have no verified path out",
+            u.what, u.region, ctx.region(), ids(&status_subnets)
+        );
+        let fix = format!(
+            "give subnets {} a NAT gateway path, or move the resource {} uses to {}",
+            ids(&status_subnets),
+            u.what,
+            ctx.region()
+        );
+        verdicts.push(if hard {
+            Verdict::fail(
+                format!("{} ({short} in {})", u.what, u.region),
+                message,
+                fix,
+            )
+        } else {
+            Verdict::warn(
+                format!("{} ({short} in {})", u.what, u.region),
+                message,
+                fix,
+            )
+        });
+    }
+    if local.is_empty() {
+        return Ok(verdicts);
+    }
+    match ctx.endpoint(short, "Interface")? {
+        Some(endpoint) => verdicts.push(Verdict::pass(
+            endpoint.id.as_str(),
+            format!(
+                "{} ({}) serves {name} for subnets {} (no path out); used by {what}",
+                endpoint.id,
+                endpoint.state,
+                ids(&status_subnets)
+            ),
+        )),
+        None => {
+            let resource = format!("{} ({name})", ctx.vpc_id()?);
+            let fix = create_command(ctx, short, &status_subnets)?;
+            verdicts.push(if hard {
+                Verdict::fail(
+                    resource,
+                    format!(
+                        "no interface endpoint {name} in {}, and subnets {} have no path out: {what} cannot reach {short}",
+                        ctx.vpc_id()?, ids(&status_subnets)
+                    ),
+                    fix,
+                )
+            } else {
+                Verdict::warn(
+                    resource,
+                    format!(
+                        "no interface endpoint {name}; subnets {} reach out only through a route this tool cannot verify",
+                        ids(&status_subnets)
+                    ),
+                    fix,
+                )
+            });
+        }
+    }
+    Ok(verdicts)
+}
+
+fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, GatherError> {
+    Ok(ctx
+        .ecr_images()?
+        .into_iter()
+        .map(|(container, image, region)| Use {
+            what: format!("container {container} ({image})"),
+            region,
+        })
+        .collect())
+}
+
+fn ecr_api(ctx: &Context) -> Outcome {
+    if !ctx.needs_ecr_api()? {
+        let w = &ctx.snap.workload;
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            format!(
+                "Linux platform version {} gets registry credentials without ecr.api",
+                w.platform_version.as_deref().unwrap_or("LATEST")
+            ),
+        )]);
+    }
+    require_interface(
+        ctx,
+        "ecr.api",
+        ecr_uses(ctx)?,
+        "no container image is in a private ECR registry",
+    )
+}
+
+fn ecr_dkr(ctx: &Context) -> Outcome {
+    require_interface(
+        ctx,
+        "ecr.dkr",
+        ecr_uses(ctx)?,
+        "no container image is in a private ECR registry",
+    )
+}
+
+fn logs(ctx: &Context) -> Outcome {
+    let td = ctx.task_definition()?;
+    let uses = td
+        .containers
+        .iter()
+        .filter_map(|c| {
+            let log = c.log_configuration.as_ref()?;
+            (log.log_driver == "awslogs").then(|| Use {
+                what: format!("container {} (awslogs)", c.name),
+                region: log
+                    .options
+                    .get("awslogs-region")
+                    .cloned()
+                    .unwrap_or_else(|| ctx.region().to_string()),
+            })
+        })
+        .collect();
+    require_interface(
+        ctx,
+        "logs",
+        uses,
+        "no container uses the awslogs log driver",
+    )
+}
+
+fn secrets(ctx: &Context) -> Outcome {
+    let td = ctx.task_definition()?;
+    let mut by_service: BTreeMap<&str, Vec<Use>> = BTreeMap::new();
+    for (service, region, what) in secret_uses(td) {
+        let region = if region.is_empty() {
+            ctx.region().to_string()
+        } else {
+            region
+        };
+        by_service.entry(service).or_default().push(Use {
+            what: format!("secret {what}"),
+            region,
+        });
+    }
+    if by_service.is_empty() {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the task definition references no Secrets Manager secrets or SSM parameters",
+        )]);
+    }
+    let mut verdicts = Vec::new();
+    for (service, uses) in by_service {
+        verdicts.extend(require_interface(ctx, service, uses, "")?);
+    }
+    Ok(verdicts)
+}
+
+fn exec(ctx: &Context) -> Outcome {
+    let uses = if ctx.snap.workload.enable_execute_command {
+        vec![Use {
+            what: "ECS Exec (enableExecuteCommand)".into(),
+            region: ctx.region().to_string(),
+        }]
+    } else {
+        vec![]
+    };
+    require_interface(ctx, "ssmmessages", uses, "enableExecuteCommand is off")
+}
+
+fn private_dns(ctx: &Context) -> Outcome {
+    let services = ctx.interface_services()?;
+    if services.is_empty() {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the task uses no interface endpoint services",
+        )]);
+    }
+    let subnets = ctx.task_subnets()?;
+    let dep = ctx.dependence(&subnets)?;
+    let depends = !dep.required.is_empty() || !dep.unverified.is_empty();
+    let hard = !dep.required.is_empty();
+    let mut verdicts = Vec::new();
+    for short in &services {
+        let Some(e) = ctx.endpoint(short, "Interface")? else {
+            continue;
+        };
+        let available = e.state.eq_ignore_ascii_case("available");
+        let mut problems = Vec::new();
+        let mut fixes = Vec::new();
+        if !e.private_dns_enabled {
+            problems.push(format!(
+                "private DNS is off, so {} resolves to public IPs",
+                ctx.service_name(short)
+            ));
+            fixes.push(format!(
+                "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --private-dns-enabled",
+                e.id
+            ));
+        }
+        if !available {
+            problems.push(format!("its state is {}", e.state));
+            fixes.push(if e.state.eq_ignore_ascii_case("pendingAcceptance") {
+                "accept the endpoint connection (or recreate it against the AWS service)"
+                    .to_string()
+            } else {
+                format!("wait until {} is available before deploying", e.id)
+            });
+        }
+        let resource = format!("{} ({short})", e.id);
+        verdicts.push(if problems.is_empty() {
+            Verdict::pass(resource, format!("{} is available with private DNS", e.id))
+        } else if !depends {
+            Verdict::pass(
+                resource,
+                format!(
+                    "{} {}; not used: every task subnet has a path out",
+                    e.id,
+                    problems.join(" and ")
+                ),
+            )
+        } else if hard {
+            Verdict::fail(
+                resource,
+                format!("{} {}", e.id, problems.join(" and ")),
+                fixes.join("; "),
+            )
+        } else {
+            Verdict::warn(
+                resource,
+                format!("{} {}", e.id, problems.join(" and ")),
+                fixes.join("; "),
+            )
+        });
+    }
+    if verdicts.is_empty() {
+        verdicts.push(Verdict::skip(
+            ctx.scope(),
+            "no interface endpoint for the services the task uses (see the endpoint checks)",
+        ));
+    }
+    Ok(verdicts)
+}

@@ -1,0 +1,188 @@
+//! The ordered registry of checks. A check is a pure function of the snapshot (through
+//! `Context`, which derives shared facts once) that returns findings.
+
+mod context;
+mod dns;
+mod endpoints;
+mod netrules;
+mod platform;
+mod routing;
+mod s3;
+mod security;
+
+use serde::Serialize;
+
+pub use context::Context;
+
+use crate::snapshot::{GatherError, Snapshot};
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Fail,
+    Error,
+    Warn,
+    Pass,
+    Skip,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Warn => "warn",
+            Status::Pass => "pass",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A failure stops tasks from starting.
+    Error,
+    /// A problem that breaks tasks only in some configurations.
+    Warning,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub status: Status,
+    pub severity: Severity,
+    pub resource: String,
+    pub message: String,
+    pub remediation: String,
+    pub docs: &'static str,
+}
+
+/// What a check hands back before the registry stamps its id, severity and docs on it.
+pub struct Verdict {
+    pub status: Status,
+    pub resource: String,
+    pub message: String,
+    pub remediation: String,
+}
+
+impl Verdict {
+    pub fn new(status: Status, resource: impl Into<String>, message: impl Into<String>) -> Self {
+        Verdict {
+            status,
+            resource: resource.into(),
+            message: message.into(),
+            remediation: String::new(),
+        }
+    }
+    pub fn pass(resource: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Status::Pass, resource, message)
+    }
+    pub fn skip(resource: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Status::Skip, resource, message)
+    }
+    pub fn fail(
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        Self::new(Status::Fail, resource, message).fix(remediation)
+    }
+    pub fn warn(
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        Self::new(Status::Warn, resource, message).fix(remediation)
+    }
+    pub fn fix(mut self, remediation: impl Into<String>) -> Self {
+        self.remediation = remediation.into();
+        self
+    }
+}
+
+/// A check either judges, or could not because data it needs was not gathered.
+pub type Outcome = Result<Vec<Verdict>, GatherError>;
+
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The AWS page the rule follows.
+    pub docs: &'static str,
+    pub run: fn(&Context) -> Outcome,
+}
+
+/// Evaluation order is this order (product.md).
+pub static REGISTRY: &[&Check] = &[
+    &platform::PLATFORM_VERSION,
+    &dns::VPC_DNS,
+    &dns::DHCP_DNS,
+    &routing::ROUTE_TABLE,
+    &routing::EGRESS_PATH,
+    &endpoints::ECR_API_ENDPOINT,
+    &endpoints::ECR_DKR_ENDPOINT,
+    &s3::S3_GATEWAY_ENDPOINT,
+    &s3::S3_GATEWAY_ROUTE,
+    &s3::S3_ENDPOINT_POLICY,
+    &endpoints::ENDPOINT_PRIVATE_DNS,
+    &security::ENDPOINT_SECURITY_GROUPS,
+    &security::NETWORK_ACL,
+    &endpoints::LOGS_ENDPOINT,
+    &endpoints::SECRETS_ENDPOINTS,
+    &endpoints::EXEC_ENDPOINT,
+];
+
+pub fn run_all(snapshot: &Snapshot) -> Vec<Finding> {
+    let ctx = Context::new(snapshot);
+    let mut findings = Vec::new();
+    for check in REGISTRY {
+        let verdicts = (check.run)(&ctx).unwrap_or_else(|error| {
+            vec![Verdict::new(
+                Status::Error,
+                ctx.scope(),
+                format!("could not evaluate: {}", error.describe()),
+            )
+            .fix(format!(
+                "allow {} for the identity running fargate-preflight (see the README's IAM policy), then run again",
+                error.action
+            ))]
+        });
+        let mut rows: Vec<Finding> = verdicts
+            .into_iter()
+            .map(|v| Finding {
+                check: check.id,
+                status: v.status,
+                severity: check.severity,
+                resource: v.resource,
+                message: v.message,
+                remediation: v.remediation,
+                docs: check.docs,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.resource.cmp(&b.resource));
+        findings.extend(rows);
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_documented() {
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), REGISTRY.len());
+        for c in REGISTRY {
+            assert!(
+                c.docs.starts_with("https://docs.aws.amazon.com/"),
+                "{}",
+                c.id
+            );
+            assert!(!c.title.is_empty(), "{}", c.id);
+        }
+    }
+}

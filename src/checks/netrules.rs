@@ -1,0 +1,274 @@
+//! Security group and network ACL rule evaluation for one TCP flow.
+
+use ipnet::Ipv4Net;
+
+use crate::snapshot::{NaclEntry, PrefixList, SgRule};
+
+fn is_tcp(protocol: &str) -> bool {
+    matches!(protocol, "-1" | "tcp" | "6" | "all")
+}
+
+fn sg_rule_covers_port(rule: &SgRule, port: i32) -> bool {
+    if rule.protocol == "-1" || rule.protocol == "all" {
+        return true;
+    }
+    is_tcp(&rule.protocol)
+        && match (rule.from_port, rule.to_port) {
+            (Some(from), Some(to)) => (from == -1 && to == -1) || (from <= port && port <= to),
+            _ => true,
+        }
+}
+
+/// Does any rule allow TCP `port` to/from one of `groups`?
+pub fn sg_allows_groups(rules: &[SgRule], port: i32, groups: &[String]) -> bool {
+    rules.iter().any(|r| {
+        sg_rule_covers_port(r, port) && r.security_group_ids.iter().any(|g| groups.contains(g))
+    })
+}
+
+/// Does any rule allow TCP `port` to/from the prefix list `id`?
+pub fn sg_allows_prefix_list(rules: &[SgRule], port: i32, id: &str) -> bool {
+    rules
+        .iter()
+        .any(|r| sg_rule_covers_port(r, port) && r.prefix_list_ids.iter().any(|p| p == id))
+}
+
+/// The targets no rule allowing TCP `port` covers (CIDRs and customer prefix list entries).
+pub fn sg_uncovered(
+    rules: &[SgRule],
+    port: i32,
+    targets: &[Ipv4Net],
+    prefix_lists: &[PrefixList],
+) -> Vec<Ipv4Net> {
+    let allowed: Vec<Ipv4Net> = rules
+        .iter()
+        .filter(|r| sg_rule_covers_port(r, port))
+        .flat_map(|r| {
+            let listed = r.prefix_list_ids.iter().flat_map(|id| {
+                prefix_lists
+                    .iter()
+                    .filter(move |p| &p.id == id)
+                    .flat_map(|p| p.cidrs.iter().copied())
+            });
+            r.cidrs.iter().copied().chain(listed).collect::<Vec<_>>()
+        })
+        .collect();
+    targets
+        .iter()
+        .filter(|t| !allowed.iter().any(|a| a.contains(*t)))
+        .copied()
+        .collect()
+}
+
+/// Does a rule allow TCP `port` to anywhere (0.0.0.0/0)?
+pub fn sg_allows_anywhere(rules: &[SgRule], port: i32) -> bool {
+    rules
+        .iter()
+        .any(|r| sg_rule_covers_port(r, port) && r.cidrs.iter().any(|c| c.prefix_len() == 0))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NaclResult {
+    Allowed,
+    /// Denied by a rule (`Some(number)`) or by the implicit `*` rule (`None`).
+    Denied {
+        rule: Option<i32>,
+        /// Earlier rules that allow only part of the flow.
+        partly_allowed_by: Vec<i32>,
+    },
+    /// Allowed, but earlier rules deny part of the addresses or ports.
+    PartlyDenied {
+        by: Vec<i32>,
+    },
+}
+
+fn private_range(net: &Ipv4Net) -> bool {
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+    ]
+    .iter()
+    .any(|p| p.parse::<Ipv4Net>().is_ok_and(|p| p.contains(net)))
+}
+
+/// Evaluate TCP traffic to/from `peer` on ports `lo..=hi` in one direction, in rule-number
+/// order, first match wins, no match = the implicit deny. With `public_only`, rules that
+/// only name private ranges are ignored (the peer is AWS's public address space).
+pub fn nacl_evaluate(
+    entries: &[NaclEntry],
+    egress: bool,
+    peer: Ipv4Net,
+    (lo, hi): (i32, i32),
+    public_only: bool,
+) -> NaclResult {
+    let mut rules: Vec<&NaclEntry> = entries.iter().filter(|e| e.egress == egress).collect();
+    rules.sort_by_key(|e| e.rule_number);
+    let mut partial_denies = Vec::new();
+    let mut partial_allows = Vec::new();
+    for e in rules {
+        if !matches!(e.protocol.as_str(), "-1" | "6") {
+            continue;
+        }
+        let Some(cidr) = e.cidr else { continue };
+        if public_only && private_range(&cidr) {
+            continue;
+        }
+        let (from, to) = if e.protocol == "-1" {
+            (0, 65535)
+        } else {
+            (e.from_port.unwrap_or(0), e.to_port.unwrap_or(65535))
+        };
+        let ports_cover = from <= lo && hi <= to;
+        let ports_overlap = from <= hi && lo <= to;
+        let ips_cover = cidr.contains(&peer);
+        let ips_overlap = ips_cover || peer.contains(&cidr);
+        if ips_cover && ports_cover {
+            return if e.allow {
+                if partial_denies.is_empty() {
+                    NaclResult::Allowed
+                } else {
+                    NaclResult::PartlyDenied { by: partial_denies }
+                }
+            } else {
+                NaclResult::Denied {
+                    rule: Some(e.rule_number),
+                    partly_allowed_by: partial_allows,
+                }
+            };
+        }
+        if ips_overlap && ports_overlap {
+            if e.allow {
+                partial_allows.push(e.rule_number);
+            } else {
+                partial_denies.push(e.rule_number);
+            }
+        }
+    }
+    NaclResult::Denied {
+        rule: None,
+        partly_allowed_by: partial_allows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(
+        n: i32,
+        egress: bool,
+        allow: bool,
+        cidr: &str,
+        ports: Option<(i32, i32)>,
+    ) -> NaclEntry {
+        NaclEntry {
+            rule_number: n,
+            egress,
+            protocol: if ports.is_some() {
+                "6".into()
+            } else {
+                "-1".into()
+            },
+            allow,
+            cidr: Some(cidr.parse().unwrap()),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+        }
+    }
+
+    fn net(s: &str) -> Ipv4Net {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn first_match_wins_in_rule_order() {
+        let entries = vec![
+            entry(200, true, true, "0.0.0.0/0", None),
+            entry(100, true, false, "10.0.2.0/24", Some((443, 443))),
+        ];
+        assert_eq!(
+            nacl_evaluate(&entries, true, net("10.0.2.0/24"), (443, 443), false),
+            NaclResult::Denied {
+                rule: Some(100),
+                partly_allowed_by: vec![]
+            }
+        );
+        assert_eq!(
+            nacl_evaluate(&entries, true, net("10.0.3.0/24"), (443, 443), false),
+            NaclResult::Allowed
+        );
+    }
+
+    #[test]
+    fn no_match_is_the_implicit_deny() {
+        let entries = vec![entry(100, false, true, "0.0.0.0/0", Some((32768, 65535)))];
+        assert_eq!(
+            nacl_evaluate(&entries, false, net("0.0.0.0/0"), (1024, 65535), true),
+            NaclResult::Denied {
+                rule: None,
+                partly_allowed_by: vec![100]
+            }
+        );
+        assert_eq!(
+            nacl_evaluate(&entries, false, net("0.0.0.0/0"), (32768, 65535), true),
+            NaclResult::Allowed
+        );
+        assert_eq!(
+            nacl_evaluate(&entries, true, net("0.0.0.0/0"), (443, 443), true),
+            NaclResult::Denied {
+                rule: None,
+                partly_allowed_by: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn partial_denies_and_private_ranges() {
+        let entries = vec![
+            entry(90, true, false, "10.0.0.0/8", None),
+            entry(95, true, false, "52.0.0.0/8", Some((443, 443))),
+            entry(100, true, true, "0.0.0.0/0", None),
+        ];
+        assert_eq!(
+            nacl_evaluate(&entries, true, net("0.0.0.0/0"), (443, 443), true),
+            NaclResult::PartlyDenied { by: vec![95] }
+        );
+    }
+
+    #[test]
+    fn security_group_rules() {
+        let rule = SgRule {
+            protocol: "tcp".into(),
+            from_port: Some(443),
+            to_port: Some(443),
+            cidrs: vec![net("10.0.0.0/16")],
+            security_group_ids: vec!["sg-1".into()],
+            prefix_list_ids: vec!["pl-1".into()],
+        };
+        let rules = vec![rule];
+        assert!(sg_allows_groups(&rules, 443, &["sg-1".into()]));
+        assert!(!sg_allows_groups(&rules, 80, &["sg-1".into()]));
+        assert!(sg_allows_prefix_list(&rules, 443, "pl-1"));
+        assert!(!sg_allows_anywhere(&rules, 443));
+        let lists = vec![PrefixList {
+            id: "pl-1".into(),
+            name: "mine".into(),
+            cidrs: vec![net("192.168.0.0/24")],
+        }];
+        assert_eq!(
+            sg_uncovered(
+                &rules,
+                443,
+                &[
+                    net("10.0.1.0/24"),
+                    net("192.168.0.0/25"),
+                    net("172.16.0.0/24")
+                ],
+                &lists
+            ),
+            vec![net("172.16.0.0/24")]
+        );
+    }
+}

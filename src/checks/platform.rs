@@ -1,0 +1,151 @@
+//! platform-version: which Fargate platform the task really gets, and whether it can still start.
+
+use chrono::NaiveDate;
+
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::{TaskDefinition, Workload};
+
+pub static PLATFORM_VERSION: Check = Check {
+    id: "platform-version",
+    title: "Fargate platform version is current and resolves as expected",
+    severity: Severity::Error,
+    docs:
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-versions-retired.html",
+    run,
+};
+
+/// What `LATEST` means per OS family (ECS guide, platform versions).
+const LATEST_LINUX: &str = "1.4.0";
+const LATEST_WINDOWS: &str = "1.0.0";
+
+/// Linux platform versions that no longer start tasks: (version, partition, retired from).
+/// From the retirement page: 1.3.0 (and the earlier versions) retired 2026-03-16; the China
+/// regions' copy gives 2026-06-15.
+const RETIRED_LINUX: &[(&str, &str, (i32, u32, u32))] = &[
+    ("1.0.0", "aws", (2026, 3, 16)),
+    ("1.1.0", "aws", (2026, 3, 16)),
+    ("1.2.0", "aws", (2026, 3, 16)),
+    ("1.3.0", "aws", (2026, 3, 16)),
+    ("1.3.0", "aws-us-gov", (2026, 3, 16)),
+    ("1.0.0", "aws-cn", (2026, 6, 15)),
+    ("1.1.0", "aws-cn", (2026, 6, 15)),
+    ("1.2.0", "aws-cn", (2026, 6, 15)),
+    ("1.3.0", "aws-cn", (2026, 6, 15)),
+];
+
+const KNOWN_LINUX: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
+const KNOWN_WINDOWS: &[&str] = &["1.0.0"];
+
+pub struct Resolved {
+    pub windows: bool,
+    pub configured: String,
+    pub version: String,
+    /// Linux 1.4.0+ and every Windows version fetch the ECR auth token through ecr.api.
+    pub needs_ecr_api: bool,
+}
+
+pub fn resolve(workload: &Workload, td: &TaskDefinition) -> Resolved {
+    let windows = td.is_windows();
+    let configured = workload
+        .platform_version
+        .clone()
+        .unwrap_or_else(|| "LATEST".into());
+    let version = if configured.eq_ignore_ascii_case("LATEST") {
+        (if windows {
+            LATEST_WINDOWS
+        } else {
+            LATEST_LINUX
+        })
+        .to_string()
+    } else {
+        configured.clone()
+    };
+    let needs_ecr_api =
+        windows || !matches!(version.as_str(), "1.0.0" | "1.1.0" | "1.2.0" | "1.3.0");
+    Resolved {
+        windows,
+        configured,
+        version,
+        needs_ecr_api,
+    }
+}
+
+fn is_fargate(w: &Workload) -> bool {
+    match w.launch_type.as_deref() {
+        Some(lt) => lt == "FARGATE",
+        // A capacity provider strategy: Fargate when it names FARGATE / FARGATE_SPOT.
+        None => {
+            w.capacity_providers.is_empty()
+                || w.capacity_providers
+                    .iter()
+                    .any(|c| c.starts_with("FARGATE"))
+        }
+    }
+}
+
+fn run(ctx: &Context) -> Outcome {
+    let w = &ctx.snap.workload;
+    let scope = ctx.scope();
+    if !is_fargate(w) {
+        return Ok(vec![Verdict::skip(
+            scope,
+            format!(
+                "launch type {} is not Fargate; platform versions apply to Fargate only",
+                w.launch_type.as_deref().unwrap_or("(capacity providers)")
+            ),
+        )]);
+    }
+    let r = resolve(w, ctx.task_definition()?);
+    let family = if r.windows { "Windows" } else { "Linux" };
+    let resolved_note = if r.configured != r.version {
+        format!("{} resolves to {} ({family})", r.configured, r.version)
+    } else {
+        format!("{} ({family})", r.version)
+    };
+    let known = if r.windows {
+        KNOWN_WINDOWS
+    } else {
+        KNOWN_LINUX
+    };
+    if !known.contains(&r.version.as_str()) {
+        return Ok(vec![Verdict::warn(
+            scope,
+            format!("platform version {resolved_note} is not one this tool knows; ECS rejects versions that do not exist"),
+            format!("use LATEST or {} unless {} is a newly released version", if r.windows { LATEST_WINDOWS } else { LATEST_LINUX }, r.version),
+        )]);
+    }
+    let partition = ctx.snap.partition();
+    let retirement = (!r.windows)
+        .then(|| {
+            RETIRED_LINUX
+                .iter()
+                .find(|(v, p, _)| *v == r.version && *p == partition)
+        })
+        .flatten();
+    let Some((_, _, (y, m, d))) = retirement else {
+        return Ok(vec![Verdict::pass(
+            scope,
+            format!("platform version {resolved_note} is supported"),
+        )]);
+    };
+    let retired = NaiveDate::from_ymd_opt(*y, *m, *d).expect("valid retirement date");
+    let gathered = ctx.snap.gathered_at.date_naive();
+    let fix = format!(
+        "move to platform version {LATEST_LINUX}: aws ecs update-service --cluster {} --service {} --platform-version {LATEST_LINUX} --force-new-deployment (1.4.0 also needs the ecr.api endpoint in private subnets)",
+        w.cluster.as_deref().unwrap_or("CLUSTER"),
+        w.service.as_deref().unwrap_or("SERVICE")
+    );
+    Ok(vec![if gathered >= retired {
+        Verdict::fail(
+            scope,
+            format!("platform version {resolved_note} is retired in {partition} since {retired}: ECS no longer launches new tasks or creates services on it"),
+            fix,
+        )
+    } else {
+        Verdict::warn(
+            scope,
+            format!("platform version {resolved_note} is scheduled for retirement in {partition} on {retired}: new tasks cannot start after that date"),
+            fix,
+        )
+    }])
+}

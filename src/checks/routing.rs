@@ -1,0 +1,129 @@
+//! route-table and egress-path: which route table each task subnet really uses, and whether
+//! its traffic can leave the VPC.
+
+use super::context::{Egress, TaskSubnet};
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::GatherError;
+
+pub static ROUTE_TABLE: Check = Check {
+    id: "route-table",
+    title: "Each task subnet's effective route table",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html",
+    run: route_table,
+};
+
+pub static EGRESS_PATH: Check = Check {
+    id: "egress-path",
+    title: "Path out of the VPC (NAT gateway / internet gateway) per task subnet",
+    severity: Severity::Error,
+    docs:
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html",
+    run: egress_path,
+};
+
+fn label(ts: &TaskSubnet) -> String {
+    format!("{} ({})", ts.subnet.id, ts.route_table.id)
+}
+
+fn route_table(ctx: &Context) -> Outcome {
+    let subnets = ctx.task_subnets()?;
+    Ok(subnets
+        .iter()
+        .map(|ts| {
+            let how = if ts.via_main {
+                format!(
+                    "has no explicit association and uses the VPC's main route table {}",
+                    ts.route_table.id
+                )
+            } else {
+                format!("is explicitly associated with {}", ts.route_table.id)
+            };
+            let routes = ts
+                .route_table
+                .routes
+                .iter()
+                .map(|r| {
+                    let dest = r
+                        .destination_cidr
+                        .map(|c| c.to_string())
+                        .or_else(|| r.destination_prefix_list_id.clone())
+                        .unwrap_or_default();
+                    format!("{dest} → {}", r.target)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            Verdict::pass(
+                label(ts),
+                format!("{} {how}; routes: {routes}", ts.subnet.id),
+            )
+        })
+        .collect())
+}
+
+/// Would the task still reach everything it needs through endpoints alone?
+fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, GatherError> {
+    for service in ctx.interface_services()? {
+        if ctx.endpoint(&service, "Interface")?.is_none() {
+            return Ok(false);
+        }
+    }
+    if ctx.uses_s3()? {
+        let gateway = ctx.endpoint("s3", "Gateway")?;
+        let attached = gateway.is_some_and(|g| {
+            g.route_table_ids.contains(&ts.route_table.id)
+                || ts.route_table.routes.iter().any(|r| r.target == g.id)
+        });
+        return Ok(attached);
+    }
+    Ok(true)
+}
+
+fn egress_path(ctx: &Context) -> Outcome {
+    let subnets = ctx.task_subnets()?;
+    let mut verdicts = Vec::new();
+    for ts in &subnets {
+        let egress = ctx.egress(ts.route_table)?;
+        let resource = label(ts);
+        let summary = format!("{} {}", ts.subnet.id, egress.describe());
+        let verdict = match &egress {
+            Egress::Nat { .. } | Egress::Igw { .. } => Verdict::pass(
+                resource,
+                format!("{summary}: AWS services are reachable without endpoints"),
+            ),
+            Egress::Isolated => Verdict::pass(
+                resource,
+                format!("{summary}: every AWS service the task uses needs a VPC endpoint (checked below)"),
+            ),
+            Egress::Unverifiable { target } => Verdict::warn(
+                resource,
+                format!("{summary}: whether it reaches the internet depends on what is behind {target}"),
+                format!("confirm {target} forwards to a NAT or internet gateway, or create the VPC endpoints the checks below list so the task does not depend on it"),
+            ),
+            Egress::IgwWithoutPublicIp { igw } => {
+                let fix = format!(
+                    "either set assignPublicIp ENABLED in the service's awsvpcConfiguration (aws ecs update-service … --network-configuration 'awsvpcConfiguration={{subnets=[…],securityGroups=[…],assignPublicIp=ENABLED}}'), or route 0.0.0.0/0 in {} to a NAT gateway instead of {igw}, or rely on VPC endpoints",
+                    ts.route_table.id
+                );
+                if endpoints_cover(ctx, ts)? {
+                    Verdict::warn(resource, format!("{summary}; the VPC endpoints cover what the task needs, but nothing else on the internet is reachable"), fix)
+                } else {
+                    Verdict::fail(resource, format!("{summary}, and the VPC endpoints do not cover everything the task needs"), fix)
+                }
+            }
+            Egress::Broken { target, .. } => {
+                let fix = format!(
+                    "point 0.0.0.0/0 in {} at an available public NAT gateway whose subnet routes to an attached internet gateway (aws ec2 replace-route --route-table-id {} --destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-…), replacing {target}",
+                    ts.route_table.id, ts.route_table.id
+                );
+                if endpoints_cover(ctx, ts)? {
+                    Verdict::warn(resource, format!("{summary}; the VPC endpoints cover what the task needs"), fix)
+                } else {
+                    Verdict::fail(resource, format!("{summary}, and the VPC endpoints do not cover everything the task needs"), fix)
+                }
+            }
+        };
+        verdicts.push(verdict);
+    }
+    Ok(verdicts)
+}

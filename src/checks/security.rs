@@ -1,0 +1,521 @@
+//! endpoint-security-groups and network-acl: the rules on the way from the task to each AWS
+//! service it uses, whichever way that service is reached (interface endpoint, S3 gateway,
+//! NAT / internet gateway).
+
+use std::collections::BTreeMap;
+
+use ipnet::Ipv4Net;
+
+use super::context::{Egress, TaskSubnet};
+use super::netrules::{
+    nacl_evaluate, sg_allows_anywhere, sg_allows_groups, sg_allows_prefix_list, sg_uncovered,
+    NaclResult,
+};
+use super::{s3, Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::{
+    GatherError, GatherErrorKind, NetworkAcl, SecurityGroup, SgRule, VpcEndpoint,
+};
+
+pub static ENDPOINT_SECURITY_GROUPS: Check = Check {
+    id: "endpoint-security-groups",
+    title: "Security groups allow HTTPS from the task to each endpoint, S3 and the internet path",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html",
+    run: security_groups,
+};
+
+pub static NETWORK_ACL: Check = Check {
+    id: "network-acl",
+    title: "Network ACLs allow HTTPS out and the return traffic in (stateless)",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html",
+    run: network_acls,
+};
+
+const HTTPS: i32 = 443;
+
+/// Where the task's HTTPS traffic for an AWS service goes.
+#[derive(Clone)]
+enum Dest<'a> {
+    Endpoint {
+        service: String,
+        endpoint: &'a VpcEndpoint,
+    },
+    S3Gateway {
+        gateway: &'a VpcEndpoint,
+    },
+    Internet {
+        via: String,
+    },
+}
+
+impl Dest<'_> {
+    fn key(&self) -> String {
+        match self {
+            Dest::Endpoint { endpoint, service } => format!("{} ({service})", endpoint.id),
+            Dest::S3Gateway { gateway } => format!("{} (s3)", gateway.id),
+            Dest::Internet { .. } => "internet".to_string(),
+        }
+    }
+}
+
+/// Destinations per task subnet, with the services that go each way.
+fn destinations<'a>(
+    ctx: &Context<'a>,
+    ts: &TaskSubnet<'a>,
+) -> Result<Vec<(Dest<'a>, Vec<String>)>, GatherError> {
+    let egress = ctx.egress(ts.route_table)?;
+    let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
+    let net = ctx.network()?;
+    let dns_ok = net.dns_support.ok().copied().unwrap_or(true)
+        && net.dns_hostnames.ok().copied().unwrap_or(true);
+    let mut dests: BTreeMap<String, (Dest<'a>, Vec<String>)> = BTreeMap::new();
+    let mut add = |dest: Dest<'a>, service: &str| {
+        dests
+            .entry(dest.key())
+            .or_insert_with(|| (dest, vec![]))
+            .1
+            .push(service.to_string());
+    };
+    let via = egress.describe();
+    for service in ctx.interface_services()? {
+        match ctx.endpoint(&service, "Interface")? {
+            Some(e) if e.private_dns_enabled && dns_ok => add(
+                Dest::Endpoint {
+                    service: service.clone(),
+                    endpoint: e,
+                },
+                &service,
+            ),
+            _ if can_leave => add(Dest::Internet { via: via.clone() }, &service),
+            _ => {}
+        }
+    }
+    if ctx.uses_s3()? {
+        match ctx.endpoint("s3", "Gateway")? {
+            Some(g) if s3::attached(g, ts) => add(Dest::S3Gateway { gateway: g }, "s3"),
+            _ if can_leave => add(Dest::Internet { via: via.clone() }, "s3"),
+            _ => {}
+        }
+    }
+    Ok(dests.into_values().collect())
+}
+
+fn groups<'a>(ctx: &Context<'a>, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, GatherError> {
+    let all = ctx.network()?.security_groups.ok().map_err(Clone::clone)?;
+    ids.iter()
+        .map(|id| {
+            all.iter().find(|g| &g.id == id).ok_or_else(|| GatherError {
+                action: "ec2:DescribeSecurityGroups".into(),
+                kind: GatherErrorKind::NotFound,
+                message: format!(
+                    "security group {id} is not in {}",
+                    ctx.network()
+                        .map(|n| n.vpc_id.as_str())
+                        .unwrap_or("the VPC")
+                ),
+            })
+        })
+        .collect()
+}
+
+fn rules(groups: &[&SecurityGroup], egress: bool) -> Vec<SgRule> {
+    groups
+        .iter()
+        .flat_map(|g| if egress { &g.egress } else { &g.ingress })
+        .cloned()
+        .collect()
+}
+
+fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, GatherError> {
+    let subnets = ctx.network()?.subnets.ok().map_err(Clone::clone)?;
+    Ok(subnets
+        .iter()
+        .filter(|s| ids.contains(&s.id))
+        .map(|s| s.cidr)
+        .collect())
+}
+
+fn s3_prefix_list(ctx: &Context) -> Result<Option<String>, GatherError> {
+    let lists = ctx.network()?.prefix_lists.ok().map_err(Clone::clone)?;
+    let name = ctx.service_name("s3");
+    Ok(lists.iter().find(|p| p.name == name).map(|p| p.id.clone()))
+}
+
+fn security_groups(ctx: &Context) -> Outcome {
+    let subnets = ctx.task_subnets()?;
+    let task_sg_ids = &ctx.snap.workload.security_groups;
+    if task_sg_ids.is_empty() {
+        return Ok(vec![Verdict::fail(
+            ctx.scope(),
+            "the task has no security groups in its awsvpc configuration",
+            "set securityGroups in the service's awsvpcConfiguration",
+        )]);
+    }
+    let task_groups = groups(ctx, task_sg_ids)?;
+    let task_egress = rules(&task_groups, true);
+    let task_label = task_sg_ids.join(", ");
+    let prefix_lists = ctx.network()?.prefix_lists.ok().map_err(Clone::clone)?;
+    let task_cidrs: Vec<Ipv4Net> = subnets.iter().map(|ts| ts.subnet.cidr).collect();
+
+    let mut all: BTreeMap<String, (Dest, Vec<String>)> = BTreeMap::new();
+    for ts in &subnets {
+        for (dest, services) in destinations(ctx, ts)? {
+            let entry = all.entry(dest.key()).or_insert_with(|| (dest, vec![]));
+            for s in services {
+                if !entry.1.contains(&s) {
+                    entry.1.push(s);
+                }
+            }
+        }
+    }
+    if all.is_empty() {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the task has no reachable destination to evaluate (see the endpoint checks)",
+        )]);
+    }
+    let mut verdicts = Vec::new();
+    for (key, (dest, services)) in all {
+        let used_by = services.join(", ");
+        let verdict = match dest {
+            Dest::Endpoint { endpoint, .. } => {
+                let endpoint_cidrs = subnet_cidrs(ctx, &endpoint.subnet_ids)?;
+                let mut problems = Vec::new();
+                let mut fixes = Vec::new();
+                let egress_ok = sg_allows_groups(&task_egress, HTTPS, &endpoint.security_group_ids)
+                    || (!endpoint_cidrs.is_empty()
+                        && sg_uncovered(&task_egress, HTTPS, &endpoint_cidrs, prefix_lists)
+                            .is_empty());
+                if !egress_ok {
+                    problems.push(format!("task security groups {task_label} do not allow outbound TCP 443 to {} (its groups {} or subnets {})", endpoint.id, endpoint.security_group_ids.join(", "), endpoint.subnet_ids.join(", ")));
+                    fixes.push(format!(
+                        "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{GroupId={}}}]'",
+                        task_sg_ids[0],
+                        endpoint.security_group_ids.first().map(String::as_str).unwrap_or("sg-…")
+                    ));
+                }
+                let endpoint_groups = groups(ctx, &endpoint.security_group_ids)?;
+                let ingress = rules(&endpoint_groups, false);
+                let ingress_ok = sg_allows_groups(&ingress, HTTPS, task_sg_ids)
+                    || sg_uncovered(&ingress, HTTPS, &task_cidrs, prefix_lists).is_empty();
+                if !ingress_ok {
+                    let uncovered = sg_uncovered(&ingress, HTTPS, &task_cidrs, prefix_lists)
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    problems.push(format!(
+                        "endpoint security groups {} do not allow inbound TCP 443 from the task (groups {task_label}, or CIDRs covering {uncovered})",
+                        endpoint.security_group_ids.join(", ")
+                    ));
+                    fixes.push(format!(
+                        "aws ec2 authorize-security-group-ingress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{{GroupId={}}}]'",
+                        endpoint.security_group_ids.first().map(String::as_str).unwrap_or("sg-…"),
+                        task_sg_ids[0]
+                    ));
+                }
+                if problems.is_empty() {
+                    Verdict::pass(key, format!("{task_label} → {}: TCP 443 allowed out of the task and into the endpoint (used by {used_by})", endpoint.id))
+                } else {
+                    Verdict::fail(
+                        key,
+                        format!("{} (used by {used_by})", problems.join("; ")),
+                        fixes.join("; "),
+                    )
+                }
+            }
+            Dest::S3Gateway { gateway } => {
+                let pl = s3_prefix_list(ctx)?;
+                let allowed = pl
+                    .as_deref()
+                    .is_some_and(|pl| sg_allows_prefix_list(&task_egress, HTTPS, pl))
+                    || sg_allows_anywhere(&task_egress, HTTPS);
+                let pl_label = pl
+                    .clone()
+                    .unwrap_or_else(|| format!("the {} prefix list", ctx.service_name("s3")));
+                if allowed {
+                    Verdict::pass(
+                        key,
+                        format!(
+                            "{task_label} allow TCP 443 to {pl_label} through {}",
+                            gateway.id
+                        ),
+                    )
+                } else {
+                    Verdict::fail(
+                        key,
+                        format!("task security groups {task_label} do not allow outbound TCP 443 to S3 ({pl_label} or 0.0.0.0/0): layer downloads through {} are blocked", gateway.id),
+                        format!(
+                            "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId={}}}]'",
+                            task_sg_ids[0],
+                            pl.as_deref().unwrap_or("pl-…")
+                        ),
+                    )
+                }
+            }
+            Dest::Internet { via } => {
+                let key = format!("{task_label} → internet");
+                if sg_allows_anywhere(&task_egress, HTTPS) {
+                    Verdict::pass(
+                        key,
+                        format!("{task_label} allow TCP 443 to 0.0.0.0/0 ({used_by} {via})"),
+                    )
+                } else {
+                    Verdict::fail(
+                        key,
+                        format!("task security groups {task_label} do not allow outbound TCP 443 to 0.0.0.0/0, but {used_by} are reached over the internet ({via}) on public AWS addresses"),
+                        format!(
+                            "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp=0.0.0.0/0}}]', or create VPC endpoints for {used_by}",
+                            task_sg_ids[0]
+                        ),
+                    )
+                }
+            }
+        };
+        verdicts.push(verdict);
+    }
+    Ok(verdicts)
+}
+
+fn acl_of<'a>(acls: &'a [NetworkAcl], subnet: &str) -> Option<&'a NetworkAcl> {
+    acls.iter()
+        .find(|a| a.subnet_ids.iter().any(|s| s == subnet))
+        .or_else(|| acls.iter().find(|a| a.is_default))
+}
+
+enum Gap {
+    Blocked(String),
+    Partial(String),
+}
+
+fn describe_nacl(result: &NaclResult) -> String {
+    match result {
+        NaclResult::Allowed => "allowed".into(),
+        NaclResult::Denied { rule: Some(n), .. } => format!("denied by rule {n}"),
+        NaclResult::Denied {
+            rule: None,
+            partly_allowed_by,
+        } if partly_allowed_by.is_empty() => {
+            "denied by the implicit * rule (no rule matches)".into()
+        }
+        NaclResult::Denied {
+            rule: None,
+            partly_allowed_by,
+        } => format!(
+            "only partly allowed (rules {}), the rest falls to the implicit * deny",
+            join_numbers(partly_allowed_by)
+        ),
+        NaclResult::PartlyDenied { by } => format!("partly denied by rules {}", join_numbers(by)),
+    }
+}
+
+fn join_numbers(n: &[i32]) -> String {
+    n.iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// HTTPS out (or in) and the return traffic on ephemeral ports the other way.
+fn flow_gaps(
+    acl: &NetworkAcl,
+    outbound_443: bool,
+    peer: Ipv4Net,
+    public_only: bool,
+    what: &str,
+) -> Vec<Gap> {
+    let mut gaps = Vec::new();
+    let https = nacl_evaluate(
+        &acl.entries,
+        outbound_443,
+        peer,
+        (HTTPS, HTTPS),
+        public_only,
+    );
+    let dir = if outbound_443 { "outbound" } else { "inbound" };
+    let back = if outbound_443 { "inbound" } else { "outbound" };
+    let public_partial = public_only
+        && matches!(&https, NaclResult::Denied { rule: None, partly_allowed_by } if !partly_allowed_by.is_empty());
+    match &https {
+        NaclResult::Allowed => {}
+        NaclResult::PartlyDenied { .. } => gaps.push(Gap::Partial(format!(
+            "{dir} TCP 443 {what} is {}",
+            describe_nacl(&https)
+        ))),
+        _ if public_partial => gaps.push(Gap::Partial(format!(
+            "{dir} TCP 443 {what} is {}; AWS public ranges cannot be verified",
+            describe_nacl(&https)
+        ))),
+        _ => gaps.push(Gap::Blocked(format!(
+            "{dir} TCP 443 {what} is {}",
+            describe_nacl(&https)
+        ))),
+    }
+    let full = nacl_evaluate(
+        &acl.entries,
+        !outbound_443,
+        peer,
+        (1024, 65535),
+        public_only,
+    );
+    if full != NaclResult::Allowed {
+        // Linux and Windows pick source ports from 32768-65535; AWS recommends 1024-65535.
+        let os_range = nacl_evaluate(
+            &acl.entries,
+            !outbound_443,
+            peer,
+            (32768, 65535),
+            public_only,
+        );
+        let text = format!(
+            "{back} return traffic (TCP 1024-65535) {what} is {}",
+            describe_nacl(&full)
+        );
+        if os_range == NaclResult::Allowed {
+            gaps.push(Gap::Partial(format!(
+                "{text}; 32768-65535 is allowed, which covers the usual ephemeral ports"
+            )));
+        } else {
+            gaps.push(Gap::Blocked(text));
+        }
+    }
+    gaps
+}
+
+fn verdict_from_gaps(resource: String, gaps: Vec<Gap>, ok: String, fix: String) -> Verdict {
+    let blocked: Vec<String> = gaps
+        .iter()
+        .filter_map(|g| match g {
+            Gap::Blocked(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let partial: Vec<String> = gaps
+        .iter()
+        .filter_map(|g| match g {
+            Gap::Partial(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    if !blocked.is_empty() {
+        let mut all = blocked;
+        all.extend(partial);
+        Verdict::fail(resource, all.join("; "), fix)
+    } else if !partial.is_empty() {
+        Verdict::warn(resource, partial.join("; "), fix)
+    } else {
+        Verdict::pass(resource, ok)
+    }
+}
+
+fn network_acls(ctx: &Context) -> Outcome {
+    let subnets = ctx.task_subnets()?;
+    let acls = ctx.network()?.network_acls.ok().map_err(Clone::clone)?;
+    let mut verdicts = Vec::new();
+    let mut endpoint_sides: BTreeMap<String, Verdict> = BTreeMap::new();
+    for ts in &subnets {
+        let Some(acl) = acl_of(acls, &ts.subnet.id) else {
+            return Err(GatherError {
+                action: "ec2:DescribeNetworkAcls".into(),
+                kind: GatherErrorKind::NotFound,
+                message: format!("no network ACL for {}", ts.subnet.id),
+            });
+        };
+        let resource = format!("{} ({})", ts.subnet.id, acl.id);
+        let mut gaps = Vec::new();
+        let mut reached = Vec::new();
+        for (dest, services) in destinations(ctx, ts)? {
+            let used_by = services.join(", ");
+            match dest {
+                Dest::Endpoint { endpoint, .. } => {
+                    for cidr in subnet_cidrs(ctx, &endpoint.subnet_ids)? {
+                        gaps.extend(flow_gaps(
+                            acl,
+                            true,
+                            cidr,
+                            false,
+                            &format!("to {} at {cidr} ({used_by})", endpoint.id),
+                        ));
+                    }
+                    for ep_subnet in &endpoint.subnet_ids {
+                        let Some(ep_acl) = acl_of(acls, ep_subnet) else {
+                            continue;
+                        };
+                        let key = format!("{ep_subnet} ({})", ep_acl.id);
+                        let ep_gaps = flow_gaps(
+                            ep_acl,
+                            false,
+                            ts.subnet.cidr,
+                            false,
+                            &format!(
+                                "from task subnet {} ({}) to {}",
+                                ts.subnet.id, ts.subnet.cidr, endpoint.id
+                            ),
+                        );
+                        let fix = format!("in {} add an inbound allow for TCP 443 from {} and an outbound allow for TCP 1024-65535 to {} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ts.subnet.cidr, ts.subnet.cidr, ep_acl.id);
+                        let v = verdict_from_gaps(
+                            key.clone(),
+                            ep_gaps,
+                            format!(
+                                "{} lets HTTPS from the task subnets in and the replies out",
+                                ep_acl.id
+                            ),
+                            fix,
+                        );
+                        let worse = endpoint_sides
+                            .get(&key)
+                            .is_none_or(|old| v.status < old.status);
+                        if worse {
+                            endpoint_sides.insert(key, v);
+                        }
+                    }
+                    reached.push(endpoint.id.clone());
+                }
+                Dest::S3Gateway { gateway } => {
+                    gaps.extend(flow_gaps(
+                        acl,
+                        true,
+                        "0.0.0.0/0".parse().expect("valid"),
+                        true,
+                        &format!("to S3 through {}", gateway.id),
+                    ));
+                    reached.push(gateway.id.clone());
+                }
+                Dest::Internet { .. } => {
+                    gaps.extend(flow_gaps(
+                        acl,
+                        true,
+                        "0.0.0.0/0".parse().expect("valid"),
+                        true,
+                        &format!("to public AWS endpoints ({used_by})"),
+                    ));
+                    reached.push("internet".into());
+                }
+            }
+        }
+        let fix = format!(
+            "in {} allow outbound TCP 443 to the destinations above and inbound TCP 1024-65535 from them, numbered before any deny: aws ec2 create-network-acl-entry --network-acl-id {} --egress --rule-number 100 --protocol 6 --port-range From=443,To=443 --cidr-block 0.0.0.0/0 --rule-action allow; aws ec2 create-network-acl-entry --network-acl-id {} --ingress --rule-number 100 --protocol 6 --port-range From=1024,To=65535 --cidr-block 0.0.0.0/0 --rule-action allow",
+            acl.id, acl.id, acl.id
+        );
+        if reached.is_empty() {
+            verdicts.push(Verdict::skip(
+                resource,
+                "no reachable destination to evaluate (see the endpoint checks)",
+            ));
+        } else {
+            verdicts.push(verdict_from_gaps(
+                resource,
+                gaps,
+                format!(
+                    "{} allows HTTPS out and the replies in for {}",
+                    acl.id,
+                    reached.join(", ")
+                ),
+                fix,
+            ));
+        }
+    }
+    verdicts.extend(endpoint_sides.into_values());
+    Ok(verdicts)
+}

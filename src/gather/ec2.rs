@@ -1,0 +1,565 @@
+//! EC2: the VPC around the task subnets. VPC-wide describes use the `vpc-id` filter, so each
+//! kind of resource costs one (paginated) call no matter how many the checks look at.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use aws_sdk_ec2::Client;
+use ipnet::Ipv4Net;
+
+use super::errors::{classify, skipped};
+use crate::snapshot::{
+    DhcpOptions, Fetched, GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway,
+    Network, NetworkAcl, PrefixList, Route, RouteTable, SecurityGroup, SgRule, Subnet, Vpc,
+    VpcEndpoint,
+};
+
+fn vpc_filter(name: &str, vpc_id: &str) -> Filter {
+    Filter::builder().name(name).values(vpc_id).build()
+}
+
+fn cidr(text: Option<&str>) -> Option<Ipv4Net> {
+    text.and_then(|t| Ipv4Net::from_str(t).ok())
+}
+
+fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Option<Subnet> {
+    Some(Subnet {
+        id: s.subnet_id()?.to_string(),
+        vpc_id: s.vpc_id()?.to_string(),
+        cidr: cidr(s.cidr_block())?,
+        availability_zone: s.availability_zone().map(str::to_string),
+        map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+    })
+}
+
+/// Wave 1: the task subnets, to learn the VPC.
+pub async fn describe_task_subnets(client: &Client, ids: &[String]) -> Fetched<Vec<Subnet>> {
+    if ids.is_empty() {
+        return Fetched::failed(GatherError {
+            action: "ec2:DescribeSubnets".into(),
+            kind: GatherErrorKind::NotFound,
+            message: "the service has no awsvpc subnets configured".into(),
+        });
+    }
+    let result = client
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.to_vec()))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    match result {
+        Ok(items) => Fetched::Ok(items.iter().filter_map(subnet).collect()),
+        Err(err) => Fetched::failed(classify("ec2:DescribeSubnets", &err)),
+    }
+}
+
+/// Waves 2 and 3: everything about the VPC of the task subnets.
+pub async fn gather_network(
+    client: &Client,
+    region: &str,
+    task_subnets: Fetched<Vec<Subnet>>,
+) -> Fetched<Network> {
+    let vpc_id = match task_subnets.ok() {
+        Ok(subnets) => match subnets.first() {
+            Some(s) => s.vpc_id.clone(),
+            None => {
+                return Fetched::failed(GatherError {
+                    action: "ec2:DescribeSubnets".into(),
+                    kind: GatherErrorKind::NotFound,
+                    message: "none of the task subnets exist".into(),
+                })
+            }
+        },
+        Err(error) => return Fetched::failed(error.clone()),
+    };
+    let v = vpc_id.as_str();
+
+    // Wave 2: all VPC-wide describes at once.
+    let (vpc, dns_support, dns_hostnames, subnets, route_tables, nat_gateways) = tokio::join!(
+        describe_vpc(client, v),
+        vpc_attribute(client, v, VpcAttributeName::EnableDnsSupport),
+        vpc_attribute(client, v, VpcAttributeName::EnableDnsHostnames),
+        describe_vpc_subnets(client, v),
+        describe_route_tables(client, v),
+        describe_nat_gateways(client, v),
+    );
+    let (internet_gateways, vpc_endpoints, security_groups, network_acls, managed_lists) = tokio::join!(
+        describe_internet_gateways(client, v),
+        describe_vpc_endpoints(client, v),
+        describe_security_groups(client, v),
+        describe_network_acls(client, v),
+        describe_managed_prefix_lists(client),
+    );
+
+    // Wave 3: what wave 2 refers to.
+    let (dhcp_options, prefix_lists) = tokio::join!(
+        describe_dhcp_options(client, &vpc),
+        prefix_list_entries(client, region, managed_lists, &security_groups),
+    );
+
+    Fetched::Ok(Network {
+        vpc_id,
+        vpc,
+        dns_support,
+        dns_hostnames,
+        dhcp_options,
+        subnets,
+        route_tables,
+        nat_gateways,
+        internet_gateways,
+        vpc_endpoints,
+        security_groups,
+        network_acls,
+        prefix_lists,
+    })
+}
+
+async fn describe_vpc(client: &Client, vpc_id: &str) -> Fetched<Vpc> {
+    match client.describe_vpcs().vpc_ids(vpc_id).send().await {
+        Ok(out) => match out.vpcs().first() {
+            Some(vpc) => {
+                let mut cidr_blocks: Vec<Ipv4Net> = vpc
+                    .cidr_block_association_set()
+                    .iter()
+                    .filter(|a| {
+                        a.cidr_block_state()
+                            .and_then(|s| s.state())
+                            .is_none_or(|s| s.as_str() == "associated")
+                    })
+                    .filter_map(|a| cidr(a.cidr_block()))
+                    .collect();
+                if cidr_blocks.is_empty() {
+                    cidr_blocks.extend(cidr(vpc.cidr_block()));
+                }
+                Fetched::Ok(Vpc {
+                    id: vpc_id.to_string(),
+                    cidr_blocks,
+                    dhcp_options_id: vpc.dhcp_options_id().map(str::to_string),
+                })
+            }
+            None => Fetched::failed(GatherError {
+                action: "ec2:DescribeVpcs".into(),
+                kind: GatherErrorKind::NotFound,
+                message: format!("{vpc_id} not found"),
+            }),
+        },
+        Err(err) => Fetched::failed(classify("ec2:DescribeVpcs", &err)),
+    }
+}
+
+async fn vpc_attribute(client: &Client, vpc_id: &str, name: VpcAttributeName) -> Fetched<bool> {
+    let support = name == VpcAttributeName::EnableDnsSupport;
+    match client
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(name)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let value = if support {
+                out.enable_dns_support()
+            } else {
+                out.enable_dns_hostnames()
+            };
+            match value.and_then(|v| v.value()) {
+                Some(v) => Fetched::Ok(v),
+                None => Fetched::failed(GatherError {
+                    action: "ec2:DescribeVpcAttribute".into(),
+                    kind: GatherErrorKind::Unavailable,
+                    message: "the answer did not contain the attribute".into(),
+                }),
+            }
+        }
+        Err(err) => Fetched::failed(classify("ec2:DescribeVpcAttribute", &err)),
+    }
+}
+
+async fn describe_vpc_subnets(client: &Client, vpc_id: &str) -> Fetched<Vec<Subnet>> {
+    match client
+        .describe_subnets()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(items.iter().filter_map(subnet).collect()),
+        Err(err) => Fetched::failed(classify("ec2:DescribeSubnets", &err)),
+    }
+}
+
+fn route(r: &aws_sdk_ec2::types::Route) -> Route {
+    let target = [
+        r.gateway_id(),
+        r.nat_gateway_id(),
+        r.transit_gateway_id(),
+        r.vpc_peering_connection_id(),
+        r.network_interface_id(),
+        r.instance_id(),
+        r.egress_only_internet_gateway_id(),
+        r.local_gateway_id(),
+        r.carrier_gateway_id(),
+        r.core_network_arn(),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or("unknown")
+    .to_string();
+    Route {
+        destination_cidr: cidr(r.destination_cidr_block()),
+        destination_prefix_list_id: r.destination_prefix_list_id().map(str::to_string),
+        target,
+        state: r.state().map(|s| s.as_str().to_string()),
+    }
+}
+
+async fn describe_route_tables(client: &Client, vpc_id: &str) -> Fetched<Vec<RouteTable>> {
+    match client
+        .describe_route_tables()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|t| RouteTable {
+                    id: t.route_table_id().unwrap_or_default().to_string(),
+                    is_main: t.associations().iter().any(|a| a.main() == Some(true)),
+                    subnet_ids: t
+                        .associations()
+                        .iter()
+                        .filter(|a| {
+                            a.association_state()
+                                .and_then(|s| s.state())
+                                .is_none_or(|s| s.as_str() == "associated")
+                        })
+                        .filter_map(|a| a.subnet_id().map(str::to_string))
+                        .collect(),
+                    routes: t.routes().iter().map(route).collect(),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeRouteTables", &err)),
+    }
+}
+
+async fn describe_nat_gateways(client: &Client, vpc_id: &str) -> Fetched<Vec<NatGateway>> {
+    match client
+        .describe_nat_gateways()
+        .filter(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|n| NatGateway {
+                    id: n.nat_gateway_id().unwrap_or_default().to_string(),
+                    subnet_id: n.subnet_id().map(str::to_string),
+                    state: n
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    connectivity_type: n.connectivity_type().map(|c| c.as_str().to_string()),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeNatGateways", &err)),
+    }
+}
+
+async fn describe_internet_gateways(
+    client: &Client,
+    vpc_id: &str,
+) -> Fetched<Vec<InternetGateway>> {
+    match client
+        .describe_internet_gateways()
+        .filters(vpc_filter("attachment.vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|g| InternetGateway {
+                    id: g.internet_gateway_id().unwrap_or_default().to_string(),
+                    attachment_state: g
+                        .attachments()
+                        .iter()
+                        .find(|a| a.vpc_id() == Some(vpc_id))
+                        .and_then(|a| a.state())
+                        .map(|s| s.as_str().to_string()),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeInternetGateways", &err)),
+    }
+}
+
+async fn describe_vpc_endpoints(client: &Client, vpc_id: &str) -> Fetched<Vec<VpcEndpoint>> {
+    match client
+        .describe_vpc_endpoints()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|e| VpcEndpoint {
+                    id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                    service_name: e.service_name().unwrap_or_default().to_string(),
+                    endpoint_type: e
+                        .vpc_endpoint_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    state: e
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+                    subnet_ids: e.subnet_ids().to_vec(),
+                    route_table_ids: e.route_table_ids().to_vec(),
+                    security_group_ids: e
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    policy_document: e.policy_document().map(str::to_string),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeVpcEndpoints", &err)),
+    }
+}
+
+fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SgRule {
+    SgRule {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        cidrs: p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| cidr(r.cidr_ip()))
+            .collect(),
+        security_group_ids: p
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        prefix_list_ids: p
+            .prefix_list_ids()
+            .iter()
+            .filter_map(|p| p.prefix_list_id().map(str::to_string))
+            .collect(),
+    }
+}
+
+async fn describe_security_groups(client: &Client, vpc_id: &str) -> Fetched<Vec<SecurityGroup>> {
+    match client
+        .describe_security_groups()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|g| SecurityGroup {
+                    id: g.group_id().unwrap_or_default().to_string(),
+                    name: g.group_name().map(str::to_string),
+                    ingress: g.ip_permissions().iter().map(sg_rule).collect(),
+                    egress: g.ip_permissions_egress().iter().map(sg_rule).collect(),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeSecurityGroups", &err)),
+    }
+}
+
+async fn describe_network_acls(client: &Client, vpc_id: &str) -> Fetched<Vec<NetworkAcl>> {
+    match client
+        .describe_network_acls()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|acl| NetworkAcl {
+                    id: acl.network_acl_id().unwrap_or_default().to_string(),
+                    is_default: acl.is_default().unwrap_or(false),
+                    subnet_ids: acl
+                        .associations()
+                        .iter()
+                        .filter_map(|a| a.subnet_id().map(str::to_string))
+                        .collect(),
+                    entries: acl
+                        .entries()
+                        .iter()
+                        .map(|e| NaclEntry {
+                            rule_number: e.rule_number().unwrap_or(32767),
+                            egress: e.egress().unwrap_or(false),
+                            protocol: e.protocol().unwrap_or("-1").to_string(),
+                            allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
+                            cidr: cidr(e.cidr_block()),
+                            from_port: e.port_range().and_then(|p| p.from()),
+                            to_port: e.port_range().and_then(|p| p.to()),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeNetworkAcls", &err)),
+    }
+}
+
+/// All prefix lists visible in the region (AWS-managed service lists and the account's own):
+/// one call gives the S3 list's id and the names of lists SG rules reference.
+async fn describe_managed_prefix_lists(client: &Client) -> Fetched<Vec<(PrefixList, bool)>> {
+    match client
+        .describe_managed_prefix_lists()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(items) => Fetched::Ok(
+            items
+                .iter()
+                .map(|p| {
+                    let aws_owned = p.owner_id() == Some("AWS");
+                    (
+                        PrefixList {
+                            id: p.prefix_list_id().unwrap_or_default().to_string(),
+                            name: p.prefix_list_name().unwrap_or_default().to_string(),
+                            cidrs: vec![],
+                        },
+                        aws_owned,
+                    )
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ec2:DescribeManagedPrefixLists", &err)),
+    }
+}
+
+/// Wave 3: entries of the customer-managed lists that security group rules reference.
+async fn prefix_list_entries(
+    client: &Client,
+    region: &str,
+    lists: Fetched<Vec<(PrefixList, bool)>>,
+    security_groups: &Fetched<Vec<SecurityGroup>>,
+) -> Fetched<Vec<PrefixList>> {
+    let lists = match lists {
+        Fetched::Ok(lists) => lists,
+        Fetched::Failed { error } => return Fetched::failed(error),
+    };
+    let referenced: BTreeSet<&str> = match security_groups.ok() {
+        Ok(groups) => groups
+            .iter()
+            .flat_map(|g| g.ingress.iter().chain(&g.egress))
+            .flat_map(|r| r.prefix_list_ids.iter().map(String::as_str))
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let s3_name = format!("com.amazonaws.{region}.s3");
+    let wanted: Vec<(PrefixList, bool)> = lists
+        .into_iter()
+        .filter(|(p, _)| p.name == s3_name || referenced.contains(p.id.as_str()))
+        .collect();
+    let fetches = wanted.into_iter().map(|(mut list, aws_owned)| async move {
+        if aws_owned {
+            return Ok(list);
+        }
+        let entries = client
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(&list.id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| classify("ec2:GetManagedPrefixListEntries", &err))?;
+        list.cidrs = entries.iter().filter_map(|e| cidr(e.cidr())).collect();
+        Ok(list)
+    });
+    match futures::future::join_all(fetches)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, GatherError>>()
+    {
+        Ok(lists) => Fetched::Ok(lists),
+        Err(error) => Fetched::failed(error),
+    }
+}
+
+async fn describe_dhcp_options(client: &Client, vpc: &Fetched<Vpc>) -> Fetched<DhcpOptions> {
+    let vpc = match vpc.ok() {
+        Ok(vpc) => vpc,
+        Err(error) => return Fetched::failed(skipped("ec2:DescribeDhcpOptions", error)),
+    };
+    let id = match vpc.dhcp_options_id.as_deref() {
+        None | Some("default") => {
+            return Fetched::Ok(DhcpOptions {
+                id: "default".into(),
+                domain_name_servers: vec!["AmazonProvidedDNS".into()],
+            })
+        }
+        Some(id) => id,
+    };
+    match client
+        .describe_dhcp_options()
+        .dhcp_options_ids(id)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let servers = out
+                .dhcp_options()
+                .first()
+                .map(|o| {
+                    o.dhcp_configurations()
+                        .iter()
+                        .filter(|c| c.key() == Some("domain-name-servers"))
+                        .flat_map(|c| c.values().iter().filter_map(|v| v.value()))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Fetched::Ok(DhcpOptions {
+                id: id.to_string(),
+                domain_name_servers: servers,
+            })
+        }
+        Err(err) => Fetched::failed(classify("ec2:DescribeDhcpOptions", &err)),
+    }
+}

@@ -1,0 +1,196 @@
+//! ECS: the service and its task definition.
+
+use aws_sdk_ecs::Client;
+
+use super::errors::{classify, one_line, FatalError};
+use crate::snapshot::{
+    Container, ContainerHealthCheck, Fetched, GatherErrorKind, LogConfiguration, PortMapping,
+    SecretRef, ServiceLoadBalancer, TaskDefinition, Workload,
+};
+
+pub async fn describe_service(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Workload, FatalError> {
+    let out = client
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .map_err(|err| {
+            let classified = classify("ecs:DescribeServices", &err);
+            match classified.kind {
+                GatherErrorKind::NotFound => {
+                    FatalError::TargetMissing(format!("cluster {cluster} not found"))
+                }
+                GatherErrorKind::Denied => FatalError::Aws(format!(
+                    "ecs:DescribeServices was denied, cannot read service {service}: {}",
+                    classified.message
+                )),
+                _ => FatalError::Aws(format!(
+                    "cannot describe service {service} in cluster {cluster}: {}",
+                    one_line(&err)
+                )),
+            }
+        })?;
+    let found = out
+        .services()
+        .iter()
+        .find(|s| s.status() != Some("INACTIVE"));
+    let Some(svc) = found else {
+        let reason = out
+            .failures()
+            .first()
+            .and_then(|f| f.reason())
+            .unwrap_or("INACTIVE");
+        return Err(FatalError::TargetMissing(format!(
+            "service {service} not found in cluster {cluster} ({reason})"
+        )));
+    };
+    let vpc = svc
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    Ok(Workload {
+        cluster: Some(cluster.to_string()),
+        service: svc.service_name().map(str::to_string),
+        service_arn: svc.service_arn().map(str::to_string),
+        task_definition: svc.task_definition().unwrap_or_default().to_string(),
+        launch_type: svc.launch_type().map(|l| l.as_str().to_string()),
+        capacity_providers: svc
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| c.capacity_provider().to_string())
+            .collect(),
+        platform_version: svc.platform_version().map(str::to_string),
+        subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+        security_groups: vpc
+            .map(|v| v.security_groups().to_vec())
+            .unwrap_or_default(),
+        assign_public_ip: vpc
+            .and_then(|v| v.assign_public_ip())
+            .is_some_and(|a| a.as_str() == "ENABLED"),
+        enable_execute_command: svc.enable_execute_command(),
+        health_check_grace_period_seconds: svc.health_check_grace_period_seconds(),
+        load_balancers: svc
+            .load_balancers()
+            .iter()
+            .map(|lb| ServiceLoadBalancer {
+                target_group_arn: lb.target_group_arn().map(str::to_string),
+                container_name: lb.container_name().map(str::to_string),
+                container_port: lb.container_port(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<TaskDefinition> {
+    let out = match client
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(err) => {
+            let mut error = classify("ecs:DescribeTaskDefinition", &err);
+            // ECS answers a missing task definition with ClientException.
+            if err
+                .as_service_error()
+                .and_then(|e| e.meta().message())
+                .is_some_and(|m| {
+                    m.contains("Unable to describe task definition") || m.contains("does not exist")
+                })
+            {
+                error.kind = GatherErrorKind::NotFound;
+            }
+            return Fetched::failed(error);
+        }
+    };
+    let Some(td) = out.task_definition() else {
+        return Fetched::failed(crate::snapshot::GatherError {
+            action: "ecs:DescribeTaskDefinition".into(),
+            kind: GatherErrorKind::NotFound,
+            message: format!("no task definition {arn}"),
+        });
+    };
+    let platform = td.runtime_platform();
+    Fetched::Ok(TaskDefinition {
+        arn: td.task_definition_arn().unwrap_or(arn).to_string(),
+        family: td.family().unwrap_or_default().to_string(),
+        revision: td.revision(),
+        network_mode: td.network_mode().map(|m| m.as_str().to_string()),
+        requires_compatibilities: td
+            .requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        os_family: platform
+            .and_then(|p| p.operating_system_family())
+            .map(|f| f.as_str().to_string()),
+        cpu_architecture: platform
+            .and_then(|p| p.cpu_architecture())
+            .map(|c| c.as_str().to_string()),
+        execution_role_arn: td.execution_role_arn().map(str::to_string),
+        task_role_arn: td.task_role_arn().map(str::to_string),
+        containers: td.container_definitions().iter().map(container).collect(),
+    })
+}
+
+fn secret_refs(secrets: &[aws_sdk_ecs::types::Secret]) -> Vec<SecretRef> {
+    secrets
+        .iter()
+        .map(|s| SecretRef {
+            name: s.name().to_string(),
+            value_from: s.value_from().to_string(),
+        })
+        .collect()
+}
+
+fn container(c: &aws_sdk_ecs::types::ContainerDefinition) -> Container {
+    Container {
+        name: c.name().unwrap_or_default().to_string(),
+        image: c.image().unwrap_or_default().to_string(),
+        // ECS defaults `essential` to true when omitted.
+        essential: c.essential().unwrap_or(true),
+        port_mappings: c
+            .port_mappings()
+            .iter()
+            .map(|p| PortMapping {
+                container_port: p.container_port(),
+                protocol: p.protocol().map(|p| p.as_str().to_string()),
+            })
+            .collect(),
+        log_configuration: c.log_configuration().map(|l| LogConfiguration {
+            log_driver: l.log_driver().as_str().to_string(),
+            options: l
+                .options()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            secret_options: secret_refs(l.secret_options()),
+        }),
+        secrets: secret_refs(c.secrets()),
+        // Names only: values can be credentials and must never be stored.
+        environment_names: c
+            .environment()
+            .iter()
+            .filter_map(|kv| kv.name().map(str::to_string))
+            .collect(),
+        environment_files: c
+            .environment_files()
+            .iter()
+            .map(|f| f.value().to_string())
+            .collect(),
+        repository_credentials: c
+            .repository_credentials()
+            .map(|r| r.credentials_parameter().to_string()),
+        health_check: c.health_check().map(|h| ContainerHealthCheck {
+            command: h.command().to_vec(),
+            interval: h.interval(),
+            timeout: h.timeout(),
+            retries: h.retries(),
+            start_period: h.start_period(),
+        }),
+    }
+}

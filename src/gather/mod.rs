@@ -1,0 +1,141 @@
+//! The only place that talks to AWS. Turns SDK answers into the `Snapshot`.
+//!
+//! One `check` of one service makes these sequential waves after the service lookup:
+//! 1. the task definition and the task subnets (to learn the VPC);
+//! 2. everything VPC-wide, concurrently (`ec2::gather_vpc_wide`);
+//! 3. what wave 2 points at: the VPC's DHCP options and the customer prefix lists SG rules use.
+
+mod ec2;
+mod ecs;
+mod errors;
+
+use std::time::Duration;
+
+use aws_config::retry::{RetryConfig, RetryMode};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use chrono::Utc;
+
+use crate::snapshot::{Fetched, Snapshot, Workload, SCHEMA_VERSION};
+
+pub use errors::FatalError;
+
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// What to look at: an existing service, or the flags of a deploy that has not happened yet.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Service {
+        cluster: String,
+        service: String,
+    },
+    PreDeploy {
+        task_definition: String,
+        subnets: Vec<String>,
+        security_groups: Vec<String>,
+        platform_version: Option<String>,
+        assign_public_ip: bool,
+        enable_execute_command: bool,
+        grace_period: Option<i32>,
+    },
+}
+
+pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .operation_timeout(Duration::from_secs(30))
+            .build(),
+    );
+    if let Some(region) = &opts.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &opts.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    // Keep AWS_MAX_ATTEMPTS / the profile's max_attempts, but always adapt to throttling.
+    let retry = config
+        .retry_config()
+        .cloned()
+        .unwrap_or_else(RetryConfig::standard)
+        .with_retry_mode(RetryMode::Adaptive);
+    config.to_builder().retry_config(retry).build()
+}
+
+pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, FatalError> {
+    let config = load_config(opts).await;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or(FatalError::NoRegion)?;
+    let endpoint_url = opts
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    let ecs_client = aws_sdk_ecs::Client::new(&config);
+    let ec2_client = aws_sdk_ec2::Client::new(&config);
+
+    let workload = match target {
+        Target::Service { cluster, service } => {
+            ecs::describe_service(&ecs_client, cluster, service).await?
+        }
+        Target::PreDeploy {
+            task_definition,
+            subnets,
+            security_groups,
+            platform_version,
+            assign_public_ip,
+            enable_execute_command,
+            grace_period,
+        } => Workload {
+            cluster: None,
+            service: None,
+            service_arn: None,
+            task_definition: task_definition.clone(),
+            launch_type: Some("FARGATE".into()),
+            capacity_providers: vec![],
+            platform_version: Some(platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+            subnets: subnets.clone(),
+            security_groups: security_groups.clone(),
+            assign_public_ip: *assign_public_ip,
+            enable_execute_command: *enable_execute_command,
+            health_check_grace_period_seconds: *grace_period,
+            load_balancers: vec![],
+        },
+    };
+
+    // Wave 1: the task definition and the task subnets, concurrently.
+    let (task_definition, task_subnets) = tokio::join!(
+        ecs::describe_task_definition(&ecs_client, &workload.task_definition),
+        ec2::describe_task_subnets(&ec2_client, &workload.subnets),
+    );
+    if let Target::PreDeploy { .. } = target {
+        if let Fetched::Failed { error } = &task_definition {
+            if error.kind == crate::snapshot::GatherErrorKind::NotFound {
+                return Err(FatalError::TargetMissing(error.message.clone()));
+            }
+        }
+    }
+    // Waves 2 and 3.
+    let network = ec2::gather_network(&ec2_client, &region, task_subnets).await;
+
+    Ok(Snapshot {
+        schema_version: SCHEMA_VERSION,
+        gathered_at: Utc::now(),
+        region,
+        endpoint_url,
+        workload,
+        task_definition,
+        network,
+    })
+}

@@ -1,0 +1,128 @@
+//! Container image references, parsed with Docker's rules: the first path component is a
+//! registry host only if it contains `.` or `:` or is `localhost`; otherwise Docker Hub.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub registry: String,
+    pub repository: String,
+    /// `:tag` or `@sha256:…`; `:latest` when neither is given.
+    pub reference: String,
+}
+
+/// A private ECR registry: `ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrRegistry {
+    pub account: String,
+    pub region: String,
+}
+
+pub fn parse(image: &str) -> ImageRef {
+    let (name, reference) = match image.split_once('@') {
+        Some((name, digest)) => (name, format!("@{digest}")),
+        None => {
+            // A tag's `:` comes after the last `/`; an earlier `:` is a registry port.
+            let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+            match image[last_slash..].rfind(':') {
+                Some(i) => (
+                    &image[..last_slash + i],
+                    image[last_slash + i..].to_string(),
+                ),
+                None => (image, ":latest".to_string()),
+            }
+        }
+    };
+    let (registry, repository) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (first.to_string(), rest.to_string())
+        }
+        _ => ("docker.io".to_string(), name.to_string()),
+    };
+    let repository = if registry == "docker.io" && !repository.contains('/') {
+        format!("library/{repository}")
+    } else {
+        repository
+    };
+    ImageRef {
+        registry,
+        repository,
+        reference,
+    }
+}
+
+impl ImageRef {
+    pub fn ecr(&self) -> Option<EcrRegistry> {
+        let host = self.registry.strip_suffix(".cn").unwrap_or(&self.registry);
+        let host = host.strip_suffix(".amazonaws.com")?;
+        let mut parts = host.split('.');
+        let account = parts.next()?;
+        let dkr = parts.next()?;
+        let ecr = parts.next()?;
+        let region = parts.next()?;
+        let valid = account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && dkr == "dkr"
+            && (ecr == "ecr" || ecr == "ecr-fips")
+            && parts.next().is_none();
+        valid.then(|| EcrRegistry {
+            account: account.to_string(),
+            region: region.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_short_names() {
+        let i = parse("nginx");
+        assert_eq!(
+            (
+                i.registry.as_str(),
+                i.repository.as_str(),
+                i.reference.as_str()
+            ),
+            ("docker.io", "library/nginx", ":latest")
+        );
+        let i = parse("user/app:1.2");
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str()),
+            ("docker.io", "user/app")
+        );
+        assert_eq!(i.reference, ":1.2");
+    }
+
+    #[test]
+    fn registry_with_port_and_digest() {
+        let i = parse("localhost:5000/team/app@sha256:abc");
+        assert_eq!(i.registry, "localhost:5000");
+        assert_eq!(i.repository, "team/app");
+        assert_eq!(i.reference, "@sha256:abc");
+        let i = parse("registry.example.com:8443/app");
+        assert_eq!(i.registry, "registry.example.com:8443");
+        assert_eq!(i.reference, ":latest");
+    }
+
+    #[test]
+    fn ecr_uris() {
+        let i = parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.0");
+        assert_eq!(
+            i.ecr(),
+            Some(EcrRegistry {
+                account: "123456789012".into(),
+                region: "eu-west-1".into()
+            })
+        );
+        assert_eq!(i.repository, "team/web");
+        let cn = parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web");
+        assert_eq!(cn.ecr().unwrap().region, "cn-north-1");
+        assert_eq!(parse("public.ecr.aws/nginx/nginx:1").ecr(), None);
+        assert_eq!(
+            parse("12345.dkr.ecr.eu-west-1.amazonaws.com/web").ecr(),
+            None
+        );
+    }
+}

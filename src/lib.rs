@@ -1,0 +1,9 @@
+//! fargate-preflight: gather (AWS SDK) → Snapshot → checks → findings → report → exit code.
+
+pub mod checks;
+pub mod cli;
+pub mod gather;
+pub mod image;
+pub mod policy;
+pub mod report;
+pub mod snapshot;

@@ -1,0 +1,310 @@
+//! A small IAM policy evaluator for one request (action, resource, principal) against one
+//! document. Written here because the evaluation we need is narrow and must say *why* it is
+//! uncertain (a Condition, a specific principal), which general evaluators do not report.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// An Allow statement matches unconditionally and no Deny can match.
+    Allowed,
+    /// An unconditional Deny matches.
+    ExplicitDeny { statement: String },
+    /// No statement allows the request.
+    ImplicitDeny,
+    /// The answer hangs on something we cannot evaluate (conditions, principals).
+    Uncertain { reasons: Vec<String> },
+}
+
+pub struct Request<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    /// The calling principal's ARN; `None` when unknown (endpoint policies seen from outside).
+    pub principal: Option<&'a str>,
+}
+
+#[derive(Debug)]
+pub struct PolicyError(pub String);
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Policy documents may come URL-encoded (IAM) or as plain JSON (EC2, moto).
+pub fn parse_document(text: &str) -> Result<Value, PolicyError> {
+    let decoded;
+    let text = if text.trim_start().starts_with('%') || text.contains("%7B") {
+        decoded = percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map_err(|e| PolicyError(format!("policy is not valid URL-encoded UTF-8: {e}")))?;
+        decoded.as_ref()
+    } else {
+        text
+    };
+    serde_json::from_str(text).map_err(|e| PolicyError(format!("policy is not valid JSON: {e}")))
+}
+
+fn strings(v: Option<&Value>) -> Option<Vec<&str>> {
+    match v? {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect()),
+        _ => Some(vec![]),
+    }
+}
+
+/// IAM wildcard match: `*` any run of characters, `?` one character.
+pub fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
+    } else {
+        (pattern.chars().collect(), text.chars().collect())
+    };
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+enum Match {
+    No,
+    Yes,
+    /// Matches only if something we cannot see holds.
+    Maybe(String),
+}
+
+fn field_matches(
+    stmt: &Value,
+    positive: &str,
+    negative: &str,
+    value: &str,
+    case_insensitive: bool,
+) -> bool {
+    if let Some(patterns) = strings(stmt.get(positive)) {
+        patterns
+            .iter()
+            .any(|p| wildcard_match(p, value, case_insensitive))
+    } else if let Some(patterns) = strings(stmt.get(negative)) {
+        !patterns
+            .iter()
+            .any(|p| wildcard_match(p, value, case_insensitive))
+    } else {
+        false
+    }
+}
+
+fn principal_matches(stmt: &Value, principal: Option<&str>) -> Match {
+    let (key, negated) = match (stmt.get("Principal"), stmt.get("NotPrincipal")) {
+        (Some(p), _) => (p, false),
+        (None, Some(p)) => (p, true),
+        // Identity policies have no Principal: they apply to their holder.
+        (None, None) => return Match::Yes,
+    };
+    let listed: Vec<&str> = match key {
+        Value::String(s) => vec![s.as_str()],
+        Value::Object(map) => map
+            .values()
+            .flat_map(|v| strings(Some(v)).unwrap_or_default())
+            .collect(),
+        _ => vec![],
+    };
+    let any = listed.contains(&"*");
+    let named = principal.is_some_and(|p| listed.iter().any(|l| wildcard_match(l, p, false)));
+    match (negated, any || named, principal) {
+        (false, true, _) => Match::Yes,
+        (true, true, _) => Match::No,
+        (true, false, Some(_)) => Match::Yes,
+        (false, false, Some(_)) => Match::No,
+        (_, false, None) => Match::Maybe(format!(
+            "statement limited to principal {}",
+            serde_json::to_string(key).unwrap_or_default()
+        )),
+    }
+}
+
+fn statement_label(stmt: &Value, index: usize) -> String {
+    stmt.get("Sid").and_then(Value::as_str).map_or_else(
+        || format!("statement #{}", index + 1),
+        |s| format!("\"{s}\""),
+    )
+}
+
+pub fn evaluate(doc: &Value, req: &Request) -> Decision {
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => vec![],
+    };
+    let mut allowed = false;
+    let mut uncertain = Vec::new();
+    for (i, stmt) in statements.iter().enumerate() {
+        let action = field_matches(stmt, "Action", "NotAction", req.action, true);
+        let resource = if stmt.get("Resource").is_none() && stmt.get("NotResource").is_none() {
+            // Trust and resource-less statements: no resource restriction.
+            true
+        } else {
+            field_matches(stmt, "Resource", "NotResource", req.resource, false)
+        };
+        if !action || !resource {
+            continue;
+        }
+        let mut maybe = match principal_matches(stmt, req.principal) {
+            Match::No => continue,
+            Match::Yes => None,
+            Match::Maybe(why) => Some(why),
+        };
+        if let Some(cond) = stmt
+            .get("Condition")
+            .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            let why = format!(
+                "Condition {}",
+                serde_json::to_string(cond).unwrap_or_default()
+            );
+            maybe = Some(maybe.map_or(why.clone(), |m| format!("{m}; {why}")));
+        }
+        let label = statement_label(stmt, i);
+        let deny = stmt.get("Effect").and_then(Value::as_str) == Some("Deny");
+        match (deny, maybe) {
+            (true, None) => return Decision::ExplicitDeny { statement: label },
+            (true, Some(why)) => uncertain.push(format!("Deny {label} may apply ({why})")),
+            (false, None) => allowed = true,
+            (false, Some(why)) => uncertain.push(format!("Allow {label} applies only if {why}")),
+        }
+    }
+    let denies_pending = uncertain.iter().any(|u| u.starts_with("Deny"));
+    let allows_pending = uncertain.iter().any(|u| u.starts_with("Allow"));
+    match (allowed, denies_pending, allows_pending) {
+        (true, false, _) => Decision::Allowed,
+        (false, _, false) => Decision::ImplicitDeny,
+        _ => Decision::Uncertain { reasons: uncertain },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LAYER: &str = "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*";
+
+    fn get(doc: Value) -> Decision {
+        evaluate(
+            &doc,
+            &Request {
+                action: "s3:GetObject",
+                resource: LAYER,
+                principal: None,
+            },
+        )
+    }
+
+    #[test]
+    fn allow_with_wildcards() {
+        let d = get(json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+            "Action": "s3:Get*", "Resource": "arn:aws:s3:::prod-*-starport-layer-bucket/*"}]}));
+        assert_eq!(d, Decision::Allowed);
+        let d = get(
+            json!({"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": ["S3:GETOBJECT"], "Resource": "*"}}),
+        );
+        assert_eq!(d, Decision::Allowed);
+    }
+
+    #[test]
+    fn no_matching_allow_is_implicit_deny() {
+        let d = get(json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::my-bucket/*"}]}));
+        assert_eq!(d, Decision::ImplicitDeny);
+        let d = get(json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+            "Action": "s3:PutObject", "Resource": "*"}]}));
+        assert_eq!(d, Decision::ImplicitDeny);
+    }
+
+    #[test]
+    fn explicit_deny_wins() {
+        let d = get(json!({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Sid": "NoLayers", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"}]}));
+        assert_eq!(
+            d,
+            Decision::ExplicitDeny {
+                statement: "\"NoLayers\"".into()
+            }
+        );
+    }
+
+    #[test]
+    fn not_action_and_not_resource() {
+        let d = get(json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+            "NotAction": "s3:PutObject", "Resource": "*"}]}));
+        assert_eq!(d, Decision::Allowed);
+        let d = get(json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+            "Action": "*", "NotResource": "arn:aws:s3:::prod-*"}]}));
+        assert_eq!(d, Decision::ImplicitDeny);
+        let d = get(json!({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "NotAction": "s3:GetObject", "Resource": "*"}]}));
+        assert_eq!(d, Decision::Allowed);
+    }
+
+    #[test]
+    fn conditions_and_principals_are_uncertain() {
+        let d = get(
+            json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*",
+            "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}]}),
+        );
+        assert!(
+            matches!(d, Decision::Uncertain { ref reasons } if reasons[0].contains("aws:SourceVpce"))
+        );
+        let d = get(json!({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "123456789012"}}}]}));
+        assert!(matches!(d, Decision::Uncertain { .. }));
+        let d = get(json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "*", "Resource": "*"}]}));
+        assert!(
+            matches!(d, Decision::Uncertain { ref reasons } if reasons[0].contains("principal"))
+        );
+    }
+
+    #[test]
+    fn url_encoded_documents_parse() {
+        let doc = parse_document("%7B%22Statement%22%3A%5B%5D%7D").unwrap();
+        assert_eq!(get(doc), Decision::ImplicitDeny);
+        assert!(parse_document("{not json").is_err());
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("ecr:Batch*", "ecr:BatchGetImage", false));
+        assert!(wildcard_match("a?c", "abc", false));
+        assert!(!wildcard_match("a?c", "ac", false));
+        assert!(wildcard_match("*", "", false));
+        assert!(!wildcard_match(
+            "arn:aws:s3:::a/*",
+            "arn:aws:s3:::b/x",
+            false
+        ));
+    }
+}

@@ -1,0 +1,361 @@
+//! The snapshot: everything gathered from AWS, as our own serde types.
+//! Checks read only this; `snapshot` writes it; `check --snapshot` reads it back.
+//! Environment variable values and secret values are never part of it (names only).
+
+use chrono::{DateTime, Utc};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Data that was either gathered or could not be (denied, API unavailable, …).
+/// Checks must handle both: "could not check" is never a pass.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Fetched<T> {
+    Failed { error: GatherError },
+    Ok(T),
+}
+
+impl<T> Fetched<T> {
+    pub fn ok(&self) -> Result<&T, &GatherError> {
+        match self {
+            Fetched::Ok(v) => Ok(v),
+            Fetched::Failed { error } => Err(error),
+        }
+    }
+
+    pub fn failed(error: GatherError) -> Self {
+        Fetched::Failed { error }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GatherError {
+    /// The API action that failed, e.g. `ec2:DescribeVpcEndpoints`.
+    pub action: String,
+    pub kind: GatherErrorKind,
+    pub message: String,
+}
+
+impl GatherError {
+    /// How a finding names the gap, e.g. "ec2:DescribeVpcEndpoints was denied".
+    pub fn describe(&self) -> String {
+        match self.kind {
+            GatherErrorKind::Denied => format!("{} was denied ({})", self.action, self.message),
+            GatherErrorKind::Unavailable => {
+                format!("{} is unavailable ({})", self.action, self.message)
+            }
+            GatherErrorKind::NotFound => {
+                format!("{} found nothing ({})", self.action, self.message)
+            }
+            GatherErrorKind::Skipped => format!("{} was not called: {}", self.action, self.message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GatherErrorKind {
+    /// AccessDenied / UnauthorizedOperation.
+    Denied,
+    /// Any other failure of the call (HTTP 5xx, timeout, unimplemented API).
+    Unavailable,
+    /// The referenced resource does not exist.
+    NotFound,
+    /// Not called because data it depends on is missing.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub gathered_at: DateTime<Utc>,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    pub workload: Workload,
+    pub task_definition: Fetched<TaskDefinition>,
+    pub network: Fetched<Network>,
+}
+
+impl Snapshot {
+    /// AWS partition of the region (retirement dates differ in China).
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.region)
+    }
+}
+
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// What will run: an existing ECS service, or the pre-deploy flags.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Workload {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_arn: Option<String>,
+    pub task_definition: String,
+    /// FARGATE, EC2, EXTERNAL, or the capacity provider strategy's providers.
+    pub launch_type: Option<String>,
+    #[serde(default)]
+    pub capacity_providers: Vec<String>,
+    /// As configured (may be `LATEST` or absent).
+    pub platform_version: Option<String>,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+    #[serde(default)]
+    pub enable_execute_command: bool,
+    #[serde(default)]
+    pub health_check_grace_period_seconds: Option<i32>,
+    #[serde(default)]
+    pub load_balancers: Vec<ServiceLoadBalancer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceLoadBalancer {
+    pub target_group_arn: Option<String>,
+    pub container_name: Option<String>,
+    pub container_port: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskDefinition {
+    pub arn: String,
+    pub family: String,
+    pub revision: i32,
+    pub network_mode: Option<String>,
+    #[serde(default)]
+    pub requires_compatibilities: Vec<String>,
+    /// `runtimePlatform.operatingSystemFamily`; absent means Linux.
+    pub os_family: Option<String>,
+    pub cpu_architecture: Option<String>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub containers: Vec<Container>,
+}
+
+impl TaskDefinition {
+    pub fn is_windows(&self) -> bool {
+        self.os_family
+            .as_deref()
+            .is_some_and(|f| f.to_ascii_uppercase().starts_with("WINDOWS"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub essential: bool,
+    #[serde(default)]
+    pub port_mappings: Vec<PortMapping>,
+    pub log_configuration: Option<LogConfiguration>,
+    /// Secret names and where they come from; never their values.
+    #[serde(default)]
+    pub secrets: Vec<SecretRef>,
+    /// Names of environment variables only; values are never gathered.
+    #[serde(default)]
+    pub environment_names: Vec<String>,
+    #[serde(default)]
+    pub environment_files: Vec<String>,
+    pub repository_credentials: Option<String>,
+    pub health_check: Option<ContainerHealthCheck>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub container_port: Option<i32>,
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogConfiguration {
+    pub log_driver: String,
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub secret_options: Vec<SecretRef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretRef {
+    pub name: String,
+    /// ARN or parameter name of the secret (a reference, not the value).
+    pub value_from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerHealthCheck {
+    #[serde(default)]
+    pub command: Vec<String>,
+    pub interval: Option<i32>,
+    pub timeout: Option<i32>,
+    pub retries: Option<i32>,
+    pub start_period: Option<i32>,
+}
+
+/// The VPC the task subnets live in, and everything about it the checks read.
+/// Each part is fetched separately so one denied call only blinds the checks that need it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Network {
+    pub vpc_id: String,
+    pub vpc: Fetched<Vpc>,
+    pub dns_support: Fetched<bool>,
+    pub dns_hostnames: Fetched<bool>,
+    pub dhcp_options: Fetched<DhcpOptions>,
+    /// All subnets of the VPC (task, endpoint and NAT subnets).
+    pub subnets: Fetched<Vec<Subnet>>,
+    pub route_tables: Fetched<Vec<RouteTable>>,
+    pub nat_gateways: Fetched<Vec<NatGateway>>,
+    pub internet_gateways: Fetched<Vec<InternetGateway>>,
+    pub vpc_endpoints: Fetched<Vec<VpcEndpoint>>,
+    /// All security groups of the VPC.
+    pub security_groups: Fetched<Vec<SecurityGroup>>,
+    pub network_acls: Fetched<Vec<NetworkAcl>>,
+    /// Managed prefix lists: the region's S3 list and those referenced by security group rules.
+    pub prefix_lists: Fetched<Vec<PrefixList>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub cidr_blocks: Vec<Ipv4Net>,
+    pub dhcp_options_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DhcpOptions {
+    /// `default` when the VPC uses the AWS default set (AmazonProvidedDNS).
+    pub id: String,
+    #[serde(default)]
+    pub domain_name_servers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: Ipv4Net,
+    pub availability_zone: Option<String>,
+    #[serde(default)]
+    pub map_public_ip_on_launch: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub is_main: bool,
+    /// Subnets explicitly associated with this table.
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Route {
+    pub destination_cidr: Option<Ipv4Net>,
+    pub destination_prefix_list_id: Option<String>,
+    /// igw-…, vpce-…, local, nat-…, tgw-…, pcx-…, eni-…, eigw-…, …
+    pub target: String,
+    /// `active` or `blackhole`.
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NatGateway {
+    pub id: String,
+    pub subnet_id: Option<String>,
+    pub state: String,
+    /// `public` or `private`; a private NAT gateway has no internet path.
+    pub connectivity_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InternetGateway {
+    pub id: String,
+    /// State of the attachment to this VPC (`available` / `attached`).
+    pub attachment_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    pub id: String,
+    pub service_name: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`, …
+    pub endpoint_type: String,
+    pub state: String,
+    #[serde(default)]
+    pub private_dns_enabled: bool,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub route_table_ids: Vec<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    pub policy_document: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: Option<String>,
+    pub ingress: Vec<SgRule>,
+    pub egress: Vec<SgRule>,
+}
+
+/// One IpPermission: protocol and ports, and every peer it names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SgRule {
+    /// `-1` (all), `tcp`, `udp`, `icmp`, or a protocol number.
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    #[serde(default)]
+    pub cidrs: Vec<Ipv4Net>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub prefix_list_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    pub id: String,
+    pub is_default: bool,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    pub entries: Vec<NaclEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NaclEntry {
+    pub rule_number: i32,
+    pub egress: bool,
+    /// `-1` (all), or a protocol number such as `6` (TCP).
+    pub protocol: String,
+    pub allow: bool,
+    pub cidr: Option<Ipv4Net>,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrefixList {
+    pub id: String,
+    pub name: String,
+    /// Entries of customer-managed lists; AWS-managed service lists leave this empty.
+    #[serde(default)]
+    pub cidrs: Vec<Ipv4Net>,
+}

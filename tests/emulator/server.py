@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""moto 5.2.5 in server mode, plus the few test-only extensions fargate-preflight needs.
+
+Usage: python server.py [--port N]   (0, the default, picks a free port)
+
+Prints exactly one line on stdout, `READY http://127.0.0.1:PORT`, once the server answers
+`GET /moto-api/`, then serves until its stdin reaches EOF (so it dies with the test process
+that holds the other end of the pipe) or it gets SIGTERM/SIGINT.
+
+Extensions (each one follows the AWS API reference, not what our code expects):
+  * ECS CreateService keeps healthCheckGracePeriodSeconds and enableExecuteCommand, and fills
+    platformVersion=LATEST (FARGATE launch type) and awsvpcConfiguration.assignPublicIp=DISABLED
+    when they are absent, as AWS does.
+  * ECR Create/Describe/DeletePullThroughCacheRule (moto answers HTTP 500).
+  * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
+    later requests signed with that access key id for a listed action get the permission error
+    AWS returns for that protocol. Action patterns may use IAM-style `*` wildcards.
+State of the ECS/ECR extensions lives on moto's own per-account/per-region backend objects, so
+`POST /moto-api/reset` clears it; the deny list is cleared by the same reset.
+"""
+
+import argparse
+import os
+import signal
+import sys
+
+# Must be set before moto is imported: it is read at import time.
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+
+import fnmatch  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import re  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from urllib.parse import parse_qs  # noqa: E402
+from xml.sax.saxutils import escape as xml_escape  # noqa: E402
+
+import moto.moto_server.threaded_moto_server as threaded_moto_server  # noqa: E402
+from moto.core.exceptions import ServiceException  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.ecr.responses import ECRResponse  # noqa: E402
+from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+DENIED_PRINCIPAL = "arn:aws:iam::123456789012:user/test"
+
+# --------------------------------------------------------------------------------------------
+# a. ECS CreateService: keep/fill the fields AWS keeps/fills.
+# moto's Service model is serialized attribute by attribute (snake_case of the API member name),
+# and UpdateService already stores these attributes the same way, so setting them is enough.
+# --------------------------------------------------------------------------------------------
+_moto_create_service = EC2ContainerServiceResponse.create_service
+
+# What LATEST resolves to for Linux on Fargate; AWS reports it on the deployment.
+FARGATE_LINUX_LATEST = "1.4.0"
+
+
+def _create_service(self):
+    result = _moto_create_service(self)
+    service = result.result["service"]
+
+    grace = self._get_param("healthCheckGracePeriodSeconds")
+    if grace is not None:
+        service.health_check_grace_period_seconds = int(grace)
+    # AWS always reports the flag, false unless it was enabled.
+    service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+
+    if service.launch_type == "FARGATE" and not service.platform_version:
+        service.platform_version = "LATEST"
+        for deployment in service.deployments:
+            if not deployment.get("platformVersion"):
+                deployment["platformVersion"] = FARGATE_LINUX_LATEST
+
+    # The deployments share this dict with the service, so both get the default.
+    awsvpc = (service.network_configuration or {}).get("awsvpcConfiguration")
+    if awsvpc is not None and not awsvpc.get("assignPublicIp"):
+        awsvpc["assignPublicIp"] = "DISABLED"
+    return result
+
+
+EC2ContainerServiceResponse.create_service = _create_service
+
+
+# --------------------------------------------------------------------------------------------
+# b. ECR pull through cache rules, per the ECR API reference.
+# Rules are kept on moto's ECR backend object (one per account and region), which moto rebuilds
+# from scratch on reset.
+# --------------------------------------------------------------------------------------------
+class PullThroughCacheRuleAlreadyExistsException(ServiceException):
+    code = "PullThroughCacheRuleAlreadyExistsException"
+
+
+class PullThroughCacheRuleNotFoundException(ServiceException):
+    code = "PullThroughCacheRuleNotFoundException"
+
+
+class EcrInvalidParameterException(ServiceException):
+    code = "InvalidParameterException"
+
+
+PTC_PREFIX_RE = re.compile(
+    r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$"
+)
+
+# Registry URL syntax per upstream registry, from the CreatePullThroughCacheRule reference.
+UPSTREAM_BY_URL = [
+    (re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"), "ecr"),
+    (re.compile(r"^public\.ecr\.aws$"), "ecr-public"),
+    (re.compile(r"^registry-1\.docker\.io$"), "docker-hub"),
+    (re.compile(r"^ghcr\.io$"), "github-container-registry"),
+    (re.compile(r"^registry\.gitlab\.com$"), "gitlab-container-registry"),
+    (re.compile(r"^registry\.k8s\.io$"), "k8s"),
+    (re.compile(r"^[a-z0-9-]+\.azurecr\.io$"), "azure-container-registry"),
+    (re.compile(r"^quay\.io$"), "quay"),
+    (re.compile(r"^cgr\.dev$"), "chainguard"),
+]
+
+
+def _ptc_rules(response):
+    backend = response.ecr_backend
+    rules = getattr(backend, "fp_pull_through_cache_rules", None)
+    if rules is None:
+        rules = {}
+        backend.fp_pull_through_cache_rules = rules
+    return rules
+
+
+def _ptc_prefix(value):
+    if value is None or not (2 <= len(value) <= 30) or not PTC_PREFIX_RE.match(value):
+        raise EcrInvalidParameterException(
+            f"Invalid parameter at 'ecrRepositoryPrefix' failed to satisfy constraint: "
+            f"'must satisfy regular expression '{PTC_PREFIX_RE.pattern}''"
+        )
+    # "There is always an assumed / applied to the end of the prefix."
+    return value.rstrip("/") if value != "ROOT" else value
+
+
+def _ptc_not_found(prefix, registry_id):
+    return PullThroughCacheRuleNotFoundException(
+        f"The pull through cache rule with prefix '{prefix}' does not exist "
+        f"in the registry with id '{registry_id}'"
+    )
+
+
+def _ptc_registry(response):
+    return response._get_param("registryId") or response.current_account
+
+
+def create_pull_through_cache_rule(self):
+    rules = _ptc_rules(self)
+    registry_id = _ptc_registry(self)
+    prefix = _ptc_prefix(self._get_param("ecrRepositoryPrefix"))
+    url = self._get_param("upstreamRegistryUrl")
+    if not url:
+        raise EcrInvalidParameterException("upstreamRegistryUrl must not be empty")
+    if prefix in rules:
+        raise PullThroughCacheRuleAlreadyExistsException(
+            f"The pull through cache rule with prefix '{prefix}' already exists "
+            f"in the registry with id '{registry_id}'"
+        )
+    upstream = self._get_param("upstreamRegistry")
+    if upstream is None:
+        upstream = next((name for rx, name in UPSTREAM_BY_URL if rx.match(url)), None)
+    now = datetime.now(timezone.utc)
+    rule = {
+        "ecrRepositoryPrefix": prefix,
+        "upstreamRegistryUrl": url,
+        "createdAt": now,
+        "updatedAt": now,
+        "registryId": registry_id,
+        "upstreamRegistry": upstream,
+        "credentialArn": self._get_param("credentialArn"),
+        "customRoleArn": self._get_param("customRoleArn"),
+        # "When this field isn't specified, Amazon ECR will use the ROOT."
+        "upstreamRepositoryPrefix": self._get_param("upstreamRepositoryPrefix") or "ROOT",
+    }
+    rules[prefix] = {k: v for k, v in rule.items() if v is not None}
+    created = dict(rules[prefix])
+    created.pop("updatedAt", None)  # not a member of CreatePullThroughCacheRuleResponse
+    return ActionResult(created)
+
+
+def describe_pull_through_cache_rules(self):
+    rules = _ptc_rules(self)
+    registry_id = _ptc_registry(self)
+    wanted = self._get_param("ecrRepositoryPrefixes")
+    if wanted:
+        out = []
+        for raw in wanted:
+            prefix = _ptc_prefix(raw)
+            if prefix not in rules:
+                raise _ptc_not_found(prefix, registry_id)
+            out.append(rules[prefix])
+    else:
+        out = list(rules.values())
+    return ActionResult({"pullThroughCacheRules": out})
+
+
+def delete_pull_through_cache_rule(self):
+    rules = _ptc_rules(self)
+    registry_id = _ptc_registry(self)
+    prefix = _ptc_prefix(self._get_param("ecrRepositoryPrefix"))
+    if prefix not in rules:
+        raise _ptc_not_found(prefix, registry_id)
+    deleted = rules.pop(prefix)
+    deleted.pop("updatedAt", None)  # not a member of DeletePullThroughCacheRuleResponse
+    return ActionResult(deleted)
+
+
+ECRResponse.create_pull_through_cache_rule = create_pull_through_cache_rule
+ECRResponse.describe_pull_through_cache_rules = describe_pull_through_cache_rules
+ECRResponse.delete_pull_through_cache_rule = delete_pull_through_cache_rule
+
+
+# --------------------------------------------------------------------------------------------
+# c. Permission-denied fault injection, as WSGI middleware around moto's dispatcher.
+# --------------------------------------------------------------------------------------------
+CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/,\s]+)/")
+
+XML_NAMESPACES = {
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+    "elasticloadbalancing": "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+}
+
+
+class FaultInjection:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.denied = {}  # access key id -> set of action patterns, as registered
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/_fp/deny":
+            return self._register(environ, start_response)
+        if path.rstrip("/") == "/moto-api/reset" and method == "POST":
+            with self.lock:
+                self.denied.clear()
+        else:
+            denied = self._denied_action(environ)
+            if denied is not None:
+                return self._deny(start_response, *denied)
+        return self.app(environ, start_response)
+
+    def _register(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+        try:
+            spec = json.loads(_read_body(environ) or b"{}")
+            key, actions = spec.get("access_key_id"), spec.get("actions")
+            if not isinstance(key, str) or not key or not isinstance(actions, list):
+                raise ValueError('expected {"access_key_id": "AKIA...", "actions": [...]}')
+            if not all(isinstance(a, str) and ":" in a for a in actions):
+                raise ValueError("each action must look like service:Action")
+        except (ValueError, AttributeError) as exc:
+            return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+        with self.lock:
+            self.denied.setdefault(key, set()).update(actions)
+            current = sorted(self.denied[key])
+        return self._json(start_response, "200 OK", {"access_key_id": key, "actions": current})
+
+    def _denied_action(self, environ):
+        match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not match:
+            return None
+        key, service = match.group(1), match.group(2).lower()
+        with self.lock:
+            patterns = set(self.denied.get(key, ()))
+        if not patterns:
+            return None
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            action, protocol = target.rsplit(".", 1)[-1], "json"
+        else:
+            form = parse_qs(environ.get("QUERY_STRING", ""))
+            if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+                form.update(parse_qs(_read_body(environ).decode("utf-8", "replace")))
+            action = (form.get("Action") or [None])[0]
+            protocol = "ec2" if service == "ec2" else "query"
+        if not action:
+            return None
+        full = f"{service}:{action}"
+        # IAM action names match case-insensitively; `*` and `?` are wildcards.
+        if any(fnmatch.fnmatchcase(full.lower(), p.lower()) for p in patterns):
+            return protocol, service, full
+        return None
+
+    def _deny(self, start_response, protocol, service, full_action):
+        request_id = str(uuid.uuid4())
+        if protocol == "ec2":
+            message = (
+                "You are not authorized to perform this operation. "
+                f"User: {DENIED_PRINCIPAL} is not authorized to perform: {full_action}"
+            )
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                "<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+                f"<Message>{xml_escape(message)}</Message></Error></Errors>"
+                f"<RequestID>{request_id}</RequestID></Response>"
+            ).encode()
+            headers = [("Content-Type", "text/xml;charset=UTF-8")]
+            status = "403 Forbidden"
+        elif protocol == "json":
+            message = (
+                f"User: {DENIED_PRINCIPAL} is not authorized to perform: {full_action} "
+                f"because no identity-based policy allows the {full_action} action"
+            )
+            body = json.dumps({"__type": "AccessDeniedException", "Message": message}).encode()
+            headers = [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("x-amzn-ErrorType", "AccessDeniedException"),
+                ("x-amzn-RequestId", request_id),
+            ]
+            status = "400 Bad Request"
+        else:
+            message = (
+                f"User: {DENIED_PRINCIPAL} is not authorized to perform: {full_action} "
+                f"because no identity-based policy allows the {full_action} action"
+            )
+            xmlns = XML_NAMESPACES.get(service)
+            open_tag = f'<ErrorResponse xmlns="{xmlns}">' if xmlns else "<ErrorResponse>"
+            body = (
+                f"{open_tag}<Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                f"<Message>{xml_escape(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+            headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+            status = "403 Forbidden"
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    @staticmethod
+    def _json(start_response, status, obj):
+        body = json.dumps(obj).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+
+def _read_body(environ):
+    """Read the request body and put it back, so moto can read it again."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+# ThreadedMotoServer builds its DomainDispatcherApplication inside its server thread; wrap the
+# application it builds there.
+_MotoDispatcher = threaded_moto_server.DomainDispatcherApplication
+threaded_moto_server.DomainDispatcherApplication = lambda create_app: FaultInjection(
+    _MotoDispatcher(create_app)
+)
+
+
+# --------------------------------------------------------------------------------------------
+def _wait_ready(url, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="port to bind, 0 = any free port")
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    args = parser.parse_args()
+    if not args.verbose:
+        # A parent that pipes our stderr without reading it must not block us.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    _wait_ready(url)
+    print(f"READY {url}", flush=True)
+
+    def _stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        # Block until the parent closes our stdin (or dies).
+        while sys.stdin.buffer.read(65536):
+            pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
