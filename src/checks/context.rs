@@ -46,16 +46,16 @@ impl Egress {
 
     pub fn describe(&self) -> String {
         match self {
-            Egress::Nat { nat, igw } => format!("via {nat} (to {igw})"),
-            Egress::Igw { igw } => format!("via {igw} with a public IP"),
-            Egress::IgwWithoutPublicIp { igw } => {
-                format!("routes to {igw} but the task has no public IP (assignPublicIp DISABLED)")
-            }
+            Egress::Nat { nat, igw } => format!("reaches the internet via {nat} (to {igw})"),
+            Egress::Igw { igw } => format!("reaches the internet via {igw} with a public IP"),
+            Egress::IgwWithoutPublicIp { igw } => format!(
+                "routes 0.0.0.0/0 to {igw} but the task gets no public IP (assignPublicIp DISABLED)"
+            ),
             Egress::Unverifiable { target } => {
-                format!("0.0.0.0/0 goes to {target}, which this tool cannot follow")
+                format!("sends 0.0.0.0/0 to {target}, which this tool cannot follow")
             }
-            Egress::Broken { target, why } => format!("0.0.0.0/0 goes to {target}, but {why}"),
-            Egress::Isolated => "no route to the internet".to_string(),
+            Egress::Broken { target, why } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
+            Egress::Isolated => "has no route to the internet".to_string(),
         }
     }
 }

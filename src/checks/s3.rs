@@ -125,7 +125,11 @@ fn gateway_route(ctx: &Context) -> Outcome {
             ),
             _ if egress.has_path() => Verdict::pass(
                 resource,
-                format!("{} reaches S3 {}", ts.subnet.id, egress.describe()),
+                format!(
+                    "{} {}, so S3 is reachable without the gateway endpoint",
+                    ts.subnet.id,
+                    egress.describe()
+                ),
             ),
             None => Verdict::skip(resource, "no S3 gateway endpoint (see s3-gateway-endpoint)"),
             Some(g) => {
@@ -143,7 +147,7 @@ fn gateway_route(ctx: &Context) -> Outcome {
                     String::new()
                 };
                 let message = format!(
-                    "{} is attached to {others}, not to {}, the effective route table of {}{main_note}; S3 traffic from {} ({}) has no route",
+                    "{} is attached to {others}, not to {}, the effective route table of {}{main_note}; {} {}, so its S3 traffic (image layers) has no route",
                     g.id, ts.route_table.id, ts.subnet.id, ts.subnet.id, egress.describe()
                 );
                 let fix = format!(

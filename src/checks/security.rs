@@ -259,12 +259,12 @@ fn security_groups(ctx: &Context) -> Outcome {
                 if sg_allows_anywhere(&task_egress, HTTPS) {
                     Verdict::pass(
                         key,
-                        format!("{task_label} allow TCP 443 to 0.0.0.0/0 ({used_by} {via})"),
+                        format!("task security groups {task_label} allow TCP 443 to 0.0.0.0/0 for {used_by}; the subnet {via}"),
                     )
                 } else {
                     Verdict::fail(
                         key,
-                        format!("task security groups {task_label} do not allow outbound TCP 443 to 0.0.0.0/0, but {used_by} are reached over the internet ({via}) on public AWS addresses"),
+                        format!("task security groups {task_label} do not allow outbound TCP 443 to 0.0.0.0/0, but {used_by} are reached on public AWS addresses (the subnet {via})"),
                         format!(
                             "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp=0.0.0.0/0}}]', or create VPC endpoints for {used_by}",
                             task_sg_ids[0]
@@ -442,7 +442,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                         let Some(ep_acl) = acl_of(acls, ep_subnet) else {
                             continue;
                         };
-                        let key = format!("{ep_subnet} ({})", ep_acl.id);
+                        let key = format!("{ep_subnet} ({}, endpoint side)", ep_acl.id);
                         let ep_gaps = flow_gaps(
                             ep_acl,
                             false,

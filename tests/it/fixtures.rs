@@ -1,0 +1,378 @@
+//! Every check on snapshot fixtures: the exact check ids and statuses each scenario yields.
+
+use std::collections::BTreeSet;
+
+use fargate_preflight::checks::{run_all, Finding, Status};
+use fargate_preflight::report::Summary;
+use fargate_preflight::snapshot::Snapshot;
+
+use crate::fixture;
+
+fn load(name: &str) -> Snapshot {
+    let text = std::fs::read_to_string(fixture(name)).expect("fixture exists");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn status(s: &str) -> Status {
+    match s {
+        "fail" => Status::Fail,
+        "warn" => Status::Warn,
+        "error" => Status::Error,
+        other => panic!("unexpected status {other}"),
+    }
+}
+
+/// `expected` lists every (check, status) that is not pass/skip: each must occur, and no
+/// other fail/warn/error may.
+fn assert_verdicts(name: &str, expected: &[(&str, &str)]) -> Vec<Finding> {
+    let findings = run_all(&load(name));
+    let expected: BTreeSet<(&str, Status)> =
+        expected.iter().map(|(c, s)| (*c, status(s))).collect();
+    let actual: BTreeSet<(&str, Status)> = findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
+        .map(|f| (f.check, f.status))
+        .collect();
+    assert_eq!(
+        actual,
+        expected,
+        "{name}: unexpected verdicts:\n{}",
+        findings
+            .iter()
+            .filter(|f| f.status != Status::Pass)
+            .map(|f| format!(
+                "  {} {:?} {} — {}",
+                f.check, f.status, f.resource, f.message
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for f in &findings {
+        if matches!(f.status, Status::Fail | Status::Warn) {
+            assert!(
+                !f.remediation.is_empty(),
+                "{name}: {} has no remediation",
+                f.check
+            );
+        }
+    }
+    findings
+}
+
+fn find<'a>(findings: &'a [Finding], check: &str, status: Status) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.check == check && f.status == status)
+        .unwrap_or_else(|| panic!("no {check} {status:?}"))
+}
+
+#[test]
+fn good_setups_are_green() {
+    for name in [
+        "endpoint-only",
+        "nat-only",
+        "main-table-with-gateway",
+        "egress-igw-public-ip",
+        "nat-dns-hostnames-off",
+        "sg-cidr-rules",
+        "nat-exec",
+    ] {
+        let findings = assert_verdicts(name, &[]);
+        assert_eq!(Summary::of(&findings).exit_code(), 0, "{name}");
+    }
+}
+
+#[test]
+fn every_check_runs_in_product_order() {
+    let findings = run_all(&load("endpoint-only"));
+    let order: Vec<&str> = findings.iter().map(|f| f.check).fold(vec![], |mut v, c| {
+        if v.last() != Some(&c) {
+            v.push(c);
+        }
+        v
+    });
+    assert_eq!(
+        order,
+        [
+            "platform-version",
+            "vpc-dns",
+            "dhcp-dns",
+            "route-table",
+            "egress-path",
+            "ecr-api-endpoint",
+            "ecr-dkr-endpoint",
+            "s3-gateway-endpoint",
+            "s3-gateway-route",
+            "s3-endpoint-policy",
+            "endpoint-private-dns",
+            "endpoint-security-groups",
+            "network-acl",
+            "logs-endpoint",
+            "secrets-endpoints",
+            "exec-endpoint"
+        ]
+    );
+}
+
+#[test]
+fn nat_path_makes_endpoints_optional_and_says_why() {
+    let findings = assert_verdicts("nat-only", &[]);
+    let api = find(&findings, "ecr-api-endpoint", Status::Pass);
+    assert!(api.message.contains("nat-0app"), "{}", api.message);
+    let egress = find(&findings, "egress-path", Status::Pass);
+    assert!(egress.message.contains("nat-0app") && egress.message.contains("igw-0app"));
+}
+
+#[test]
+fn platform_version() {
+    let f = assert_verdicts("platform-retired", &[("platform-version", "fail")]);
+    assert!(find(&f, "platform-version", Status::Fail)
+        .message
+        .contains("2026-03-16"));
+    assert_verdicts("platform-scheduled", &[("platform-version", "warn")]);
+    let f = assert_verdicts("platform-scheduled-china", &[("platform-version", "warn")]);
+    assert!(find(&f, "platform-version", Status::Warn)
+        .message
+        .contains("2026-06-15"));
+    assert_verdicts("platform-unknown", &[("platform-version", "warn")]);
+    // Linux 1.3.0 does not use ecr.api; Windows (LATEST = 1.0.0) does.
+    let f = assert_verdicts("linux-130-no-ecr-api", &[("platform-version", "fail")]);
+    find(&f, "ecr-api-endpoint", Status::Skip);
+    let f = assert_verdicts("windows-latest-no-ecr-api", &[("ecr-api-endpoint", "fail")]);
+    assert!(find(&f, "platform-version", Status::Pass)
+        .message
+        .contains("LATEST resolves to 1.0.0 (Windows)"));
+}
+
+#[test]
+fn dns() {
+    assert_verdicts("dns-support-off", &[("vpc-dns", "fail")]);
+    let f = assert_verdicts("dns-hostnames-off", &[("vpc-dns", "fail")]);
+    assert!(find(&f, "vpc-dns", Status::Fail)
+        .remediation
+        .contains("--enable-dns-hostnames"));
+    assert_verdicts("dhcp-custom-dns", &[("dhcp-dns", "warn")]);
+}
+
+#[test]
+fn s3_gateway_on_the_effective_route_table() {
+    let f = assert_verdicts(
+        "main-table-without-gateway",
+        &[("s3-gateway-route", "fail")],
+    );
+    let row = find(&f, "s3-gateway-route", Status::Fail);
+    assert_eq!(row.resource, "subnet-0b2 (rtb-0main)");
+    assert!(row.message.contains("main table"), "{}", row.message);
+    assert!(row.remediation.contains("--add-route-table-ids rtb-0main"));
+    let route = f
+        .iter()
+        .find(|f| f.check == "route-table" && f.resource.starts_with("subnet-0b2"))
+        .unwrap();
+    assert!(route.message.contains("main route table rtb-0main"));
+
+    let f = assert_verdicts("s3-wrong-route-table", &[("s3-gateway-route", "fail")]);
+    assert!(f
+        .iter()
+        .filter(|f| f.check == "s3-gateway-route")
+        .all(|f| f.status == Status::Fail));
+}
+
+#[test]
+fn egress_paths() {
+    let missing_everything = |first: (&'static str, &'static str)| {
+        vec![
+            first,
+            ("ecr-api-endpoint", "fail"),
+            ("ecr-dkr-endpoint", "fail"),
+            ("s3-gateway-endpoint", "fail"),
+            ("logs-endpoint", "fail"),
+            ("secrets-endpoints", "fail"),
+        ]
+    };
+    assert_verdicts(
+        "egress-transit-gateway",
+        &[
+            ("egress-path", "warn"),
+            ("ecr-api-endpoint", "warn"),
+            ("ecr-dkr-endpoint", "warn"),
+            ("s3-gateway-endpoint", "warn"),
+            ("logs-endpoint", "warn"),
+            ("secrets-endpoints", "warn"),
+            ("endpoint-security-groups", "fail"),
+        ],
+    );
+    let f = assert_verdicts(
+        "egress-igw-no-public-ip",
+        &missing_everything(("egress-path", "fail")),
+    );
+    assert!(find(&f, "egress-path", Status::Fail)
+        .remediation
+        .contains("assignPublicIp"));
+    assert_verdicts(
+        "egress-igw-no-public-ip-endpoints",
+        &[("egress-path", "warn")],
+    );
+    for name in [
+        "egress-nat-blackhole",
+        "egress-nat-without-igw",
+        "egress-nat-pending",
+    ] {
+        assert_verdicts(name, &missing_everything(("egress-path", "fail")));
+    }
+    let f = run_all(&load("egress-nat-without-igw"));
+    assert!(find(&f, "egress-path", Status::Fail)
+        .message
+        .contains("subnet-0pub"));
+}
+
+#[test]
+fn ecr_endpoints() {
+    let f = assert_verdicts("missing-ecr-api", &[("ecr-api-endpoint", "fail")]);
+    let row = find(&f, "ecr-api-endpoint", Status::Fail);
+    assert!(row.remediation.contains(
+        "create interface endpoint com.amazonaws.ap-northeast-1.ecr.api in subnets subnet-0a1, subnet-0b2 with private DNS"
+    ), "{}", row.remediation);
+    assert!(row.remediation.contains("--vpc-id vpc-0app"));
+    assert_verdicts("missing-ecr-dkr", &[("ecr-dkr-endpoint", "fail")]);
+    let f = assert_verdicts(
+        "ecr-image-other-region",
+        &[("ecr-api-endpoint", "fail"), ("ecr-dkr-endpoint", "fail")],
+    );
+    assert!(find(&f, "ecr-dkr-endpoint", Status::Fail)
+        .message
+        .contains("us-west-2"));
+}
+
+#[test]
+fn s3_gateway_endpoint_and_policy() {
+    assert_verdicts("s3-missing", &[("s3-gateway-endpoint", "fail")]);
+    let f = assert_verdicts("s3-interface-only", &[("s3-gateway-endpoint", "fail")]);
+    assert!(find(&f, "s3-gateway-endpoint", Status::Fail)
+        .message
+        .contains("vpce-0s3if is an Interface"));
+    let f = assert_verdicts("s3-policy-deny", &[("s3-endpoint-policy", "fail")]);
+    assert!(find(&f, "s3-endpoint-policy", Status::Fail)
+        .message
+        .contains("OnlyOurBuckets"));
+    assert_verdicts("s3-policy-no-allow", &[("s3-endpoint-policy", "fail")]);
+    let f = assert_verdicts("s3-policy-condition", &[("s3-endpoint-policy", "warn")]);
+    assert!(find(&f, "s3-endpoint-policy", Status::Warn)
+        .message
+        .contains("aws:PrincipalOrgID"));
+    // A gateway on the route table is in the path even when a NAT exists.
+    assert_verdicts("nat-s3-gateway-deny", &[("s3-endpoint-policy", "fail")]);
+}
+
+#[test]
+fn endpoint_dns_and_state() {
+    let f = assert_verdicts("private-dns-off", &[("endpoint-private-dns", "fail")]);
+    assert!(find(&f, "endpoint-private-dns", Status::Fail)
+        .remediation
+        .contains("--private-dns-enabled"));
+    assert_verdicts(
+        "endpoint-pending-acceptance",
+        &[("endpoint-private-dns", "fail")],
+    );
+}
+
+#[test]
+fn security_groups() {
+    let f = assert_verdicts(
+        "sg-task-egress-s3-only",
+        &[("endpoint-security-groups", "fail")],
+    );
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.check == "endpoint-security-groups" && f.status == Status::Fail)
+            .count(),
+        4
+    );
+    let f = assert_verdicts(
+        "sg-endpoint-ingress-wrong-group",
+        &[("endpoint-security-groups", "fail")],
+    );
+    assert!(find(&f, "endpoint-security-groups", Status::Fail)
+        .remediation
+        .contains("authorize-security-group-ingress --group-id sg-0vpce"));
+    let f = assert_verdicts(
+        "sg-task-egress-no-s3",
+        &[("endpoint-security-groups", "fail")],
+    );
+    let row = find(&f, "endpoint-security-groups", Status::Fail);
+    assert_eq!(row.resource, "vpce-0s3 (s3)");
+    assert!(row.remediation.contains("PrefixListId=pl-61a54008"));
+    let f = assert_verdicts(
+        "sg-endpoint-ingress-partial-cidr",
+        &[("endpoint-security-groups", "fail")],
+    );
+    assert!(find(&f, "endpoint-security-groups", Status::Fail)
+        .message
+        .contains("10.0.2.0/24"));
+    assert_verdicts(
+        "nat-sg-egress-vpc-only",
+        &[("endpoint-security-groups", "fail")],
+    );
+}
+
+#[test]
+fn network_acls() {
+    let f = assert_verdicts("nacl-deny-https-out", &[("network-acl", "fail")]);
+    assert!(find(&f, "network-acl", Status::Fail)
+        .message
+        .contains("denied by rule 50"));
+    let f = assert_verdicts("nacl-no-return-traffic", &[("network-acl", "fail")]);
+    assert!(find(&f, "network-acl", Status::Fail)
+        .message
+        .contains("implicit"));
+    assert_verdicts("nacl-narrow-ephemeral", &[("network-acl", "warn")]);
+    let f = assert_verdicts("nacl-endpoint-subnet-blocks", &[("network-acl", "fail")]);
+    assert_eq!(
+        find(&f, "network-acl", Status::Fail).resource,
+        "subnet-0e1 (acl-0endpoints, endpoint side)"
+    );
+}
+
+#[test]
+fn logs_secrets_exec() {
+    assert_verdicts("missing-logs", &[("logs-endpoint", "fail")]);
+    let f = assert_verdicts("logs-other-region", &[("logs-endpoint", "fail")]);
+    assert!(find(&f, "logs-endpoint", Status::Fail)
+        .message
+        .contains("us-east-1"));
+    let f = assert_verdicts("missing-ssm", &[("secrets-endpoints", "fail")]);
+    assert!(find(&f, "secrets-endpoints", Status::Fail)
+        .remediation
+        .contains("com.amazonaws.ap-northeast-1.ssm "));
+    assert_verdicts("missing-secretsmanager", &[("secrets-endpoints", "fail")]);
+    assert_verdicts("missing-ssmmessages", &[("exec-endpoint", "fail")]);
+}
+
+#[test]
+fn denied_data_is_an_error_never_a_pass() {
+    let f = assert_verdicts(
+        "denied-vpc-endpoints",
+        &[
+            ("ecr-api-endpoint", "error"),
+            ("ecr-dkr-endpoint", "error"),
+            ("s3-gateway-endpoint", "error"),
+            ("s3-gateway-route", "error"),
+            ("s3-endpoint-policy", "error"),
+            ("endpoint-private-dns", "error"),
+            ("endpoint-security-groups", "error"),
+            ("network-acl", "error"),
+            ("logs-endpoint", "error"),
+            ("secrets-endpoints", "error"),
+        ],
+    );
+    assert!(find(&f, "ecr-api-endpoint", Status::Error)
+        .message
+        .contains("ec2:DescribeVpcEndpoints was denied"));
+    assert_eq!(Summary::of(&f).exit_code(), 2);
+    let f = run_all(&load("denied-task-definition"));
+    assert!(find(&f, "platform-version", Status::Error)
+        .message
+        .contains("ecs:DescribeTaskDefinition was denied"));
+    assert!(f
+        .iter()
+        .all(|f| f.status != Status::Pass || !f.check.ends_with("-endpoint")));
+}
