@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 use crate::snapshot::{GatherError, GatherErrorKind};
 
@@ -61,11 +61,22 @@ pub fn one_line<E>(err: &E) -> String
 where
     E: std::error::Error,
 {
-    let text = match err.source() {
-        Some(_) => format!("{}", DisplayErrorContext(err)),
-        None => err.to_string(),
-    };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = inner.source();
+    }
+    let text = parts.join(": ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.contains("no credentials found") || text.contains("CredentialsNotLoaded") {
+        format!("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`): {text}")
+    } else {
+        text
+    }
 }
 
 pub fn skipped(action: &str, because: &GatherError) -> GatherError {

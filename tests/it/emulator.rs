@@ -1,1 +1,305 @@
+//! The real binary against moto in server mode: scenarios are built through the AWS API
+//! (tests/emulator/scenario.py), the tool reads them back with the AWS SDK.
+//! The emulator is installed into a venv under the target dir on first use and started once
+//! per test run; it exits when this process does (it watches its stdin).
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+use crate::{bin, repo};
+
+struct Emulator {
+    url: String,
+    python: PathBuf,
+    // Held so the server's stdin stays open for the life of the test process.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+}
+
+const HOW_TO_FIX: &str = "the emulator tests need python3 with venv and pip, and PyPI reachable \
+    (or FP_MOTO_PYTHON pointing at a python that has moto[server] installed, see tests/emulator/README.md)";
+
+fn venv_python() -> Result<PathBuf, String> {
+    if let Ok(python) = std::env::var("FP_MOTO_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let python = venv.join("bin/python");
+    let requirements = repo().join("tests/emulator/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| e.to_string())?;
+    let marker = venv.join("installed-requirements.txt");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+        return Ok(python);
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3 -m venv: {e}"))?;
+    if !status.success() {
+        return Err(format!("python3 -m venv {} failed", venv.display()));
+    }
+    let out = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements)
+        .output()
+        .map_err(|e| format!("pip install: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "pip install -r {} failed: {}",
+            requirements.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
+    Ok(python)
+}
+
+fn start() -> Result<Emulator, String> {
+    let python = venv_python()?;
+    let mut child = Command::new(&python)
+        .arg(repo().join("tests/emulator/server.py"))
+        .args(["--port", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the emulator: {e}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("emulator did not report readiness: {e}"))?;
+    let url = line
+        .trim()
+        .strip_prefix("READY ")
+        .ok_or_else(|| format!("emulator did not start (printed {line:?})"))?
+        .to_string();
+    let stdin = child.stdin.take().expect("piped stdin");
+    Ok(Emulator {
+        url,
+        python,
+        _stdin: Mutex::new(stdin),
+        _child: Mutex::new(child),
+    })
+}
+
+fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Result<Emulator, String>> = OnceLock::new();
+    match EMULATOR.get_or_init(start) {
+        Ok(e) => e,
+        Err(why) => panic!("AWS emulator unavailable: {why}\nFix: {HOW_TO_FIX}"),
+    }
+}
+
+/// Builds a scenario (tests/emulator/scenario.py) in its own region; returns what it created.
+fn scenario(name: &str, region: &str) -> Value {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .arg(repo().join("tests/emulator/scenario.py"))
+        .args(["--endpoint", &emu.url, "--region", region, name])
+        .output()
+        .expect("scenario builder runs");
+    assert!(
+        out.status.success(),
+        "scenario {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("scenario prints JSON")
+}
+
+fn deny(access_key: &str, actions: &[&str]) {
+    let emu = emulator();
+    let body = serde_json::json!({"access_key_id": access_key, "actions": actions}).to_string();
+    let out = Command::new(&emu.python)
+        .args(["-c", "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))"])
+        .arg(format!("{}/_fp/deny", emu.url))
+        .arg(body)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", self.stdout, self.stderr))
+    }
+}
+
+fn tool(region: &str, access_key: &str, args: &[&str]) -> Run {
+    let out = bin()
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &emulator().url)
+        .env("AWS_REGION", region)
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .expect("binary runs");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn check_json(region: &str) -> Run {
+    tool(region, "AKIATESTING", &["check", "--cluster", "app", "--service", "web", "--format", "json"])
+}
+
+fn statuses<'a>(doc: &'a Value, check: &str) -> Vec<&'a str> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .map(|f| f["status"].as_str().unwrap())
+        .collect()
+}
+
+fn failing(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail" || f["status"] == "error")
+        .map(|f| format!("{} {} {}: {}", f["check"], f["status"], f["resource"], f["message"]))
+        .collect()
+}
+
+#[test]
+fn endpoint_only_service_is_green() {
+    let region = "us-east-2";
+    let built = scenario("endpoint-only", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+    assert!(failing(&doc).is_empty());
+    assert_eq!(doc["target"]["region"], region);
+    assert_eq!(doc["target"]["task_definition"], built["task_definition_arn"]);
+    for check in ["ecr-api-endpoint", "ecr-dkr-endpoint", "s3-gateway-route", "s3-endpoint-policy", "endpoint-security-groups", "network-acl"] {
+        assert!(statuses(&doc, check).iter().all(|s| *s == "pass"), "{check}: {:?}", statuses(&doc, check));
+    }
+    let api = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
+    assert_eq!(api["resource"], built["endpoints"]["ecr.api"]);
+}
+
+#[test]
+fn snapshot_replays_offline_and_never_holds_env_values() {
+    let region = "us-west-1";
+    scenario("endpoint-only", region);
+    let snap = tool(region, "AKIATESTING", &["snapshot", "--cluster", "app", "--service", "web"]);
+    assert_eq!(snap.code, 0, "{}", snap.stderr);
+    assert!(snap.stdout.contains("DB_PASSWORD"), "the variable's name is kept");
+    assert!(!snap.stdout.contains("hunter2"), "an environment value leaked into the snapshot");
+    let live = check_json(region).json();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.json");
+    std::fs::write(&path, &snap.stdout).unwrap();
+    // No endpoint, no credentials, no region: only the file.
+    let out = bin()
+        .args(["check", "--snapshot", path.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let replay: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replay["findings"], live["findings"]);
+    assert_eq!(replay["summary"], live["summary"]);
+}
+
+#[test]
+fn missing_ecr_api_on_1_4_0_fails() {
+    let region = "eu-west-1";
+    scenario("missing-ecr-api", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "ecr-api-endpoint"), ["fail"]);
+    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
+    assert!(row["remediation"].as_str().unwrap().contains(&format!("com.amazonaws.{region}.ecr.api")));
+    assert!(statuses(&doc, "ecr-dkr-endpoint").iter().all(|s| *s == "pass"));
+}
+
+#[test]
+fn s3_gateway_on_another_route_table_fails() {
+    let region = "eu-central-1";
+    let built = scenario("s3-wrong-route-table", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let rows: Vec<&Value> = doc["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "s3-gateway-route").collect();
+    assert_eq!(rows.len(), 2);
+    let private = built["route_table_ids"]["private"].as_str().unwrap();
+    for row in rows {
+        assert_eq!(row["status"], "fail");
+        assert!(row["remediation"].as_str().unwrap().contains(&format!("--add-route-table-ids {private}")));
+    }
+}
+
+#[test]
+fn nat_only_service_is_green_through_the_nat() {
+    let region = "ap-southeast-1";
+    let built = scenario("nat-only", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}", failing(&doc));
+    let nat = built["nat_gateway_id"].as_str().unwrap();
+    let egress = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "egress-path").unwrap();
+    assert!(egress["message"].as_str().unwrap().contains(nat), "{egress}");
+}
+
+#[test]
+fn latest_platform_resolves_to_1_4_0() {
+    let region = "ap-northeast-2";
+    scenario("latest-platform", region);
+    let doc = check_json(region).json();
+    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "platform-version").unwrap();
+    assert_eq!(row["status"], "pass");
+    assert!(row["message"].as_str().unwrap().contains("LATEST resolves to 1.4.0"), "{row}");
+}
+
+#[test]
+fn denied_describe_is_an_error_not_a_pass() {
+    let region = "ca-central-1";
+    scenario("endpoint-only", region);
+    deny("AKIADENIEDVPCE", &["ec2:DescribeVpcEndpoints"]);
+    let run = tool(region, "AKIADENIEDVPCE", &["check", "--cluster", "app", "--service", "web", "--format", "json"]);
+    let doc = run.json();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for check in ["ecr-api-endpoint", "ecr-dkr-endpoint", "s3-gateway-endpoint", "s3-gateway-route", "endpoint-security-groups"] {
+        assert_eq!(statuses(&doc, check), ["error"], "{check}");
+    }
+    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
+    assert!(row["message"].as_str().unwrap().contains("ec2:DescribeVpcEndpoints was denied"), "{row}");
+    // Checks that do not need the endpoints still ran.
+    assert_eq!(statuses(&doc, "vpc-dns"), ["pass"]);
+    assert_eq!(statuses(&doc, "platform-version"), ["pass"]);
+}
+
+#[test]
+fn nonexistent_service_exits_2_with_a_clear_message() {
+    let region = "sa-east-1";
+    scenario("no-service", region);
+    let run = check_json(region);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("service web not found in cluster app"), "{}", run.stderr);
+
+    let run = tool(region, "AKIATESTING", &["check", "--cluster", "nope", "--service", "web"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
