@@ -46,6 +46,8 @@ enum Dest<'a> {
     },
     Internet {
         via: String,
+        /// The subnet of the NAT gateway on the way, whose NACL the traffic crosses too.
+        nat_subnet: Option<String>,
     },
 }
 
@@ -78,6 +80,20 @@ fn destinations<'a>(
             .push(service.to_string());
     };
     let via = egress.describe();
+    let nat_subnet = match &egress {
+        Egress::Nat { nat, .. } => net
+            .nat_gateways
+            .ok()
+            .map_err(Clone::clone)?
+            .iter()
+            .find(|n| &n.id == nat)
+            .and_then(|n| n.subnet_id.clone()),
+        _ => None,
+    };
+    let internet = || Dest::Internet {
+        via: via.clone(),
+        nat_subnet: nat_subnet.clone(),
+    };
     for service in ctx.interface_services()? {
         match ctx.endpoint(&service, "Interface")? {
             Some(e) if e.private_dns_enabled && dns_ok => add(
@@ -87,14 +103,14 @@ fn destinations<'a>(
                 },
                 &service,
             ),
-            _ if can_leave => add(Dest::Internet { via: via.clone() }, &service),
+            _ if can_leave => add(internet(), &service),
             _ => {}
         }
     }
     if ctx.uses_s3()? {
         match ctx.endpoint("s3", "Gateway")? {
             Some(g) if s3::attached(g, ts) => add(Dest::S3Gateway { gateway: g }, "s3"),
-            _ if can_leave => add(Dest::Internet { via: via.clone() }, "s3"),
+            _ if can_leave => add(internet(), "s3"),
             _ => {}
         }
     }
@@ -238,7 +254,7 @@ fn security_groups(ctx: &Context) -> Outcome {
                     Verdict::pass(
                         key,
                         format!(
-                            "{task_label} allow TCP 443 to {pl_label} through {}",
+                            "task security groups {task_label} allow TCP 443 to {pl_label} through {}",
                             gateway.id
                         ),
                     )
@@ -254,7 +270,7 @@ fn security_groups(ctx: &Context) -> Outcome {
                     )
                 }
             }
-            Dest::Internet { via } => {
+            Dest::Internet { via, .. } => {
                 let key = format!("{task_label} → internet");
                 if sg_allows_anywhere(&task_egress, HTTPS) {
                     Verdict::pass(
@@ -482,14 +498,44 @@ fn network_acls(ctx: &Context) -> Outcome {
                     ));
                     reached.push(gateway.id.clone());
                 }
-                Dest::Internet { .. } => {
+                Dest::Internet { nat_subnet, .. } => {
+                    let anywhere: Ipv4Net = "0.0.0.0/0".parse().expect("valid");
                     gaps.extend(flow_gaps(
                         acl,
                         true,
-                        "0.0.0.0/0".parse().expect("valid"),
+                        anywhere,
                         true,
                         &format!("to public AWS endpoints ({used_by})"),
                     ));
+                    if let Some(nat_acl) = nat_subnet.as_deref().and_then(|s| acl_of(acls, s)) {
+                        let nat_subnet = nat_subnet.as_deref().unwrap_or_default();
+                        let key = format!("{nat_subnet} ({}, NAT side)", nat_acl.id);
+                        let mut nat_gaps = flow_gaps(
+                            nat_acl,
+                            false,
+                            ts.subnet.cidr,
+                            false,
+                            &format!(
+                                "from task subnet {} ({}) into the NAT gateway",
+                                ts.subnet.id, ts.subnet.cidr
+                            ),
+                        );
+                        nat_gaps.extend(flow_gaps(
+                            nat_acl,
+                            true,
+                            anywhere,
+                            true,
+                            "from the NAT gateway to public AWS endpoints",
+                        ));
+                        let fix = format!("in {} allow inbound TCP 443 from {} and TCP 1024-65535 from 0.0.0.0/0, and outbound TCP 443 to 0.0.0.0/0 and TCP 1024-65535 to {}, numbered before any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", nat_acl.id, ts.subnet.cidr, ts.subnet.cidr, nat_acl.id);
+                        let v = verdict_from_gaps(key.clone(), nat_gaps, format!("{} lets the task's HTTPS through the NAT gateway and the replies back", nat_acl.id), fix);
+                        if endpoint_sides
+                            .get(&key)
+                            .is_none_or(|old| v.status < old.status)
+                        {
+                            endpoint_sides.insert(key, v);
+                        }
+                    }
                     reached.push("internet".into());
                 }
             }

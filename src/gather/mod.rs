@@ -119,11 +119,12 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
         ecs::describe_task_definition(&ecs_client, &workload.task_definition),
         ec2::describe_task_subnets(&ec2_client, &workload.subnets),
     );
-    if let Target::PreDeploy { .. } = target {
-        if let Fetched::Failed { error } = &task_definition {
-            if error.kind == crate::snapshot::GatherErrorKind::NotFound {
-                return Err(FatalError::TargetMissing(error.message.clone()));
-            }
+    if let (Target::PreDeploy { .. }, Fetched::Failed { error }) = (target, &task_definition) {
+        if error.kind == crate::snapshot::GatherErrorKind::NotFound {
+            return Err(FatalError::TargetMissing(format!(
+                "task definition {} not found: {}",
+                workload.task_definition, error.message
+            )));
         }
     }
     // Waves 2 and 3.

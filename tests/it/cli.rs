@@ -19,10 +19,22 @@ fn run(args: &[&str]) -> (i32, String, String) {
 fn help_lists_the_commands() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("check") && stdout.contains("snapshot"), "{stdout}");
+    assert!(
+        stdout.contains("check") && stdout.contains("snapshot"),
+        "{stdout}"
+    );
     let (code, stdout, _) = run(&["check", "--help"]);
     assert_eq!(code, 0);
-    for flag in ["--cluster", "--service", "--snapshot", "--format", "--region", "--profile", "--endpoint-url", "--task-definition"] {
+    for flag in [
+        "--cluster",
+        "--service",
+        "--snapshot",
+        "--format",
+        "--region",
+        "--profile",
+        "--endpoint-url",
+        "--task-definition",
+    ] {
         assert!(stdout.contains(flag), "check --help lacks {flag}");
     }
 }
@@ -57,50 +69,98 @@ fn unreadable_snapshot_is_one_line_exit_2() {
 #[test]
 fn json_output_has_the_product_shape() {
     let path = fixture("missing-ecr-api");
-    let (code, stdout, _) = run(&["check", "--snapshot", path.to_str().unwrap(), "--format", "json"]);
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1);
     let doc: Value = serde_json::from_str(&stdout).expect("stdout is one JSON document");
-    let keys: BTreeSet<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, BTreeSet::from(["schema_version", "tool", "target", "summary", "findings"]));
+    let keys: BTreeSet<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["schema_version", "tool", "target", "summary", "findings"])
+    );
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["tool"]["name"], "fargate-preflight");
     assert_eq!(doc["target"]["region"], "ap-northeast-1");
     assert_eq!(doc["target"]["cluster"], "app");
     assert_eq!(doc["target"]["service"], "web");
-    assert!(doc["target"]["task_definition"].as_str().unwrap().starts_with("arn:aws:ecs:"));
+    assert!(doc["target"]["task_definition"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:ecs:"));
     let findings = doc["findings"].as_array().unwrap();
     let mut counts = std::collections::BTreeMap::new();
     for f in findings {
         let keys: BTreeSet<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["check", "status", "severity", "resource", "message", "remediation", "docs"])
+            BTreeSet::from([
+                "check",
+                "status",
+                "severity",
+                "resource",
+                "message",
+                "remediation",
+                "docs"
+            ])
         );
-        *counts.entry(f["status"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        *counts
+            .entry(f["status"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
     }
     for status in ["pass", "warn", "fail", "error", "skip"] {
-        assert_eq!(doc["summary"][status], counts.get(status).copied().unwrap_or(0), "{status}");
+        assert_eq!(
+            doc["summary"][status],
+            counts.get(status).copied().unwrap_or(0),
+            "{status}"
+        );
     }
     let failing: Vec<&Value> = findings.iter().filter(|f| f["status"] == "fail").collect();
     assert_eq!(failing.len(), 1);
     assert_eq!(failing[0]["check"], "ecr-api-endpoint");
     assert_eq!(failing[0]["severity"], "error");
-    assert!(failing[0]["docs"].as_str().unwrap().starts_with("https://docs.aws.amazon.com/"));
+    assert!(failing[0]["docs"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://docs.aws.amazon.com/"));
 }
 
 #[test]
 fn findings_are_sorted_by_check_order_then_resource() {
     let path = fixture("endpoint-only");
-    let (code, stdout, _) = run(&["check", "--snapshot", path.to_str().unwrap(), "--format", "json"]);
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     let rows: Vec<(String, String)> = doc["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["check"].as_str().unwrap().into(), f["resource"].as_str().unwrap().into()))
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().into(),
+                f["resource"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    let registry: Vec<&str> = fargate_preflight::checks::REGISTRY.iter().map(|c| c.id).collect();
+    let registry: Vec<&str> = fargate_preflight::checks::REGISTRY
+        .iter()
+        .map(|c| c.id)
+        .collect();
     let mut sorted = rows.clone();
     sorted.sort_by_key(|(c, r)| (registry.iter().position(|id| id == c).unwrap(), r.clone()));
     assert_eq!(rows, sorted);
@@ -111,7 +171,10 @@ fn table_puts_failures_first_with_the_fix() {
     let path = fixture("s3-wrong-route-table");
     let (code, stdout, stderr) = run(&["check", "--snapshot", path.to_str().unwrap()]);
     assert_eq!(code, 1, "{stderr}");
-    let first_row = stdout.lines().find(|l| l.contains("s3-gateway-route") || l.contains("PASS")).unwrap();
+    let first_row = stdout
+        .lines()
+        .find(|l| l.contains("s3-gateway-route") || l.contains("PASS"))
+        .unwrap();
     assert!(first_row.contains("FAIL"), "{stdout}");
     assert!(stdout.contains("modify-vpc-endpoint --vpc-endpoint-id vpce-0s3"));
     assert!(stdout.contains("2 fail, 0 error"));
@@ -120,7 +183,13 @@ fn table_puts_failures_first_with_the_fix() {
 #[test]
 fn error_without_failures_exits_2() {
     let path = fixture("denied-vpc-endpoints");
-    let (code, stdout, _) = run(&["check", "--snapshot", path.to_str().unwrap(), "--format", "json"]);
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 2);
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     assert!(doc["summary"]["error"].as_u64().unwrap() > 0);
@@ -131,7 +200,15 @@ fn error_without_failures_exits_2() {
 fn unreachable_endpoint_fails_fast_with_one_line() {
     let started = std::time::Instant::now();
     let out = bin()
-        .args(["check", "--cluster", "app", "--service", "web", "--region", "eu-west-1"])
+        .args([
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--region",
+            "eu-west-1",
+        ])
         .args(["--endpoint-url", "http://127.0.0.1:9"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -150,7 +227,15 @@ fn unreachable_endpoint_fails_fast_with_one_line() {
 #[test]
 fn missing_credentials_exit_2() {
     let out = bin()
-        .args(["check", "--cluster", "app", "--service", "web", "--region", "eu-west-1"])
+        .args([
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--region",
+            "eu-west-1",
+        ])
         .args(["--endpoint-url", "http://127.0.0.1:9"])
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("HOME", "/nonexistent")

@@ -32,7 +32,8 @@ fn venv_python() -> Result<PathBuf, String> {
     let requirements = repo().join("tests/emulator/requirements.txt");
     let wanted = std::fs::read_to_string(&requirements).map_err(|e| e.to_string())?;
     let marker = venv.join("installed-requirements.txt");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) && python.exists()
+    {
         return Ok(python);
     }
     let status = Command::new("python3")
@@ -44,7 +45,14 @@ fn venv_python() -> Result<PathBuf, String> {
         return Err(format!("python3 -m venv {} failed", venv.display()));
     }
     let out = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements)
         .output()
         .map_err(|e| format!("pip install: {e}"))?;
@@ -121,7 +129,11 @@ fn deny(access_key: &str, actions: &[&str]) {
         .arg(body)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 struct Run {
@@ -156,7 +168,19 @@ fn tool(region: &str, access_key: &str, args: &[&str]) -> Run {
 }
 
 fn check_json(region: &str) -> Run {
-    tool(region, "AKIATESTING", &["check", "--cluster", "app", "--service", "web", "--format", "json"])
+    tool(
+        region,
+        "AKIATESTING",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+        ],
+    )
 }
 
 fn statuses<'a>(doc: &'a Value, check: &str) -> Vec<&'a str> {
@@ -175,7 +199,12 @@ fn failing(doc: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|f| f["status"] == "fail" || f["status"] == "error")
-        .map(|f| format!("{} {} {}: {}", f["check"], f["status"], f["resource"], f["message"]))
+        .map(|f| {
+            format!(
+                "{} {} {}: {}",
+                f["check"], f["status"], f["resource"], f["message"]
+            )
+        })
         .collect()
 }
 
@@ -188,11 +217,30 @@ fn endpoint_only_service_is_green() {
     assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
     assert!(failing(&doc).is_empty());
     assert_eq!(doc["target"]["region"], region);
-    assert_eq!(doc["target"]["task_definition"], built["task_definition_arn"]);
-    for check in ["ecr-api-endpoint", "ecr-dkr-endpoint", "s3-gateway-route", "s3-endpoint-policy", "endpoint-security-groups", "network-acl"] {
-        assert!(statuses(&doc, check).iter().all(|s| *s == "pass"), "{check}: {:?}", statuses(&doc, check));
+    assert_eq!(
+        doc["target"]["task_definition"],
+        built["task_definition_arn"]
+    );
+    for check in [
+        "ecr-api-endpoint",
+        "ecr-dkr-endpoint",
+        "s3-gateway-route",
+        "s3-endpoint-policy",
+        "endpoint-security-groups",
+        "network-acl",
+    ] {
+        assert!(
+            statuses(&doc, check).iter().all(|s| *s == "pass"),
+            "{check}: {:?}",
+            statuses(&doc, check)
+        );
     }
-    let api = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
+    let api = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ecr-api-endpoint")
+        .unwrap();
     assert_eq!(api["resource"], built["endpoints"]["ecr.api"]);
 }
 
@@ -200,10 +248,20 @@ fn endpoint_only_service_is_green() {
 fn snapshot_replays_offline_and_never_holds_env_values() {
     let region = "us-west-1";
     scenario("endpoint-only", region);
-    let snap = tool(region, "AKIATESTING", &["snapshot", "--cluster", "app", "--service", "web"]);
+    let snap = tool(
+        region,
+        "AKIATESTING",
+        &["snapshot", "--cluster", "app", "--service", "web"],
+    );
     assert_eq!(snap.code, 0, "{}", snap.stderr);
-    assert!(snap.stdout.contains("DB_PASSWORD"), "the variable's name is kept");
-    assert!(!snap.stdout.contains("hunter2"), "an environment value leaked into the snapshot");
+    assert!(
+        snap.stdout.contains("DB_PASSWORD"),
+        "the variable's name is kept"
+    );
+    assert!(
+        !snap.stdout.contains("hunter2"),
+        "an environment value leaked into the snapshot"
+    );
     let live = check_json(region).json();
 
     let dir = tempfile::tempdir().unwrap();
@@ -211,7 +269,13 @@ fn snapshot_replays_offline_and_never_holds_env_values() {
     std::fs::write(&path, &snap.stdout).unwrap();
     // No endpoint, no credentials, no region: only the file.
     let out = bin()
-        .args(["check", "--snapshot", path.to_str().unwrap(), "--format", "json"])
+        .args([
+            "check",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -228,9 +292,19 @@ fn missing_ecr_api_on_1_4_0_fails() {
     let doc = run.json();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(statuses(&doc, "ecr-api-endpoint"), ["fail"]);
-    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
-    assert!(row["remediation"].as_str().unwrap().contains(&format!("com.amazonaws.{region}.ecr.api")));
-    assert!(statuses(&doc, "ecr-dkr-endpoint").iter().all(|s| *s == "pass"));
+    let row = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ecr-api-endpoint")
+        .unwrap();
+    assert!(row["remediation"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("com.amazonaws.{region}.ecr.api")));
+    assert!(statuses(&doc, "ecr-dkr-endpoint")
+        .iter()
+        .all(|s| *s == "pass"));
 }
 
 #[test]
@@ -240,12 +314,20 @@ fn s3_gateway_on_another_route_table_fails() {
     let run = check_json(region);
     let doc = run.json();
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let rows: Vec<&Value> = doc["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "s3-gateway-route").collect();
+    let rows: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "s3-gateway-route")
+        .collect();
     assert_eq!(rows.len(), 2);
     let private = built["route_table_ids"]["private"].as_str().unwrap();
     for row in rows {
         assert_eq!(row["status"], "fail");
-        assert!(row["remediation"].as_str().unwrap().contains(&format!("--add-route-table-ids {private}")));
+        assert!(row["remediation"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--add-route-table-ids {private}")));
     }
 }
 
@@ -257,8 +339,16 @@ fn nat_only_service_is_green_through_the_nat() {
     let doc = run.json();
     assert_eq!(run.code, 0, "{:#?}", failing(&doc));
     let nat = built["nat_gateway_id"].as_str().unwrap();
-    let egress = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "egress-path").unwrap();
-    assert!(egress["message"].as_str().unwrap().contains(nat), "{egress}");
+    let egress = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "egress-path")
+        .unwrap();
+    assert!(
+        egress["message"].as_str().unwrap().contains(nat),
+        "{egress}"
+    );
 }
 
 #[test]
@@ -266,9 +356,20 @@ fn latest_platform_resolves_to_1_4_0() {
     let region = "ap-northeast-2";
     scenario("latest-platform", region);
     let doc = check_json(region).json();
-    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "platform-version").unwrap();
+    let row = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "platform-version")
+        .unwrap();
     assert_eq!(row["status"], "pass");
-    assert!(row["message"].as_str().unwrap().contains("LATEST resolves to 1.4.0"), "{row}");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("LATEST resolves to 1.4.0"),
+        "{row}"
+    );
 }
 
 #[test]
@@ -276,14 +377,43 @@ fn denied_describe_is_an_error_not_a_pass() {
     let region = "ca-central-1";
     scenario("endpoint-only", region);
     deny("AKIADENIEDVPCE", &["ec2:DescribeVpcEndpoints"]);
-    let run = tool(region, "AKIADENIEDVPCE", &["check", "--cluster", "app", "--service", "web", "--format", "json"]);
+    let run = tool(
+        region,
+        "AKIADENIEDVPCE",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+        ],
+    );
     let doc = run.json();
     assert_eq!(run.code, 2, "{}", run.stderr);
-    for check in ["ecr-api-endpoint", "ecr-dkr-endpoint", "s3-gateway-endpoint", "s3-gateway-route", "endpoint-security-groups"] {
+    for check in [
+        "ecr-api-endpoint",
+        "ecr-dkr-endpoint",
+        "s3-gateway-endpoint",
+        "s3-gateway-route",
+        "endpoint-security-groups",
+    ] {
         assert_eq!(statuses(&doc, check), ["error"], "{check}");
     }
-    let row = doc["findings"].as_array().unwrap().iter().find(|f| f["check"] == "ecr-api-endpoint").unwrap();
-    assert!(row["message"].as_str().unwrap().contains("ec2:DescribeVpcEndpoints was denied"), "{row}");
+    let row = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "ecr-api-endpoint")
+        .unwrap();
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("ec2:DescribeVpcEndpoints was denied"),
+        "{row}"
+    );
     // Checks that do not need the endpoints still ran.
     assert_eq!(statuses(&doc, "vpc-dns"), ["pass"]);
     assert_eq!(statuses(&doc, "platform-version"), ["pass"]);
@@ -297,9 +427,73 @@ fn nonexistent_service_exits_2_with_a_clear_message() {
     assert_eq!(run.code, 2);
     assert!(run.stdout.is_empty());
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.contains("service web not found in cluster app"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("service web not found in cluster app"),
+        "{}",
+        run.stderr
+    );
 
-    let run = tool(region, "AKIATESTING", &["check", "--cluster", "nope", "--service", "web"]);
+    let run = tool(
+        region,
+        "AKIATESTING",
+        &["check", "--cluster", "nope", "--service", "web"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
+
+#[test]
+fn pre_deploy_flags_check_the_same_rules_without_a_service() {
+    let region = "eu-north-1";
+    let built = scenario("missing-ecr-api", region);
+    let subnets: Vec<&str> = built["subnet_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let run = tool(
+        region,
+        "AKIATESTING",
+        &[
+            "check",
+            "--task-definition",
+            "web",
+            "--subnets",
+            &subnets.join(","),
+            "--security-groups",
+            built["task_sg"].as_str().unwrap(),
+            "--platform-version",
+            "1.4.0",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "ecr-api-endpoint"), ["fail"]);
+    assert!(statuses(&doc, "s3-gateway-route")
+        .iter()
+        .all(|s| *s == "pass"));
+    assert_eq!(
+        doc["target"]["task_definition"],
+        built["task_definition_arn"]
+    );
+    assert!(doc["target"].get("service").is_none());
+
+    let run = tool(
+        region,
+        "AKIATESTING",
+        &[
+            "check",
+            "--task-definition",
+            "nope",
+            "--subnets",
+            subnets[0],
+            "--security-groups",
+            "sg-1",
+        ],
+    );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
 }
