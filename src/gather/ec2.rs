@@ -15,6 +15,17 @@ use crate::snapshot::{
     VpcEndpoint,
 };
 
+/// Every page of a paginated describe, each item mapped into the snapshot's own type
+/// (`Option`: items missing their id are dropped), or the classified failure.
+macro_rules! all_pages {
+    ($action:literal, $request:expr, $map:expr) => {
+        match $request.into_paginator().items().send().try_collect().await {
+            Ok(items) => Fetched::Ok(items.iter().filter_map($map).collect()),
+            Err(err) => Fetched::failed(classify($action, &err)),
+        }
+    };
+}
+
 fn vpc_filter(name: &str, vpc_id: &str) -> Filter {
     Filter::builder().name(name).values(vpc_id).build()
 }
@@ -42,18 +53,11 @@ pub async fn describe_task_subnets(client: &Client, ids: &[String]) -> Fetched<V
             message: "the service has no awsvpc subnets configured".into(),
         });
     }
-    let result = client
-        .describe_subnets()
-        .set_subnet_ids(Some(ids.to_vec()))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
-    match result {
-        Ok(items) => Fetched::Ok(items.iter().filter_map(subnet).collect()),
-        Err(err) => Fetched::failed(classify("ec2:DescribeSubnets", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeSubnets",
+        client.describe_subnets().set_subnet_ids(Some(ids.to_vec())),
+        subnet
+    )
 }
 
 /// Waves 2 and 3: everything about the VPC of the task subnets.
@@ -179,18 +183,13 @@ async fn vpc_attribute(client: &Client, vpc_id: &str, name: VpcAttributeName) ->
 }
 
 async fn describe_vpc_subnets(client: &Client, vpc_id: &str) -> Fetched<Vec<Subnet>> {
-    match client
-        .describe_subnets()
-        .filters(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(items.iter().filter_map(subnet).collect()),
-        Err(err) => Fetched::failed(classify("ec2:DescribeSubnets", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeSubnets",
+        client
+            .describe_subnets()
+            .filters(vpc_filter("vpc-id", vpc_id)),
+        subnet
+    )
 }
 
 fn route(r: &aws_sdk_ec2::types::Route) -> Route {
@@ -219,137 +218,110 @@ fn route(r: &aws_sdk_ec2::types::Route) -> Route {
     }
 }
 
+fn route_table(t: &aws_sdk_ec2::types::RouteTable) -> Option<RouteTable> {
+    let associated = |a: &&aws_sdk_ec2::types::RouteTableAssociation| {
+        a.association_state()
+            .and_then(|s| s.state())
+            .is_none_or(|s| s.as_str() == "associated")
+    };
+    Some(RouteTable {
+        id: t.route_table_id()?.to_string(),
+        is_main: t.associations().iter().any(|a| a.main() == Some(true)),
+        subnet_ids: t
+            .associations()
+            .iter()
+            .filter(associated)
+            .filter_map(|a| a.subnet_id().map(str::to_string))
+            .collect(),
+        routes: t.routes().iter().map(route).collect(),
+    })
+}
+
 async fn describe_route_tables(client: &Client, vpc_id: &str) -> Fetched<Vec<RouteTable>> {
-    match client
-        .describe_route_tables()
-        .filters(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|t| RouteTable {
-                    id: t.route_table_id().unwrap_or_default().to_string(),
-                    is_main: t.associations().iter().any(|a| a.main() == Some(true)),
-                    subnet_ids: t
-                        .associations()
-                        .iter()
-                        .filter(|a| {
-                            a.association_state()
-                                .and_then(|s| s.state())
-                                .is_none_or(|s| s.as_str() == "associated")
-                        })
-                        .filter_map(|a| a.subnet_id().map(str::to_string))
-                        .collect(),
-                    routes: t.routes().iter().map(route).collect(),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeRouteTables", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeRouteTables",
+        client
+            .describe_route_tables()
+            .filters(vpc_filter("vpc-id", vpc_id)),
+        route_table
+    )
+}
+
+fn nat_gateway(n: &aws_sdk_ec2::types::NatGateway) -> Option<NatGateway> {
+    Some(NatGateway {
+        id: n.nat_gateway_id()?.to_string(),
+        subnet_id: n.subnet_id().map(str::to_string),
+        state: n
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        connectivity_type: n.connectivity_type().map(|c| c.as_str().to_string()),
+    })
 }
 
 async fn describe_nat_gateways(client: &Client, vpc_id: &str) -> Fetched<Vec<NatGateway>> {
-    match client
-        .describe_nat_gateways()
-        .filter(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|n| NatGateway {
-                    id: n.nat_gateway_id().unwrap_or_default().to_string(),
-                    subnet_id: n.subnet_id().map(str::to_string),
-                    state: n
-                        .state()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    connectivity_type: n.connectivity_type().map(|c| c.as_str().to_string()),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeNatGateways", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeNatGateways",
+        client
+            .describe_nat_gateways()
+            .filter(vpc_filter("vpc-id", vpc_id)),
+        nat_gateway
+    )
 }
 
 async fn describe_internet_gateways(
     client: &Client,
     vpc_id: &str,
 ) -> Fetched<Vec<InternetGateway>> {
-    match client
-        .describe_internet_gateways()
-        .filters(vpc_filter("attachment.vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
+    all_pages!(
+        "ec2:DescribeInternetGateways",
+        client
+            .describe_internet_gateways()
+            .filters(vpc_filter("attachment.vpc-id", vpc_id)),
+        |g: &aws_sdk_ec2::types::InternetGateway| Some(InternetGateway {
+            id: g.internet_gateway_id()?.to_string(),
+            attachment_state: g
+                .attachments()
                 .iter()
-                .map(|g| InternetGateway {
-                    id: g.internet_gateway_id().unwrap_or_default().to_string(),
-                    attachment_state: g
-                        .attachments()
-                        .iter()
-                        .find(|a| a.vpc_id() == Some(vpc_id))
-                        .and_then(|a| a.state())
-                        .map(|s| s.as_str().to_string()),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeInternetGateways", &err)),
-    }
+                .find(|a| a.vpc_id() == Some(vpc_id))
+                .and_then(|a| a.state())
+                .map(|s| s.as_str().to_string()),
+        })
+    )
+}
+
+fn vpc_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
+    Some(VpcEndpoint {
+        id: e.vpc_endpoint_id()?.to_string(),
+        service_name: e.service_name().unwrap_or_default().to_string(),
+        endpoint_type: e
+            .vpc_endpoint_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        state: e
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+        subnet_ids: e.subnet_ids().to_vec(),
+        route_table_ids: e.route_table_ids().to_vec(),
+        security_group_ids: e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        policy_document: e.policy_document().map(str::to_string),
+    })
 }
 
 async fn describe_vpc_endpoints(client: &Client, vpc_id: &str) -> Fetched<Vec<VpcEndpoint>> {
-    match client
-        .describe_vpc_endpoints()
-        .filters(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|e| VpcEndpoint {
-                    id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-                    service_name: e.service_name().unwrap_or_default().to_string(),
-                    endpoint_type: e
-                        .vpc_endpoint_type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_default(),
-                    state: e
-                        .state()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
-                    subnet_ids: e.subnet_ids().to_vec(),
-                    route_table_ids: e.route_table_ids().to_vec(),
-                    security_group_ids: e
-                        .groups()
-                        .iter()
-                        .filter_map(|g| g.group_id().map(str::to_string))
-                        .collect(),
-                    policy_document: e.policy_document().map(str::to_string),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeVpcEndpoints", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeVpcEndpoints",
+        client
+            .describe_vpc_endpoints()
+            .filters(vpc_filter("vpc-id", vpc_id)),
+        vpc_endpoint
+    )
 }
 
 fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SgRule {
@@ -375,101 +347,75 @@ fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SgRule {
     }
 }
 
+fn security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> Option<SecurityGroup> {
+    Some(SecurityGroup {
+        id: g.group_id()?.to_string(),
+        name: g.group_name().map(str::to_string),
+        ingress: g.ip_permissions().iter().map(sg_rule).collect(),
+        egress: g.ip_permissions_egress().iter().map(sg_rule).collect(),
+    })
+}
+
 async fn describe_security_groups(client: &Client, vpc_id: &str) -> Fetched<Vec<SecurityGroup>> {
-    match client
-        .describe_security_groups()
-        .filters(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|g| SecurityGroup {
-                    id: g.group_id().unwrap_or_default().to_string(),
-                    name: g.group_name().map(str::to_string),
-                    ingress: g.ip_permissions().iter().map(sg_rule).collect(),
-                    egress: g.ip_permissions_egress().iter().map(sg_rule).collect(),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeSecurityGroups", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeSecurityGroups",
+        client
+            .describe_security_groups()
+            .filters(vpc_filter("vpc-id", vpc_id)),
+        security_group
+    )
+}
+
+fn network_acl(acl: &aws_sdk_ec2::types::NetworkAcl) -> Option<NetworkAcl> {
+    Some(NetworkAcl {
+        id: acl.network_acl_id()?.to_string(),
+        is_default: acl.is_default().unwrap_or(false),
+        subnet_ids: acl
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(str::to_string))
+            .collect(),
+        entries: acl
+            .entries()
+            .iter()
+            .map(|e| NaclEntry {
+                rule_number: e.rule_number().unwrap_or(32767),
+                egress: e.egress().unwrap_or(false),
+                protocol: e.protocol().unwrap_or("-1").to_string(),
+                allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
+                cidr: cidr(e.cidr_block()),
+                from_port: e.port_range().and_then(|p| p.from()),
+                to_port: e.port_range().and_then(|p| p.to()),
+            })
+            .collect(),
+    })
 }
 
 async fn describe_network_acls(client: &Client, vpc_id: &str) -> Fetched<Vec<NetworkAcl>> {
-    match client
-        .describe_network_acls()
-        .filters(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|acl| NetworkAcl {
-                    id: acl.network_acl_id().unwrap_or_default().to_string(),
-                    is_default: acl.is_default().unwrap_or(false),
-                    subnet_ids: acl
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.subnet_id().map(str::to_string))
-                        .collect(),
-                    entries: acl
-                        .entries()
-                        .iter()
-                        .map(|e| NaclEntry {
-                            rule_number: e.rule_number().unwrap_or(32767),
-                            egress: e.egress().unwrap_or(false),
-                            protocol: e.protocol().unwrap_or("-1").to_string(),
-                            allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
-                            cidr: cidr(e.cidr_block()),
-                            from_port: e.port_range().and_then(|p| p.from()),
-                            to_port: e.port_range().and_then(|p| p.to()),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeNetworkAcls", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeNetworkAcls",
+        client
+            .describe_network_acls()
+            .filters(vpc_filter("vpc-id", vpc_id)),
+        network_acl
+    )
 }
 
 /// All prefix lists visible in the region (AWS-managed service lists and the account's own):
 /// one call gives the S3 list's id and the names of lists SG rules reference.
 async fn describe_managed_prefix_lists(client: &Client) -> Fetched<Vec<(PrefixList, bool)>> {
-    match client
-        .describe_managed_prefix_lists()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(items) => Fetched::Ok(
-            items
-                .iter()
-                .map(|p| {
-                    let aws_owned = p.owner_id() == Some("AWS");
-                    (
-                        PrefixList {
-                            id: p.prefix_list_id().unwrap_or_default().to_string(),
-                            name: p.prefix_list_name().unwrap_or_default().to_string(),
-                            cidrs: vec![],
-                        },
-                        aws_owned,
-                    )
-                })
-                .collect(),
-        ),
-        Err(err) => Fetched::failed(classify("ec2:DescribeManagedPrefixLists", &err)),
-    }
+    all_pages!(
+        "ec2:DescribeManagedPrefixLists",
+        client.describe_managed_prefix_lists(),
+        |p: &aws_sdk_ec2::types::ManagedPrefixList| {
+            let list = PrefixList {
+                id: p.prefix_list_id()?.to_string(),
+                name: p.prefix_list_name().unwrap_or_default().to_string(),
+                cidrs: vec![],
+            };
+            Some((list, p.owner_id() == Some("AWS")))
+        }
+    )
 }
 
 /// Wave 3: entries of the customer-managed lists that security group rules reference.

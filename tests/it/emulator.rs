@@ -193,6 +193,15 @@ fn statuses<'a>(doc: &'a Value, check: &str) -> Vec<&'a str> {
         .collect()
 }
 
+fn finding<'a>(doc: &'a Value, check: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} finding"))
+}
+
 fn failing(doc: &Value) -> Vec<String> {
     doc["findings"]
         .as_array()
@@ -235,12 +244,7 @@ fn endpoint_only_service_is_green() {
             statuses(&doc, check)
         );
     }
-    let api = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "ecr-api-endpoint")
-        .unwrap();
+    let api = finding(&doc, "ecr-api-endpoint");
     assert_eq!(api["resource"], built["endpoints"]["ecr.api"]);
 }
 
@@ -292,12 +296,7 @@ fn missing_ecr_api_on_1_4_0_fails() {
     let doc = run.json();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(statuses(&doc, "ecr-api-endpoint"), ["fail"]);
-    let row = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "ecr-api-endpoint")
-        .unwrap();
+    let row = finding(&doc, "ecr-api-endpoint");
     assert!(row["remediation"]
         .as_str()
         .unwrap()
@@ -339,12 +338,7 @@ fn nat_only_service_is_green_through_the_nat() {
     let doc = run.json();
     assert_eq!(run.code, 0, "{:#?}", failing(&doc));
     let nat = built["nat_gateway_id"].as_str().unwrap();
-    let egress = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "egress-path")
-        .unwrap();
+    let egress = finding(&doc, "egress-path");
     assert!(
         egress["message"].as_str().unwrap().contains(nat),
         "{egress}"
@@ -356,12 +350,7 @@ fn latest_platform_resolves_to_1_4_0() {
     let region = "ap-northeast-2";
     scenario("latest-platform", region);
     let doc = check_json(region).json();
-    let row = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "platform-version")
-        .unwrap();
+    let row = finding(&doc, "platform-version");
     assert_eq!(row["status"], "pass");
     assert!(
         row["message"]
@@ -401,12 +390,7 @@ fn denied_describe_is_an_error_not_a_pass() {
     ] {
         assert_eq!(statuses(&doc, check), ["error"], "{check}");
     }
-    let row = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["check"] == "ecr-api-endpoint")
-        .unwrap();
+    let row = finding(&doc, "ecr-api-endpoint");
     assert!(
         row["message"]
             .as_str()
