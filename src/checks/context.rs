@@ -164,6 +164,27 @@ impl<'a> Context<'a> {
                 why: "the route is a blackhole (its target was deleted)".into(),
             });
         }
+        // Longest prefix wins: a more specific route over public addresses (0.0.0.0/1 to a
+        // transit gateway, say) takes AWS's public endpoints away from the default route.
+        if let Some(specific) = more_specific_public_route(table) {
+            let cidr = specific
+                .destination_cidr
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            return Ok(if specific.state.as_deref() == Some("blackhole") {
+                Egress::Broken {
+                    target,
+                    why: format!("the more specific route {cidr} is a blackhole"),
+                }
+            } else {
+                Egress::Unverifiable {
+                    target: format!(
+                        "{} (route {cidr} is more specific than 0.0.0.0/0 → {target})",
+                        specific.target
+                    ),
+                }
+            });
+        }
         if target.starts_with("igw-") {
             let igw = self.attached_igw(&target)?;
             return Ok(match igw {
@@ -172,49 +193,58 @@ impl<'a> Context<'a> {
                 Ok(()) => Egress::IgwWithoutPublicIp { igw: target },
             });
         }
-        if target.starts_with("nat-") {
-            let nats = net.nat_gateways.ok().cloned_err()?;
-            let Some(nat) = nats.iter().find(|n| n.id == target) else {
-                return Ok(Egress::Broken {
-                    target,
-                    why: "that NAT gateway does not exist in this VPC".into(),
-                });
-            };
-            if !nat.state.eq_ignore_ascii_case("available") {
-                let why = format!("the NAT gateway is {}", nat.state);
-                return Ok(Egress::Broken { target, why });
-            }
-            if nat.connectivity_type.as_deref() == Some("private") {
-                return Ok(Egress::Unverifiable {
-                    target: format!("{target} (a private NAT gateway)"),
-                });
-            }
-            let subnets = net.subnets.ok().cloned_err()?;
-            let tables = net.route_tables.ok().cloned_err()?;
-            let nat_subnet = nat.subnet_id.as_deref().unwrap_or_default();
-            let nat_table = tables
-                .iter()
-                .find(|t| t.subnet_ids.iter().any(|s| s == nat_subnet))
-                .or_else(|| tables.iter().find(|t| t.is_main));
-            let nat_route = nat_table.and_then(default_route);
-            let igw = nat_route
-                .filter(|r| r.target.starts_with("igw-") && r.state.as_deref() != Some("blackhole"))
-                .map(|r| r.target.clone());
-            let known_subnet = subnets.iter().any(|s| s.id == nat_subnet);
-            return Ok(match igw {
-                Some(igw) if known_subnet => match self.attached_igw(&igw)? {
-                    Ok(()) => Egress::Nat { nat: target, igw },
-                    Err(why) => Egress::Broken { target, why: format!("its subnet's {why}") },
-                },
-                _ => Egress::Broken {
-                    target,
-                    why: format!(
-                        "the NAT gateway's subnet {nat_subnet} has no 0.0.0.0/0 route to an internet gateway"
-                    ),
-                },
+        if !target.starts_with("nat-") {
+            return Ok(Egress::Unverifiable { target });
+        }
+        let nats = net.nat_gateways.ok().cloned_err()?;
+        let Some(nat) = nats.iter().find(|n| n.id == target) else {
+            return Ok(Egress::Broken {
+                target,
+                why: "that NAT gateway does not exist in this VPC".into(),
+            });
+        };
+        if !nat.state.eq_ignore_ascii_case("available") {
+            let why = format!("the NAT gateway is {}", nat.state);
+            return Ok(Egress::Broken { target, why });
+        }
+        if nat.connectivity_type.as_deref() == Some("private") {
+            return Ok(Egress::Unverifiable {
+                target: format!("{target} (a private NAT gateway)"),
             });
         }
-        Ok(Egress::Unverifiable { target })
+        let tables = net.route_tables.ok().cloned_err()?;
+        let nat_subnet = nat.subnet_id.as_deref().unwrap_or_default();
+        let nat_table = tables
+            .iter()
+            .find(|t| t.subnet_ids.iter().any(|s| s == nat_subnet))
+            .or_else(|| tables.iter().find(|t| t.is_main));
+        let no_igw = || Egress::Broken {
+            target: target.clone(),
+            why: format!("the NAT gateway's subnet {nat_subnet} has no 0.0.0.0/0 route"),
+        };
+        let Some(nat_route) = nat_table.and_then(default_route) else {
+            return Ok(no_igw());
+        };
+        if nat_route.state.as_deref() == Some("blackhole") {
+            return Ok(no_igw());
+        }
+        if !nat_route.target.starts_with("igw-") {
+            // E.g. AWS Network Firewall between the NAT and the internet gateway.
+            return Ok(Egress::Unverifiable {
+                target: format!(
+                    "{target}, whose subnet {nat_subnet} sends 0.0.0.0/0 to {}",
+                    nat_route.target
+                ),
+            });
+        }
+        let igw = nat_route.target.clone();
+        Ok(match self.attached_igw(&igw)? {
+            Ok(()) => Egress::Nat { nat: target, igw },
+            Err(why) => Egress::Broken {
+                target,
+                why: format!("its subnet's {why}"),
+            },
+        })
     }
 
     fn attached_igw(&self, id: &str) -> Result<Result<(), String>, GatherError> {
@@ -266,7 +296,7 @@ impl<'a> Context<'a> {
         }))
     }
 
-    /// Private ECR images of the task, with the region of their registry.
+    /// Private ECR images of the task: (container, image, registry region).
     pub fn ecr_images(&self) -> Result<Vec<(String, String, String)>, GatherError> {
         Ok(self
             .task_definition()?
@@ -310,6 +340,77 @@ impl<'a> Context<'a> {
             services.insert("ssmmessages".into());
         }
         Ok(services)
+    }
+
+    /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
+    pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+        let wanted = self.service_name("s3");
+        let china = format!("cn.{wanted}");
+        Ok(self
+            .endpoints()?
+            .iter()
+            .filter(|e| {
+                (e.service_name == wanted || e.service_name == china)
+                    && e.endpoint_type.eq_ignore_ascii_case("Gateway")
+                    && endpoint_usable(&e.state)
+            })
+            .collect())
+    }
+
+    /// The S3 gateway on this subnet's effective route table, if any.
+    pub fn s3_gateway_for(&self, ts: &TaskSubnet) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        Ok(self.s3_gateways()?.into_iter().find(|g| {
+            g.route_table_ids.contains(&ts.route_table.id)
+                || ts.route_table.routes.iter().any(|r| r.target == g.id)
+        }))
+    }
+
+    /// The task's security groups; with none configured, ECS uses the VPC's default group.
+    pub fn task_security_groups(&self) -> Result<Vec<String>, GatherError> {
+        let configured = &self.snap.workload.security_groups;
+        if !configured.is_empty() {
+            return Ok(configured.clone());
+        }
+        let groups = self.network()?.security_groups.ok().cloned_err()?;
+        Ok(groups
+            .iter()
+            .filter(|g| g.name.as_deref() == Some("default"))
+            .map(|g| g.id.clone())
+            .collect())
+    }
+
+    /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
+    /// do not serve other registries) and calls to AWS services in other regions.
+    pub fn internet_only_uses(&self) -> Result<Vec<String>, GatherError> {
+        let td = self.task_definition()?;
+        let region = self.region();
+        let mut uses = Vec::new();
+        for c in &td.containers {
+            match image::parse(&c.image).ecr() {
+                None => uses.push(format!("container {} image {}", c.name, c.image)),
+                Some(ecr) if ecr.region != region => uses.push(format!(
+                    "container {} image {} (ECR in {})",
+                    c.name, c.image, ecr.region
+                )),
+                Some(_) => {}
+            }
+            if let Some(log) = &c.log_configuration {
+                let log_region = log.options.get("awslogs-region");
+                if log.log_driver == "awslogs" && log_region.is_some_and(|r| r != region) {
+                    uses.push(format!(
+                        "container {} logs (CloudWatch Logs in {})",
+                        c.name,
+                        log_region.map(String::as_str).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        for (service, secret_region, what) in secret_uses(td) {
+            if !secret_region.is_empty() && secret_region != region {
+                uses.push(format!("secret {what} ({service} in {secret_region})"));
+            }
+        }
+        Ok(uses)
     }
 
     /// True when the task reads anything from S3 (ECR layers, environment files).
@@ -360,6 +461,26 @@ fn secret_source(value_from: &str) -> (&'static str, String) {
     }
     // A bare name refers to an SSM parameter in the task's region.
     ("ssm", String::new())
+}
+
+fn private_range(net: &ipnet::Ipv4Net) -> bool {
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+    ]
+    .iter()
+    .any(|p| p.parse::<ipnet::Ipv4Net>().is_ok_and(|p| p.contains(net)))
+}
+
+fn more_specific_public_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {
+    table.routes.iter().find(|r| {
+        r.target != "local"
+            && r.destination_cidr
+                .is_some_and(|c| c.prefix_len() > 0 && !private_range(&c))
+    })
 }
 
 fn default_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {

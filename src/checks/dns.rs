@@ -21,23 +21,12 @@ pub static DHCP_DNS: Check = Check {
     run: dhcp_dns,
 };
 
-/// Does any task subnet resolve AWS service names to interface endpoints (or need to)?
+/// Does any task subnet depend on interface endpoints (and so on private DNS)? Where a path
+/// out exists, names that do not resolve privately still reach AWS through it.
 fn relies_on_private_dns(ctx: &Context) -> Result<bool, GatherError> {
     let subnets = ctx.task_subnets()?;
     let dep = ctx.dependence(&subnets)?;
-    if !dep.required.is_empty() || !dep.unverified.is_empty() {
-        return Ok(true);
-    }
-    let services = ctx.interface_services()?;
-    for s in &services {
-        if ctx
-            .endpoint(s, "Interface")?
-            .is_some_and(|e| e.private_dns_enabled)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(!dep.required.is_empty() || !dep.unverified.is_empty())
 }
 
 fn vpc_dns(ctx: &Context) -> Outcome {

@@ -18,19 +18,13 @@ pub static PLATFORM_VERSION: Check = Check {
 const LATEST_LINUX: &str = "1.4.0";
 const LATEST_WINDOWS: &str = "1.0.0";
 
-/// Linux platform versions that no longer start tasks: (version, partition, retired from).
-/// From the retirement page: 1.3.0 (and the earlier versions) retired 2026-03-16; the China
-/// regions' copy gives 2026-06-15.
-const RETIRED_LINUX: &[(&str, &str, (i32, u32, u32))] = &[
-    ("1.0.0", "aws", (2026, 3, 16)),
-    ("1.1.0", "aws", (2026, 3, 16)),
-    ("1.2.0", "aws", (2026, 3, 16)),
-    ("1.3.0", "aws", (2026, 3, 16)),
-    ("1.3.0", "aws-us-gov", (2026, 3, 16)),
-    ("1.0.0", "aws-cn", (2026, 6, 15)),
-    ("1.1.0", "aws-cn", (2026, 6, 15)),
-    ("1.2.0", "aws-cn", (2026, 6, 15)),
-    ("1.3.0", "aws-cn", (2026, 6, 15)),
+/// Linux 1.3.0 and every earlier version stop launching tasks on these dates, per partition
+/// (retirement page; its China copy gives 2026-06-15). Data, compared with the snapshot's time.
+const RETIRED_LINUX_VERSIONS: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0"];
+const RETIREMENT_DATES: &[(&str, (i32, u32, u32))] = &[
+    ("aws", (2026, 3, 16)),
+    ("aws-us-gov", (2026, 3, 16)),
+    ("aws-cn", (2026, 6, 15)),
 ];
 
 const KNOWN_LINUX: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
@@ -115,14 +109,10 @@ fn run(ctx: &Context) -> Outcome {
         )]);
     }
     let partition = ctx.snap.partition();
-    let retirement = (!r.windows)
-        .then(|| {
-            RETIRED_LINUX
-                .iter()
-                .find(|(v, p, _)| *v == r.version && *p == partition)
-        })
+    let retirement = (!r.windows && RETIRED_LINUX_VERSIONS.contains(&r.version.as_str()))
+        .then(|| RETIREMENT_DATES.iter().find(|(p, _)| *p == partition))
         .flatten();
-    let Some((_, _, (y, m, d))) = retirement else {
+    let Some((_, (y, m, d))) = retirement else {
         return Ok(vec![Verdict::pass(
             scope,
             format!("platform version {resolved_note} is supported"),

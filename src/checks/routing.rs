@@ -63,24 +63,23 @@ fn route_table(ctx: &Context) -> Outcome {
 
 /// Would the task still reach everything it needs through endpoints alone?
 fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, GatherError> {
+    if !ctx.internet_only_uses()?.is_empty() {
+        return Ok(false);
+    }
     for service in ctx.interface_services()? {
         if ctx.endpoint(&service, "Interface")?.is_none() {
             return Ok(false);
         }
     }
-    if ctx.uses_s3()? {
-        let gateway = ctx.endpoint("s3", "Gateway")?;
-        let attached = gateway.is_some_and(|g| {
-            g.route_table_ids.contains(&ts.route_table.id)
-                || ts.route_table.routes.iter().any(|r| r.target == g.id)
-        });
-        return Ok(attached);
+    if ctx.uses_s3()? && ctx.s3_gateway_for(ts)?.is_none() {
+        return Ok(false);
     }
     Ok(true)
 }
 
 fn egress_path(ctx: &Context) -> Outcome {
     let subnets = ctx.task_subnets()?;
+    let internet_only = ctx.internet_only_uses()?;
     let mut verdicts = Vec::new();
     for ts in &subnets {
         let egress = ctx.egress(ts.route_table)?;
@@ -90,6 +89,17 @@ fn egress_path(ctx: &Context) -> Outcome {
             Egress::Nat { .. } | Egress::Igw { .. } => Verdict::pass(
                 resource,
                 format!("{summary}: AWS services are reachable without endpoints"),
+            ),
+            Egress::Isolated if !internet_only.is_empty() => Verdict::fail(
+                resource,
+                format!(
+                    "{summary}, but VPC endpoints cannot serve {}",
+                    internet_only.join("; ")
+                ),
+                format!(
+                    "route 0.0.0.0/0 in {} to a NAT gateway (aws ec2 create-route --route-table-id {} --destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-…), or move those images into this region's ECR (a pull-through cache rule, see public-image) and those resources into {}",
+                    ts.route_table.id, ts.route_table.id, ctx.region()
+                ),
             ),
             Egress::Isolated => Verdict::pass(
                 resource,

@@ -4,7 +4,7 @@
 use super::context::{ids, TaskSubnet};
 use super::{Check, Context, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
-use crate::snapshot::VpcEndpoint;
+use crate::snapshot::{GatherError, VpcEndpoint};
 
 const DOCS: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
 
@@ -31,11 +31,6 @@ pub static S3_ENDPOINT_POLICY: Check = Check {
     docs: DOCS,
     run: endpoint_policy,
 };
-
-pub fn attached(gateway: &VpcEndpoint, ts: &TaskSubnet) -> bool {
-    gateway.route_table_ids.contains(&ts.route_table.id)
-        || ts.route_table.routes.iter().any(|r| r.target == gateway.id)
-}
 
 fn not_used(ctx: &Context) -> Option<Verdict> {
     match ctx.uses_s3() {
@@ -110,13 +105,13 @@ fn gateway_route(ctx: &Context) -> Outcome {
         return Ok(vec![skip]);
     }
     let subnets = ctx.task_subnets()?;
-    let gateway = ctx.endpoint("s3", "Gateway")?;
+    let gateways = ctx.s3_gateways()?;
     let mut verdicts = Vec::new();
     for ts in &subnets {
         let resource = format!("{} ({})", ts.subnet.id, ts.route_table.id);
         let egress = ctx.egress(ts.route_table)?;
-        let verdict = match gateway {
-            Some(g) if attached(g, ts) => Verdict::pass(
+        let verdict = match (ctx.s3_gateway_for(ts)?, gateways.first()) {
+            (Some(g), _) => Verdict::pass(
                 resource,
                 format!(
                     "{} is on {}, the effective route table of {}",
@@ -131,13 +126,21 @@ fn gateway_route(ctx: &Context) -> Outcome {
                     egress.describe()
                 ),
             ),
-            None => Verdict::skip(resource, "no S3 gateway endpoint (see s3-gateway-endpoint)"),
-            Some(g) => {
-                let others = if g.route_table_ids.is_empty() {
-                    "no route table".to_string()
-                } else {
-                    g.route_table_ids.join(", ")
-                };
+            (None, None) => {
+                Verdict::skip(resource, "no S3 gateway endpoint (see s3-gateway-endpoint)")
+            }
+            (None, Some(g)) => {
+                let attached_to: Vec<String> = gateways
+                    .iter()
+                    .map(|g| {
+                        let tables = if g.route_table_ids.is_empty() {
+                            "no route table".to_string()
+                        } else {
+                            g.route_table_ids.join(", ")
+                        };
+                        format!("{} is attached to {tables}", g.id)
+                    })
+                    .collect();
                 let main_note = if ts.via_main {
                     format!(
                         " ({} has no explicit association, so it uses the main table)",
@@ -147,8 +150,8 @@ fn gateway_route(ctx: &Context) -> Outcome {
                     String::new()
                 };
                 let message = format!(
-                    "{} is attached to {others}, not to {}, the effective route table of {}{main_note}; {} {}, so its S3 traffic (image layers) has no route",
-                    g.id, ts.route_table.id, ts.subnet.id, ts.subnet.id, egress.describe()
+                    "{}, not to {}, the effective route table of {}{main_note}; {} {}, so its S3 traffic (image layers) has no route",
+                    attached_to.join("; "), ts.route_table.id, ts.subnet.id, ts.subnet.id, egress.describe()
                 );
                 let fix = format!(
                     "add {} to the gateway endpoint: aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --add-route-table-ids {}",
@@ -166,46 +169,60 @@ fn gateway_route(ctx: &Context) -> Outcome {
     Ok(verdicts)
 }
 
+/// The S3 objects the task reads: ECR layers (same-region images) and environment files.
+fn s3_objects(ctx: &Context) -> Result<Vec<(String, String)>, GatherError> {
+    let partition = ctx.snap.partition();
+    let mut objects = Vec::new();
+    if ctx.ecr_images()?.iter().any(|(_, _, r)| r == ctx.region()) {
+        objects.push((
+            "ECR image layers".to_string(),
+            format!(
+                "arn:{partition}:s3:::prod-{}-starport-layer-bucket/*",
+                ctx.region()
+            ),
+        ));
+    }
+    for c in &ctx.task_definition()?.containers {
+        for file in &c.environment_files {
+            objects.push((
+                format!("environment file of container {}", c.name),
+                file.clone(),
+            ));
+        }
+    }
+    Ok(objects)
+}
+
 fn endpoint_policy(ctx: &Context) -> Outcome {
-    if ctx.ecr_images()?.is_empty() {
+    let objects = s3_objects(ctx)?;
+    if objects.is_empty() {
         return Ok(vec![Verdict::skip(
             ctx.scope(),
-            "no container image is in a private ECR registry",
+            "the task reads nothing from S3 in this region (no private ECR image here, no environment file)",
         )]);
     }
     let subnets = ctx.task_subnets()?;
-    // Every gateway on a task subnet's route table is in the layer download's path,
+    // Every gateway on a task subnet's route table is in the download's path,
     // even where a NAT exists: the prefix-list route is more specific than 0.0.0.0/0.
-    let gateways: Vec<&VpcEndpoint> = ctx
-        .endpoints()?
-        .iter()
-        .filter(|e| {
-            e.endpoint_type.eq_ignore_ascii_case("Gateway")
-                && (e.service_name == ctx.service_name("s3")
-                    || e.service_name == format!("cn.{}", ctx.service_name("s3")))
-                && subnets.iter().any(|ts| attached(e, ts))
-        })
-        .collect();
+    let mut gateways: Vec<&VpcEndpoint> = Vec::new();
+    for ts in &subnets {
+        if let Some(g) = ctx.s3_gateway_for(ts)? {
+            if !gateways.iter().any(|known| known.id == g.id) {
+                gateways.push(g);
+            }
+        }
+    }
     if gateways.is_empty() {
         return Ok(vec![Verdict::skip(
             ctx.scope(),
             "no S3 gateway endpoint on the task subnets' route tables",
         )]);
     }
-    let partition = ctx.snap.partition();
-    let bucket_objects = format!(
-        "arn:{partition}:s3:::prod-{}-starport-layer-bucket/*",
-        ctx.region()
-    );
-    let minimal = format!(
-        "{{\"Statement\":[{{\"Sid\":\"EcrLayers\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"{bucket_objects}\"}}]}}"
-    );
     let mut verdicts = Vec::new();
     for g in gateways {
-        let resource = g.id.as_str();
         let Some(text) = g.policy_document.as_deref() else {
             verdicts.push(Verdict::pass(
-                resource,
+                g.id.as_str(),
                 "no endpoint policy: full access (the default)",
             ));
             continue;
@@ -215,45 +232,55 @@ fn endpoint_policy(ctx: &Context) -> Outcome {
             Err(e) => {
                 verdicts.push(Verdict::new(
                     super::Status::Error,
-                    resource,
+                    g.id.as_str(),
                     format!("could not evaluate the endpoint policy: {e}"),
                 ));
                 continue;
             }
         };
-        let decision = policy::evaluate(
-            &doc,
-            &Request {
-                action: "s3:GetObject",
-                resource: &bucket_objects,
-                principal: None,
-            },
-        );
-        let fix = format!(
-            "allow s3:GetObject on {bucket_objects} in the policy of {}, e.g. add {minimal} (aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --policy-document file://policy.json)",
-            g.id, g.id
-        );
-        verdicts.push(match decision {
-            Decision::Allowed => Verdict::pass(
-                resource,
-                format!("the policy of {} allows s3:GetObject on {bucket_objects}", g.id),
-            ),
-            Decision::ExplicitDeny { statement } => Verdict::fail(
-                resource,
-                format!("the policy of {} denies s3:GetObject on {bucket_objects} (statement {statement}): image layer downloads fail", g.id),
-                fix,
-            ),
-            Decision::ImplicitDeny => Verdict::fail(
-                resource,
-                format!("no statement in the policy of {} allows s3:GetObject on {bucket_objects}: image layer downloads fail", g.id),
-                fix,
-            ),
-            Decision::Uncertain { reasons } => Verdict::warn(
-                resource,
-                format!("whether the policy of {} allows s3:GetObject on {bucket_objects} depends on: {}", g.id, reasons.join("; ")),
-                format!("make sure those conditions hold for ECR layer downloads, or {fix}"),
-            ),
-        });
+        for (what, resource) in &objects {
+            verdicts.push(judge_object(g, &doc, what, resource));
+        }
     }
     Ok(verdicts)
+}
+
+fn judge_object(g: &VpcEndpoint, doc: &serde_json::Value, what: &str, object: &str) -> Verdict {
+    let resource = format!("{} ({what})", g.id);
+    let decision = policy::evaluate(
+        doc,
+        &Request {
+            action: "s3:GetObject",
+            resource: object,
+            principal: None,
+        },
+    );
+    let statement = format!(
+        "{{\"Sid\":\"AllowTaskReads\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"{object}\"}}"
+    );
+    let fix = format!(
+        "add the statement {statement} to the policy of {} (aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --policy-document file://policy.json)",
+        g.id, g.id
+    );
+    match decision {
+        Decision::Allowed => Verdict::pass(
+            resource,
+            format!("the policy of {} allows s3:GetObject on {object}", g.id),
+        ),
+        Decision::ExplicitDeny { statement } => Verdict::fail(
+            resource,
+            format!("the policy of {} denies s3:GetObject on {object} (statement {statement}): the {what} cannot be downloaded", g.id),
+            fix,
+        ),
+        Decision::ImplicitDeny => Verdict::fail(
+            resource,
+            format!("no statement in the policy of {} allows s3:GetObject on {object}: the {what} cannot be downloaded", g.id),
+            fix,
+        ),
+        Decision::Uncertain { reasons } => Verdict::warn(
+            resource,
+            format!("whether the policy of {} allows s3:GetObject on {object} depends on: {}", g.id, reasons.join("; ")),
+            format!("make sure those conditions hold for the task's downloads, or {fix}"),
+        ),
+    }
 }

@@ -11,7 +11,7 @@ use super::netrules::{
     nacl_evaluate, sg_allows_anywhere, sg_allows_groups, sg_allows_prefix_list, sg_uncovered,
     NaclResult,
 };
-use super::{s3, Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Outcome, Severity, Verdict};
 use crate::snapshot::{
     GatherError, GatherErrorKind, NetworkAcl, SecurityGroup, SgRule, VpcEndpoint,
 };
@@ -69,8 +69,9 @@ fn destinations<'a>(
     let egress = ctx.egress(ts.route_table)?;
     let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
     let net = ctx.network()?;
-    let dns_ok = net.dns_support.ok().copied().unwrap_or(true)
-        && net.dns_hostnames.ok().copied().unwrap_or(true);
+    // Which way endpoint names resolve depends on both attributes: unknown is an error.
+    let dns_ok = *net.dns_support.ok().map_err(Clone::clone)?
+        && *net.dns_hostnames.ok().map_err(Clone::clone)?;
     let mut dests: BTreeMap<String, (Dest<'a>, Vec<String>)> = BTreeMap::new();
     let mut add = |dest: Dest<'a>, service: &str| {
         dests
@@ -108,10 +109,15 @@ fn destinations<'a>(
         }
     }
     if ctx.uses_s3()? {
-        match ctx.endpoint("s3", "Gateway")? {
-            Some(g) if s3::attached(g, ts) => add(Dest::S3Gateway { gateway: g }, "s3"),
-            _ if can_leave => add(internet(), "s3"),
-            _ => {}
+        match ctx.s3_gateway_for(ts)? {
+            Some(g) => add(Dest::S3Gateway { gateway: g }, "s3"),
+            None if can_leave => add(internet(), "s3"),
+            None => {}
+        }
+    }
+    if can_leave {
+        for what in ctx.internet_only_uses()? {
+            add(internet(), &what);
         }
     }
     Ok(dests.into_values().collect())
@@ -160,11 +166,11 @@ fn s3_prefix_list(ctx: &Context) -> Result<Option<String>, GatherError> {
 
 fn security_groups(ctx: &Context) -> Outcome {
     let subnets = ctx.task_subnets()?;
-    let task_sg_ids = &ctx.snap.workload.security_groups;
+    let task_sg_ids = &ctx.task_security_groups()?;
     if task_sg_ids.is_empty() {
         return Ok(vec![Verdict::fail(
             ctx.scope(),
-            "the task has no security groups in its awsvpc configuration",
+            "the task has no security groups and the VPC has no default security group",
             "set securityGroups in the service's awsvpcConfiguration",
         )]);
     }
@@ -333,12 +339,25 @@ fn join_numbers(n: &[i32]) -> String {
         .join(", ")
 }
 
+/// Ephemeral ports a NAT gateway uses for its connections (VPC guide, NACL ephemeral ports).
+const NAT_PORTS: (i32, i32) = (1024, 65535);
+
+/// The ephemeral ports the task's OS picks (Linux 32768-60999, Windows 49152-65535).
+fn task_ports(ctx: &Context) -> Result<(i32, i32), GatherError> {
+    Ok(if ctx.task_definition()?.is_windows() {
+        (49152, 65535)
+    } else {
+        (32768, 60999)
+    })
+}
+
 /// HTTPS out (or in) and the return traffic on ephemeral ports the other way.
 fn flow_gaps(
     acl: &NetworkAcl,
     outbound_443: bool,
     peer: Ipv4Net,
     public_only: bool,
+    client_ports: (i32, i32),
     what: &str,
 ) -> Vec<Gap> {
     let mut gaps = Vec::new();
@@ -376,24 +395,15 @@ fn flow_gaps(
         public_only,
     );
     if full != NaclResult::Allowed {
-        // Linux and Windows pick source ports from 32768-65535; AWS recommends 1024-65535.
-        let os_range = nacl_evaluate(
-            &acl.entries,
-            !outbound_443,
-            peer,
-            (32768, 65535),
-            public_only,
-        );
-        let text = format!(
-            "{back} return traffic (TCP 1024-65535) {what} is {}",
-            describe_nacl(&full)
-        );
-        if os_range == NaclResult::Allowed {
-            gaps.push(Gap::Partial(format!(
-                "{text}; 32768-65535 is allowed, which covers the usual ephemeral ports"
+        // The replies go to the client's ephemeral ports: AWS recommends allowing
+        // 1024-65535; the client's own range is what must be open.
+        let (lo, hi) = client_ports;
+        let client = nacl_evaluate(&acl.entries, !outbound_443, peer, client_ports, public_only);
+        if client != NaclResult::Allowed {
+            gaps.push(Gap::Blocked(format!(
+                "{back} return traffic {what} to ephemeral ports {lo}-{hi} is {}",
+                describe_nacl(&client)
             )));
-        } else {
-            gaps.push(Gap::Blocked(text));
         }
     }
     gaps
@@ -428,6 +438,7 @@ fn verdict_from_gaps(resource: String, gaps: Vec<Gap>, ok: String, fix: String) 
 fn network_acls(ctx: &Context) -> Outcome {
     let subnets = ctx.task_subnets()?;
     let acls = ctx.network()?.network_acls.ok().map_err(Clone::clone)?;
+    let ports = task_ports(ctx)?;
     let mut verdicts = Vec::new();
     let mut endpoint_sides: BTreeMap<String, Verdict> = BTreeMap::new();
     for ts in &subnets {
@@ -451,6 +462,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             true,
                             cidr,
                             false,
+                            ports,
                             &format!("to {} at {cidr} ({used_by})", endpoint.id),
                         ));
                     }
@@ -464,12 +476,13 @@ fn network_acls(ctx: &Context) -> Outcome {
                             false,
                             ts.subnet.cidr,
                             false,
+                            ports,
                             &format!(
                                 "from task subnet {} ({}) to {}",
                                 ts.subnet.id, ts.subnet.cidr, endpoint.id
                             ),
                         );
-                        let fix = format!("in {} add an inbound allow for TCP 443 from {} and an outbound allow for TCP 1024-65535 to {} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ts.subnet.cidr, ts.subnet.cidr, ep_acl.id);
+                        let fix = format!("in {} add an inbound allow for TCP 443 from {} and an outbound allow for TCP 1024-65535 (at least the task's ephemeral ports) to {} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ts.subnet.cidr, ts.subnet.cidr, ep_acl.id);
                         let v = verdict_from_gaps(
                             key.clone(),
                             ep_gaps,
@@ -494,6 +507,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                         true,
                         "0.0.0.0/0".parse().expect("valid"),
                         true,
+                        ports,
                         &format!("to S3 through {}", gateway.id),
                     ));
                     reached.push(gateway.id.clone());
@@ -505,6 +519,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                         true,
                         anywhere,
                         true,
+                        ports,
                         &format!("to public AWS endpoints ({used_by})"),
                     ));
                     if let Some(nat_acl) = nat_subnet.as_deref().and_then(|s| acl_of(acls, s)) {
@@ -515,6 +530,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             false,
                             ts.subnet.cidr,
                             false,
+                            ports,
                             &format!(
                                 "from task subnet {} ({}) into the NAT gateway",
                                 ts.subnet.id, ts.subnet.cidr
@@ -525,6 +541,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             true,
                             anywhere,
                             true,
+                            NAT_PORTS,
                             "from the NAT gateway to public AWS endpoints",
                         ));
                         let fix = format!("in {} allow inbound TCP 443 from {} and TCP 1024-65535 from 0.0.0.0/0, and outbound TCP 443 to 0.0.0.0/0 and TCP 1024-65535 to {}, numbered before any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", nat_acl.id, ts.subnet.cidr, ts.subnet.cidr, nat_acl.id);

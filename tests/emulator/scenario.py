@@ -9,8 +9,9 @@ empty when the scenario did not create that thing. Exit status 2 on an unknown N
 API error (the error goes to stderr).
 
 A scenario is the `endpoint-only` base `Spec` plus a small change (see SCENARIOS); add new
-ones there. Each scenario builds its own VPC 10.0.0.0/16 (moto's default VPC is left alone),
-so run each in its own region (or account) to keep tests independent.
+ones there. Each scenario builds its own VPC 10.0.0.0/16 (moto's default VPC is left alone)
+and its own execution role `ecsTaskExecutionRole-REGION` (IAM is global), so run each in its
+own region (or account) to keep tests independent; building twice in one region fails.
 """
 
 import argparse
@@ -28,10 +29,27 @@ CLUSTER = "app"
 SERVICE = "web"
 FAMILY = "web"
 REPOSITORY = "web"
-EXECUTION_ROLE = "ecsTaskExecutionRole"
+# IAM is global in moto's account, and scenarios are built in parallel in different regions:
+# one role per region keeps them apart.
+EXECUTION_ROLE = "ecsTaskExecutionRole-{region}"
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 SECRET_ENV = {"name": "DB_PASSWORD", "value": "hunter2"}  # must never appear in a snapshot
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
+# Templates: {account}, {region} and (in policy resources) {secret_arn} are filled in.
+PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":1.0"
+PTC_PREFIX = "ecr-public"
+PTC_UPSTREAM_URL = "public.ecr.aws"
+PTC_CACHE_REPOSITORY = PTC_PREFIX + "/nginx/nginx"
+PTC_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + PTC_CACHE_REPOSITORY + ":1.27"
+# An inline policy: (name, actions, resource template).
+PTC_POLICY = (
+    "pull-through-cache",
+    ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"),
+    "arn:aws:ecr:{region}:{account}:repository/" + PTC_PREFIX + "/*",
+)
+# A Secrets Manager secret referenced by the container's `secrets`: (name, value, variable).
+SECRET = ("prod/db", "s3cr3t-value", "DB_PASSWORD")  # the value must never appear anywhere
+SECRET_POLICY = ("secrets", ("secretsmanager:GetSecretValue",), "{secret_arn}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,38 @@ class Spec:
     platform_version: str | None = "1.4.0"
     # False = only the ECS cluster exists; nothing else is created.
     create_workload: bool = True
+    image: str = PRIVATE_IMAGE
+    # (ecrRepositoryPrefix, upstreamRegistryUrl) of an ECR pull through cache rule, or None.
+    ptc_rule: tuple | None = None
+    # An ECR repository created besides `web` (the pull through cache's), or None.
+    cache_repository: str | None = None
+    # The role the task definition names; created unless create_execution_role is False.
+    execution_role: str = EXECUTION_ROLE
+    create_execution_role: bool = True
+    execution_role_managed_policies: tuple = (EXECUTION_POLICY_ARN,)
+    execution_role_inline_policies: tuple = ()  # of (name, actions, resource template)
+    secret: tuple | None = None  # SECRET-like, or None
+
+
+def _ptc(s):
+    """The image comes through an ECR pull through cache of ECR Public, set up right."""
+    return replace(
+        s,
+        image=PTC_IMAGE,
+        ptc_rule=(PTC_PREFIX, PTC_UPSTREAM_URL),
+        cache_repository=PTC_CACHE_REPOSITORY,
+        execution_role_inline_policies=s.execution_role_inline_policies + (PTC_POLICY,),
+    )
+
+
+def _secrets(s):
+    """A Secrets Manager secret in the container's `secrets`, reachable and allowed."""
+    return replace(
+        s,
+        secret=SECRET,
+        interface_endpoints=s.interface_endpoints + ("secretsmanager",),
+        execution_role_inline_policies=s.execution_role_inline_policies + (SECRET_POLICY,),
+    )
 
 
 SCENARIOS = {
@@ -74,6 +124,18 @@ SCENARIOS = {
     ),
     "latest-platform": lambda s: replace(s, platform_version=None),
     "no-service": lambda s: replace(s, create_workload=False, create_service=False),
+    "public-image": lambda s: replace(s, image="nginx:1.27"),
+    "ptc-ok": _ptc,
+    "ptc-missing-rule": lambda s: replace(_ptc(s), ptc_rule=None, cache_repository=None),
+    "role-unrelated-inline": lambda s: replace(
+        s,
+        execution_role_managed_policies=(),
+        execution_role_inline_policies=(("misc", ("s3:ListBucket",), "*"),),
+    ),
+    "role-missing": lambda s: replace(
+        s, execution_role="doesNotExist", create_execution_role=False
+    ),
+    "secrets-ok": _secrets,
 }
 
 
@@ -102,6 +164,11 @@ class Built:
     eip_allocation_id: str | None = None
     repository_uri: str | None = None
     image: str | None = None
+    ptc_rule_prefix: str | None = None
+    cache_repository: str | None = None  # its name
+    secret_arn: str | None = None
+    # The role the task definition names (not created in role-missing).
+    execution_role_name: str | None = None
     execution_role_arn: str | None = None
     task_definition_arn: str | None = None
     platform_version_requested: str | None = None
@@ -122,6 +189,7 @@ class Builder:
         self.ecs = session.client("ecs", endpoint_url=endpoint, config=cfg)
         self.ecr = session.client("ecr", endpoint_url=endpoint, config=cfg)
         self.iam = session.client("iam", endpoint_url=endpoint, config=cfg)
+        self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint, config=cfg)
         self.region = region
         self.out = Built(scenario=name, region=region)
 
@@ -131,6 +199,11 @@ class Builder:
 
     def svc(self, short):
         return f"com.amazonaws.{self.region}.{short}"
+
+    def fill(self, template):
+        return template.format(
+            account=ACCOUNT_ID, region=self.region, secret_arn=self.out.secret_arn
+        )
 
     # ---- steps ---------------------------------------------------------------------------
     def vpc(self):
@@ -280,44 +353,91 @@ class Builder:
             NatGatewayId=nat,
         )
 
-    def execution_role(self):
-        # IAM is global: the role may already exist from a scenario in another region.
-        try:
-            arn = self.iam.get_role(RoleName=EXECUTION_ROLE)["Role"]["Arn"]
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "NoSuchEntity":
-                raise
-            trust = {
+    def secret(self, spec):
+        if spec.secret is None:
+            return
+        name, value, _ = spec.secret
+        self.out.secret_arn = self.secretsmanager.create_secret(Name=name, SecretString=value)[
+            "ARN"
+        ]
+
+    def execution_role(self, spec):
+        name = self.fill(spec.execution_role)
+        self.out.execution_role_name = name
+        self.out.execution_role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        if not spec.create_execution_role:
+            return
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        # One role per region: it must not exist yet (fails, like the ECR repository, when a
+        # region is reused without a reset).
+        self.out.execution_role_arn = self.iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
+        for arn in spec.execution_role_managed_policies:
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        for policy_name, actions, resource in spec.execution_role_inline_policies:
+            document = {
                 "Version": "2012-10-17",
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
+                        # A string when there is one action: both forms occur in the wild.
+                        "Action": actions[0] if len(actions) == 1 else list(actions),
+                        "Resource": self.fill(resource),
                     }
                 ],
             }
-            try:
-                arn = self.iam.create_role(
-                    RoleName=EXECUTION_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
-                )["Role"]["Arn"]
-            except ClientError as e:  # another scenario, built in parallel, was faster
-                if e.response["Error"]["Code"] != "EntityAlreadyExists":
-                    raise
-                arn = self.iam.get_role(RoleName=EXECUTION_ROLE)["Role"]["Arn"]
-        self.iam.attach_role_policy(RoleName=EXECUTION_ROLE, PolicyArn=EXECUTION_POLICY_ARN)
-        self.out.execution_role_arn = arn
+            self.iam.put_role_policy(
+                RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+            )
+
+    def pull_through_cache(self, spec):
+        if spec.ptc_rule is not None:
+            prefix, url = spec.ptc_rule
+            self.out.ptc_rule_prefix = self.ecr.create_pull_through_cache_rule(
+                ecrRepositoryPrefix=prefix, upstreamRegistryUrl=url
+            )["ecrRepositoryPrefix"]
+        if spec.cache_repository is not None:
+            self.out.cache_repository = self.ecr.create_repository(
+                repositoryName=spec.cache_repository
+            )["repository"]["repositoryName"]
 
     def cluster(self):
         self.out.cluster_arn = self.ecs.create_cluster(clusterName=CLUSTER)["cluster"][
             "clusterArn"
         ]
 
-    def workload(self):
+    def workload(self, spec):
         self.out.repository_uri = self.ecr.create_repository(repositoryName=REPOSITORY)[
             "repository"
         ]["repositoryUri"]
-        self.out.image = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{REPOSITORY}:1.0"
+        self.out.image = self.fill(spec.image)
+        container = {
+            "name": "web",
+            "image": self.out.image,
+            "essential": True,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "environment": [SECRET_ENV],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": "/ecs/web",
+                    "awslogs-region": self.region,
+                    "awslogs-stream-prefix": "web",
+                },
+            },
+        }
+        if spec.secret is not None:
+            container["secrets"] = [{"name": spec.secret[2], "valueFrom": self.out.secret_arn}]
         self.out.task_definition_arn = self.ecs.register_task_definition(
             family=FAMILY,
             requiresCompatibilities=["FARGATE"],
@@ -325,23 +445,7 @@ class Builder:
             cpu="256",
             memory="512",
             executionRoleArn=self.out.execution_role_arn,
-            containerDefinitions=[
-                {
-                    "name": "web",
-                    "image": self.out.image,
-                    "essential": True,
-                    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-                    "environment": [SECRET_ENV],
-                    "logConfiguration": {
-                        "logDriver": "awslogs",
-                        "options": {
-                            "awslogs-group": "/ecs/web",
-                            "awslogs-region": self.region,
-                            "awslogs-stream-prefix": "web",
-                        },
-                    },
-                }
-            ],
+            containerDefinitions=[container],
         )["taskDefinition"]["taskDefinitionArn"]
 
     def service(self, spec):
@@ -379,8 +483,10 @@ class Builder:
         self.security_groups(spec)
         self.interface_endpoints(spec)
         self.s3_gateway_endpoint(spec)
-        self.execution_role()
-        self.workload()
+        self.secret(spec)
+        self.execution_role(spec)
+        self.pull_through_cache(spec)
+        self.workload(spec)
         if spec.create_service:
             self.service(spec)
         return self.out

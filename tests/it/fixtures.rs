@@ -226,6 +226,60 @@ fn egress_paths() {
 }
 
 #[test]
+fn routing_subtleties() {
+    // A more specific route over public space beats the NAT default route.
+    let f = assert_verdicts(
+        "forced-tunnel",
+        &[
+            ("egress-path", "warn"),
+            ("ecr-api-endpoint", "warn"),
+            ("ecr-dkr-endpoint", "warn"),
+            ("s3-gateway-endpoint", "warn"),
+            ("logs-endpoint", "warn"),
+            ("secrets-endpoints", "warn"),
+        ],
+    );
+    assert!(find(&f, "egress-path", Status::Warn)
+        .message
+        .contains("0.0.0.0/1"));
+    // A firewall between the NAT and the IGW cannot be followed: a warning, not a failure.
+    let f = assert_verdicts(
+        "nat-behind-firewall",
+        &[
+            ("egress-path", "warn"),
+            ("ecr-api-endpoint", "warn"),
+            ("ecr-dkr-endpoint", "warn"),
+            ("s3-gateway-endpoint", "warn"),
+            ("logs-endpoint", "warn"),
+            ("secrets-endpoints", "warn"),
+        ],
+    );
+    assert!(find(&f, "egress-path", Status::Warn)
+        .message
+        .contains("vpce-0firewall"));
+    // Each subnet is judged by the gateway on its own route table.
+    assert_verdicts("two-s3-gateways", &[]);
+    // No security groups configured: ECS uses the VPC's default group, which is evaluated.
+    assert_verdicts("no-task-sg-default-group", &[]);
+}
+
+#[test]
+fn what_only_a_path_out_serves() {
+    // Logs in another region leave through the NAT: the task SG must allow it.
+    let f = assert_verdicts(
+        "nat-logs-other-region-restricted-sg",
+        &[("endpoint-security-groups", "fail")],
+    );
+    let row = find(&f, "endpoint-security-groups", Status::Fail);
+    assert!(row.message.contains("us-east-1"), "{}", row.message);
+    // An image from Docker Hub cannot come through VPC endpoints.
+    let f = assert_verdicts("public-image-isolated", &[("egress-path", "fail")]);
+    assert!(find(&f, "egress-path", Status::Fail)
+        .message
+        .contains("nginx:1.27"));
+}
+
+#[test]
 fn ecr_endpoints() {
     let f = assert_verdicts("missing-ecr-api", &[("ecr-api-endpoint", "fail")]);
     let row = find(&f, "ecr-api-endpoint", Status::Fail);
@@ -236,7 +290,11 @@ fn ecr_endpoints() {
     assert_verdicts("missing-ecr-dkr", &[("ecr-dkr-endpoint", "fail")]);
     let f = assert_verdicts(
         "ecr-image-other-region",
-        &[("ecr-api-endpoint", "fail"), ("ecr-dkr-endpoint", "fail")],
+        &[
+            ("egress-path", "fail"),
+            ("ecr-api-endpoint", "fail"),
+            ("ecr-dkr-endpoint", "fail"),
+        ],
     );
     assert!(find(&f, "ecr-dkr-endpoint", Status::Fail)
         .message
@@ -261,6 +319,12 @@ fn s3_gateway_endpoint_and_policy() {
         .contains("aws:PrincipalOrgID"));
     // A gateway on the route table is in the path even when a NAT exists.
     assert_verdicts("nat-s3-gateway-deny", &[("s3-endpoint-policy", "fail")]);
+    // Environment files are S3 objects too: the minimal ECR policy does not cover them.
+    let f = assert_verdicts("s3-policy-env-file", &[("s3-endpoint-policy", "fail")]);
+    assert_eq!(
+        find(&f, "s3-endpoint-policy", Status::Fail).resource,
+        "vpce-0s3 (environment file of container web)"
+    );
 }
 
 #[test]
@@ -324,7 +388,17 @@ fn network_acls() {
     assert!(find(&f, "network-acl", Status::Fail)
         .message
         .contains("implicit"));
-    assert_verdicts("nacl-narrow-ephemeral", &[("network-acl", "warn")]);
+    // Linux tasks use 32768-60999 for their connections: that range is enough, a narrower one is not.
+    assert_verdicts("nacl-narrow-ephemeral", &[]);
+    let f = assert_verdicts("nacl-too-narrow-ephemeral", &[("network-acl", "fail")]);
+    assert!(find(&f, "network-acl", Status::Fail)
+        .message
+        .contains("32768-60999"));
+    // A NAT gateway uses 1024-65535 for its own connections.
+    let f = assert_verdicts("nacl-nat-side-linux-range", &[("network-acl", "fail")]);
+    let row = find(&f, "network-acl", Status::Fail);
+    assert_eq!(row.resource, "subnet-0pub (acl-0public, NAT side)");
+    assert!(row.message.contains("1024-65535"), "{}", row.message);
     let f = assert_verdicts("nacl-endpoint-subnet-blocks", &[("network-acl", "fail")]);
     assert_eq!(
         find(&f, "network-acl", Status::Fail).resource,
@@ -335,7 +409,10 @@ fn network_acls() {
 #[test]
 fn logs_secrets_exec() {
     assert_verdicts("missing-logs", &[("logs-endpoint", "fail")]);
-    let f = assert_verdicts("logs-other-region", &[("logs-endpoint", "fail")]);
+    let f = assert_verdicts(
+        "logs-other-region",
+        &[("egress-path", "fail"), ("logs-endpoint", "fail")],
+    );
     assert!(find(&f, "logs-endpoint", Status::Fail)
         .message
         .contains("us-east-1"));
