@@ -333,13 +333,19 @@ impl<'a> Context<'a> {
                 services.insert("logs".into());
             }
         }
-        for (service, _, _) in secret_uses(td) {
-            services.insert(service.to_string());
+        for secret in secret_uses(td) {
+            services.insert(secret.service.to_string());
         }
         if self.snap.workload.enable_execute_command {
             services.insert("ssmmessages".into());
         }
         Ok(services)
+    }
+
+    /// Private DNS names of interface endpoints resolve only with both VPC DNS attributes on.
+    pub fn private_dns_resolves(&self) -> Result<bool, GatherError> {
+        let net = self.network()?;
+        Ok(*net.dns_support.ok().cloned_err()? && *net.dns_hostnames.ok().cloned_err()?)
     }
 
     /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
@@ -405,9 +411,12 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        for (service, secret_region, what) in secret_uses(td) {
-            if !secret_region.is_empty() && secret_region != region {
-                uses.push(format!("secret {what} ({service} in {secret_region})"));
+        for secret in secret_uses(td) {
+            if !secret.region.is_empty() && secret.region != region {
+                uses.push(format!(
+                    "secret {} ({} in {})",
+                    secret.what, secret.service, secret.region
+                ));
             }
         }
         Ok(uses)
@@ -424,8 +433,19 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Secrets the task references: (endpoint service, region, "container/NAME").
-pub fn secret_uses(td: &TaskDefinition) -> Vec<(&'static str, String, String)> {
+/// A secret the task reads at start-up.
+pub struct SecretUse {
+    /// `secretsmanager` or `ssm`.
+    pub service: &'static str,
+    /// Empty when it is the task's own region (a bare parameter name).
+    pub region: String,
+    /// "container/NAME".
+    pub what: String,
+    pub value_from: String,
+}
+
+/// Secrets the task references: container secrets, log driver secrets, registry credentials.
+pub fn secret_uses(td: &TaskDefinition) -> Vec<SecretUse> {
     let mut uses = Vec::new();
     for c in &td.containers {
         let log_secrets = c
@@ -434,15 +454,21 @@ pub fn secret_uses(td: &TaskDefinition) -> Vec<(&'static str, String, String)> {
             .flat_map(|l| l.secret_options.iter());
         for s in c.secrets.iter().chain(log_secrets) {
             let (service, region) = secret_source(&s.value_from);
-            uses.push((service, region, format!("{}/{}", c.name, s.name)));
+            uses.push(SecretUse {
+                service,
+                region,
+                what: format!("{}/{}", c.name, s.name),
+                value_from: s.value_from.clone(),
+            });
         }
         if let Some(arn) = &c.repository_credentials {
             let (_, region) = secret_source(arn);
-            uses.push((
-                "secretsmanager",
+            uses.push(SecretUse {
+                service: "secretsmanager",
                 region,
-                format!("{}/repositoryCredentials", c.name),
-            ));
+                what: format!("{}/repositoryCredentials", c.name),
+                value_from: arn.clone(),
+            });
         }
     }
     uses

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{ids, secret_uses, Dependence, TaskSubnet};
-use super::{Check, Context, Outcome, Severity, Verdict};
-use crate::snapshot::GatherError;
+use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
+use super::requests::{execution_requests, TaskRequest};
+use super::{Check, Context, Outcome, Severity, Status, Verdict};
+use crate::policy::{self, Decision, Request};
+use crate::snapshot::{GatherError, VpcEndpoint};
 
 const ECR_VPCE_DOCS: &str =
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
@@ -129,14 +131,35 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
         .map(|u| u.what.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    // With private DNS the endpoint takes the service's names, path out or not: its policy
+    // decides whatever the route table says.
+    let endpoint = ctx.endpoint(short, "Interface")?;
+    let in_path = match endpoint {
+        Some(e) if e.private_dns_enabled && ctx.private_dns_resolves()? => Some(e),
+        _ => None,
+    };
+    let mut verdicts = match in_path {
+        Some(e) => policy_verdicts(ctx, short, e)?,
+        None => vec![],
+    };
     if dep.required.is_empty() && dep.unverified.is_empty() {
-        return Ok(vec![Verdict::pass(
-            format!("{} ({name})", ctx.vpc_id()?),
-            format!(
-                "not required: {what} reach {short} through the path out ({})",
-                served_summary(&dep)
+        verdicts.push(match in_path {
+            Some(e) => Verdict::pass(
+                e.id.as_str(),
+                format!(
+                    "{} serves {name} for {what}: its private DNS name takes the traffic even though every subnet has a path out",
+                    e.id
+                ),
             ),
-        )]);
+            None => Verdict::pass(
+                format!("{} ({name})", ctx.vpc_id()?),
+                format!(
+                    "not required: {what} reach {short} through the path out ({})",
+                    served_summary(&dep)
+                ),
+            ),
+        });
+        return Ok(verdicts);
     }
     let status_subnets: Vec<&TaskSubnet> = if dep.required.is_empty() {
         dep.unverified.clone()
@@ -144,7 +167,6 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
         dep.required.clone()
     };
     let hard = !dep.required.is_empty();
-    let mut verdicts = Vec::new();
     let (local, remote): (Vec<&Use>, Vec<&Use>) =
         uses.iter().partition(|u| u.region == ctx.region());
     for u in remote {
@@ -175,7 +197,7 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
     if local.is_empty() {
         return Ok(verdicts);
     }
-    match ctx.endpoint(short, "Interface")? {
+    match endpoint {
         Some(endpoint) => verdicts.push(Verdict::pass(
             endpoint.id.as_str(),
             format!(
@@ -210,6 +232,105 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
         }
     }
     Ok(verdicts)
+}
+
+/// What the endpoint's policy says about the requests the task sends through it.
+fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcome {
+    let Some(text) = endpoint.policy_document.as_deref() else {
+        return Ok(vec![]);
+    };
+    let resource = format!("{} (policy)", endpoint.id);
+    let doc = match policy::parse_document(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return Ok(vec![Verdict::new(
+                Status::Error,
+                resource,
+                format!("could not evaluate the endpoint policy: {e}"),
+            )])
+        }
+    };
+    let principal = ctx.task_definition()?.execution_role_arn.clone();
+    let requests: Vec<TaskRequest> = execution_requests(ctx)?
+        .into_iter()
+        .filter(|r| {
+            r.service == short
+                && (r.resource == "*" || r.resource.contains(&format!(":{}:", ctx.region())))
+        })
+        .collect();
+    let mut denied = Vec::new();
+    let mut uncertain = Vec::new();
+    for r in &requests {
+        let decision = policy::evaluate(
+            &doc,
+            &Request {
+                action: r.action,
+                resource: &r.resource,
+                principal: principal.as_deref(),
+            },
+        );
+        match decision {
+            Decision::Allowed => {}
+            Decision::ExplicitDeny { statement } => denied.push(format!(
+                "{} on {} (for {}) is denied by statement {statement}",
+                r.action, r.resource, r.why
+            )),
+            Decision::ImplicitDeny => denied.push(format!(
+                "{} on {} (for {}) is not allowed",
+                r.action, r.resource, r.why
+            )),
+            Decision::Uncertain { reasons } => uncertain.push(format!(
+                "{} on {} depends on {}",
+                r.action,
+                r.resource,
+                reasons.join("; ")
+            )),
+        }
+    }
+    let fix = format!(
+        "allow those actions for the task execution role {} in the policy of {} (aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --policy-document file://policy.json)",
+        principal.as_deref().unwrap_or("(none set)"),
+        endpoint.id,
+        endpoint.id
+    );
+    Ok(if !denied.is_empty() {
+        vec![Verdict::fail(
+            resource,
+            format!(
+                "the endpoint policy of {}: {}",
+                endpoint.id,
+                denied.join("; ")
+            ),
+            fix,
+        )]
+    } else if !uncertain.is_empty() {
+        vec![Verdict::warn(
+            resource,
+            format!(
+                "the endpoint policy of {}: {}",
+                endpoint.id,
+                uncertain.join("; ")
+            ),
+            format!("make sure those conditions hold for the task, or {fix}"),
+        )]
+    } else if requests.is_empty() {
+        vec![]
+    } else {
+        vec![Verdict::pass(
+            resource,
+            format!(
+                "the endpoint policy of {} allows {}",
+                endpoint.id,
+                requests
+                    .iter()
+                    .map(|r| r.action)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )]
+    })
 }
 
 fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, GatherError> {
@@ -279,7 +400,13 @@ fn logs(ctx: &Context) -> Outcome {
 fn secrets(ctx: &Context) -> Outcome {
     let td = ctx.task_definition()?;
     let mut by_service: BTreeMap<&str, Vec<Use>> = BTreeMap::new();
-    for (service, region, what) in secret_uses(td) {
+    for SecretUse {
+        service,
+        region,
+        what,
+        ..
+    } in secret_uses(td)
+    {
         let region = if region.is_empty() {
             ctx.region().to_string()
         } else {

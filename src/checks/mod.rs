@@ -6,6 +6,7 @@ mod dns;
 mod endpoints;
 mod netrules;
 mod platform;
+mod requests;
 mod routing;
 mod s3;
 mod security;

@@ -69,9 +69,7 @@ fn destinations<'a>(
     let egress = ctx.egress(ts.route_table)?;
     let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
     let net = ctx.network()?;
-    // Which way endpoint names resolve depends on both attributes: unknown is an error.
-    let dns_ok = *net.dns_support.ok().map_err(Clone::clone)?
-        && *net.dns_hostnames.ok().map_err(Clone::clone)?;
+    let dns_ok = ctx.private_dns_resolves()?;
     let mut dests: BTreeMap<String, (Dest<'a>, Vec<String>)> = BTreeMap::new();
     let mut add = |dest: Dest<'a>, service: &str| {
         dests

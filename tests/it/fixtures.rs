@@ -328,6 +328,40 @@ fn s3_gateway_endpoint_and_policy() {
 }
 
 #[test]
+fn interface_endpoint_policies() {
+    let f = assert_verdicts(
+        "ecr-dkr-policy-other-repos",
+        &[("ecr-dkr-endpoint", "fail")],
+    );
+    let row = find(&f, "ecr-dkr-endpoint", Status::Fail);
+    assert_eq!(row.resource, "vpce-0ecrdkr (policy)");
+    assert!(
+        row.message.contains(
+            "ecr:BatchGetImage on arn:aws:ecr:ap-northeast-1:123456789012:repository/web"
+        ),
+        "{}",
+        row.message
+    );
+    let f = assert_verdicts("logs-policy-condition", &[("logs-endpoint", "warn")]);
+    assert!(find(&f, "logs-endpoint", Status::Warn)
+        .message
+        .contains("aws:PrincipalOrgID"));
+    // Private DNS sends the task to the endpoint even with a NAT path: its policy still applies.
+    let f = assert_verdicts(
+        "nat-ecr-api-policy-deny",
+        &[
+            ("ecr-api-endpoint", "fail"),
+            ("endpoint-security-groups", "fail"),
+        ],
+    );
+    assert!(find(&f, "ecr-api-endpoint", Status::Fail)
+        .message
+        .contains("NoTokens"));
+    // A statement for the execution role matches the role the task pulls with.
+    assert_verdicts("ecr-policy-execution-role", &[]);
+}
+
+#[test]
 fn endpoint_dns_and_state() {
     let f = assert_verdicts("private-dns-off", &[("endpoint-private-dns", "fail")]);
     assert!(find(&f, "endpoint-private-dns", Status::Fail)
