@@ -21,6 +21,8 @@ pub struct Request<'a> {
     pub resource: &'a str,
     /// The calling principal's ARN; `None` when unknown (endpoint policies seen from outside).
     pub principal: Option<&'a str>,
+    /// Condition keys whose values are known (e.g. `aws:SourceAccount`); others are uncertain.
+    pub context: &'a [(&'a str, &'a str)],
 }
 
 #[derive(Debug)]
@@ -140,6 +142,44 @@ fn principal_matches(stmt: &Value, principal: Option<&str>) -> Match {
     }
 }
 
+/// Evaluates a Condition block against the known keys: `Some(holds)`, or `None` when it uses
+/// an operator or key we cannot evaluate.
+fn condition_holds(condition: &Value, context: &[(&str, &str)]) -> Option<bool> {
+    for (operator, block) in condition.as_object()? {
+        let (base, if_exists) = match operator.strip_suffix("IfExists") {
+            Some(base) => (base, true),
+            None => (operator.as_str(), false),
+        };
+        for (key, expected) in block.as_object()? {
+            let actual = context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| *v);
+            let Some(actual) = actual else {
+                if if_exists {
+                    continue;
+                }
+                return None;
+            };
+            let expected = strings(Some(expected))?;
+            let equal = expected.contains(&actual);
+            let like = expected.iter().any(|e| wildcard_match(e, actual, false));
+            let holds = match base {
+                "StringEquals" | "ArnEquals" => equal,
+                "StringEqualsIgnoreCase" => expected.iter().any(|e| e.eq_ignore_ascii_case(actual)),
+                "StringLike" | "ArnLike" => like,
+                "StringNotEquals" | "ArnNotEquals" => !equal,
+                "StringNotLike" | "ArnNotLike" => !like,
+                _ => return None,
+            };
+            if !holds {
+                return Some(false);
+            }
+        }
+    }
+    Some(true)
+}
+
 fn statement_label(stmt: &Value, index: usize) -> String {
     stmt.get("Sid").and_then(Value::as_str).map_or_else(
         || format!("statement #{}", index + 1),
@@ -175,11 +215,17 @@ pub fn evaluate(doc: &Value, req: &Request) -> Decision {
             .get("Condition")
             .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
         {
-            let why = format!(
-                "Condition {}",
-                serde_json::to_string(cond).unwrap_or_default()
-            );
-            maybe = Some(maybe.map_or(why.clone(), |m| format!("{m}; {why}")));
+            match condition_holds(cond, req.context) {
+                Some(true) => {}
+                Some(false) => continue,
+                None => {
+                    let why = format!(
+                        "Condition {}",
+                        serde_json::to_string(cond).unwrap_or_default()
+                    );
+                    maybe = Some(maybe.map_or(why.clone(), |m| format!("{m}; {why}")));
+                }
+            }
         }
         let label = statement_label(stmt, i);
         let deny = stmt.get("Effect").and_then(Value::as_str) == Some("Deny");
@@ -213,6 +259,7 @@ mod tests {
                 action: "s3:GetObject",
                 resource: LAYER,
                 principal: None,
+                context: &[],
             },
         )
     }
@@ -286,6 +333,35 @@ mod tests {
         assert!(
             matches!(d, Decision::Uncertain { ref reasons } if reasons[0].contains("principal"))
         );
+    }
+
+    #[test]
+    fn known_condition_keys_are_evaluated() {
+        let trust = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]});
+        let assume = |account| {
+            evaluate(
+                &trust,
+                &Request {
+                    action: "sts:AssumeRole",
+                    resource: "*",
+                    principal: Some("ecs-tasks.amazonaws.com"),
+                    context: &[("aws:SourceAccount", account)],
+                },
+            )
+        };
+        assert_eq!(assume("123456789012"), Decision::Allowed);
+        assert_eq!(assume("999999999999"), Decision::ImplicitDeny);
+        let other_service = evaluate(
+            &trust,
+            &Request {
+                action: "sts:AssumeRole",
+                resource: "*",
+                principal: Some("ec2.amazonaws.com"),
+                context: &[("aws:SourceAccount", "123456789012")],
+            },
+        );
+        assert_eq!(other_service, Decision::ImplicitDeny);
     }
 
     #[test]

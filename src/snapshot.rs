@@ -77,6 +77,22 @@ pub struct Snapshot {
     pub workload: Workload,
     pub task_definition: Fetched<TaskDefinition>,
     pub network: Fetched<Network>,
+    /// The ECR registry of the task's account and region: pull-through cache rules and
+    /// whether the image repositories exist.
+    #[serde(default = "not_in_snapshot")]
+    pub registry: Fetched<Registry>,
+    /// The task execution role; `null` when the task definition names none.
+    #[serde(default = "not_in_snapshot")]
+    pub execution_role: Fetched<Option<Role>>,
+}
+
+/// Snapshots written before a part existed read it as "not gathered", never as empty.
+fn not_in_snapshot<T>() -> Fetched<T> {
+    Fetched::failed(GatherError {
+        action: "snapshot".into(),
+        kind: GatherErrorKind::Skipped,
+        message: "this snapshot was written without that data".into(),
+    })
 }
 
 impl Snapshot {
@@ -358,4 +374,46 @@ pub struct PrefixList {
     /// Entries of customer-managed lists; AWS-managed service lists leave this empty.
     #[serde(default)]
     pub cidrs: Vec<Ipv4Net>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registry {
+    pub pull_through_cache_rules: Vec<PullThroughCacheRule>,
+    /// The task's private ECR repositories in this account and region, and whether each exists.
+    #[serde(default)]
+    pub repositories: Vec<RepositoryStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullThroughCacheRule {
+    pub ecr_repository_prefix: String,
+    pub upstream_registry_url: String,
+    pub upstream_registry: Option<String>,
+    pub credential_arn: Option<String>,
+    pub custom_role_arn: Option<String>,
+    pub upstream_repository_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepositoryStatus {
+    pub name: String,
+    pub exists: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Role {
+    pub arn: String,
+    pub name: String,
+    /// The trust policy (JSON, decoded).
+    pub trust_policy: Option<String>,
+    pub attached_policies: Vec<PolicyDocument>,
+    pub inline_policies: Vec<PolicyDocument>,
+    pub permissions_boundary: Option<PolicyDocument>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    /// The policy ARN (managed) or name (inline).
+    pub name: String,
+    pub document: Fetched<String>,
 }

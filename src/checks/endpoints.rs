@@ -267,6 +267,7 @@ fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcom
                 action: r.action,
                 resource: &r.resource,
                 principal: principal.as_deref(),
+                context: &[],
             },
         );
         match decision {

@@ -4,6 +4,8 @@
 mod context;
 mod dns;
 mod endpoints;
+mod iam;
+mod images;
 mod netrules;
 mod platform;
 mod requests;
@@ -132,6 +134,9 @@ pub static REGISTRY: &[&Check] = &[
     &endpoints::LOGS_ENDPOINT,
     &endpoints::SECRETS_ENDPOINTS,
     &endpoints::EXEC_ENDPOINT,
+    &images::PUBLIC_IMAGE,
+    &images::PULL_THROUGH_CACHE,
+    &iam::EXECUTION_ROLE,
 ];
 
 pub fn run_all(snapshot: &Snapshot) -> Vec<Finding> {

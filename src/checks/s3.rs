@@ -253,6 +253,7 @@ fn judge_object(g: &VpcEndpoint, doc: &serde_json::Value, what: &str, object: &s
             action: "s3:GetObject",
             resource: object,
             principal: None,
+            context: &[],
         },
     );
     let statement = format!(

@@ -4,10 +4,14 @@
 //! 1. the task definition and the task subnets (to learn the VPC);
 //! 2. everything VPC-wide, concurrently (`ec2::gather_vpc_wide`);
 //! 3. what wave 2 points at: the VPC's DHCP options and the customer prefix lists SG rules use.
+//!
+//! Beside waves 2 and 3 run the ECR registry calls and the IAM role chain (see `iam`).
 
 mod ec2;
+mod ecr;
 mod ecs;
 mod errors;
+mod iam;
 
 use std::time::Duration;
 
@@ -127,8 +131,23 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
             )));
         }
     }
-    // Waves 2 and 3.
-    let network = ec2::gather_network(&ec2_client, &region, task_subnets).await;
+    // Waves 2 and 3 (IAM takes one more: GetPolicy, then GetPolicyVersion), side by side.
+    let ecr_client = aws_sdk_ecr::Client::new(&config);
+    let iam_client = aws_sdk_iam::Client::new(&config);
+    let role_arn = task_definition
+        .ok()
+        .ok()
+        .and_then(|td| td.execution_role_arn.clone());
+    let (network, registry, execution_role) = tokio::join!(
+        ec2::gather_network(&ec2_client, &region, task_subnets),
+        ecr::gather_registry(&ecr_client, &region, &task_definition),
+        async {
+            match task_definition.ok() {
+                Ok(_) => iam::gather_role(&iam_client, role_arn.as_deref()).await,
+                Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
+            }
+        },
+    );
 
     Ok(Snapshot {
         schema_version: SCHEMA_VERSION,
@@ -138,5 +157,7 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
         workload,
         task_definition,
         network,
+        registry,
+        execution_role,
     })
 }

@@ -481,3 +481,95 @@ fn pre_deploy_flags_check_the_same_rules_without_a_service() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
 }
+
+#[test]
+fn public_image_with_endpoints_only_fails() {
+    let region = "ap-south-1";
+    scenario("public-image", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "public-image"), ["fail"]);
+    let row = finding(&doc, "public-image");
+    assert!(row["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("create-pull-through-cache-rule --ecr-repository-prefix docker-hub"));
+}
+
+#[test]
+fn pull_through_cache_image_with_rule_and_permissions_is_green() {
+    let region = "eu-west-2";
+    let built = scenario("ptc-ok", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+    let row = finding(&doc, "pull-through-cache");
+    assert_eq!(row["status"], "pass");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains(built["ptc_rule_prefix"].as_str().unwrap()));
+    assert_eq!(statuses(&doc, "execution-role"), ["pass"]);
+}
+
+#[test]
+fn pull_through_cache_image_without_rule_fails() {
+    let region = "eu-west-3";
+    scenario("ptc-missing-rule", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "pull-through-cache"), ["fail"]);
+}
+
+#[test]
+fn execution_role_with_only_an_unrelated_inline_policy_fails() {
+    let region = "us-west-2";
+    let built = scenario("role-unrelated-inline", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failures: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "execution-role")
+        .collect();
+    assert!(
+        failures.iter().all(|f| f["status"] == "fail"),
+        "{failures:#?}"
+    );
+    let text = serde_json::to_string(&failures).unwrap();
+    assert!(
+        text.contains("ecr:GetAuthorizationToken") && text.contains("logs:PutLogEvents"),
+        "{text}"
+    );
+    assert!(text.contains(built["execution_role_name"].as_str().unwrap()));
+}
+
+#[test]
+fn missing_execution_role_fails() {
+    let region = "ap-northeast-3";
+    scenario("role-missing", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "execution-role"), ["fail"]);
+    assert!(finding(&doc, "execution-role")["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+}
+
+#[test]
+fn secrets_through_their_endpoint_with_permission_are_green() {
+    let region = "ap-southeast-2";
+    scenario("secrets-ok", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}", failing(&doc));
+    assert!(statuses(&doc, "secrets-endpoints")
+        .iter()
+        .all(|s| *s == "pass"));
+}

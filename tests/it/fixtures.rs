@@ -109,7 +109,10 @@ fn every_check_runs_in_product_order() {
             "network-acl",
             "logs-endpoint",
             "secrets-endpoints",
-            "exec-endpoint"
+            "exec-endpoint",
+            "public-image",
+            "pull-through-cache",
+            "execution-role"
         ]
     );
 }
@@ -273,7 +276,10 @@ fn what_only_a_path_out_serves() {
     let row = find(&f, "endpoint-security-groups", Status::Fail);
     assert!(row.message.contains("us-east-1"), "{}", row.message);
     // An image from Docker Hub cannot come through VPC endpoints.
-    let f = assert_verdicts("public-image-isolated", &[("egress-path", "fail")]);
+    let f = assert_verdicts(
+        "public-image-isolated",
+        &[("egress-path", "fail"), ("public-image", "fail")],
+    );
     assert!(find(&f, "egress-path", Status::Fail)
         .message
         .contains("nginx:1.27"));
@@ -450,7 +456,10 @@ fn logs_secrets_exec() {
     assert!(find(&f, "logs-endpoint", Status::Fail)
         .message
         .contains("us-east-1"));
-    let f = assert_verdicts("missing-ssm", &[("secrets-endpoints", "fail")]);
+    let f = assert_verdicts(
+        "missing-ssm",
+        &[("secrets-endpoints", "fail"), ("execution-role", "fail")],
+    );
     assert!(find(&f, "secrets-endpoints", Status::Fail)
         .remediation
         .contains("com.amazonaws.ap-northeast-1.ssm "));
@@ -486,4 +495,124 @@ fn denied_data_is_an_error_never_a_pass() {
     assert!(f
         .iter()
         .all(|f| f.status != Status::Pass || !f.check.ends_with("-endpoint")));
+}
+
+#[test]
+fn public_images() {
+    let f = assert_verdicts(
+        "public-image-isolated",
+        &[("egress-path", "fail"), ("public-image", "fail")],
+    );
+    let row = find(&f, "public-image", Status::Fail);
+    assert_eq!(row.resource, "container web (nginx:1.27)");
+    assert!(row.remediation.contains(
+        "aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub"
+    ), "{}", row.remediation);
+    assert!(row.remediation.contains(
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/docker-hub/library/nginx:1.27"
+    ));
+    let f = assert_verdicts("public-image-nat", &[]);
+    assert!(find(&f, "public-image", Status::Pass)
+        .message
+        .contains("nat-0app"));
+    let f = assert_verdicts(
+        "public-image-unsupported-registry",
+        &[("egress-path", "fail"), ("public-image", "fail")],
+    );
+    assert!(find(&f, "public-image", Status::Fail)
+        .remediation
+        .contains("no pull-through cache support"));
+}
+
+#[test]
+fn pull_through_cache_rules() {
+    let f = assert_verdicts("ptc-ok", &[]);
+    assert!(find(&f, "pull-through-cache", Status::Pass)
+        .message
+        .contains("rule ecr-public caches public.ecr.aws"));
+    let f = assert_verdicts("ptc-missing-rule", &[("pull-through-cache", "fail")]);
+    assert!(find(&f, "pull-through-cache", Status::Fail)
+        .remediation
+        .contains("--ecr-repository-prefix ecr-public --upstream-registry-url public.ecr.aws"));
+    let f = assert_verdicts(
+        "ptc-docker-hub-no-credential",
+        &[("pull-through-cache", "fail")],
+    );
+    assert!(find(&f, "pull-through-cache", Status::Fail)
+        .message
+        .contains("no credential secret"));
+    let f = assert_verdicts(
+        "ptc-docker-hub-bad-secret-name",
+        &[("pull-through-cache", "fail")],
+    );
+    assert!(find(&f, "pull-through-cache", Status::Fail)
+        .message
+        .contains("ecr-pullthroughcache/"));
+    let f = assert_verdicts(
+        "ptc-docker-hub-no-library",
+        &[("pull-through-cache", "fail")],
+    );
+    assert!(find(&f, "pull-through-cache", Status::Fail)
+        .remediation
+        .contains("/docker-hub/library/nginx:1.27"));
+    let f = assert_verdicts("ptc-first-pull", &[("pull-through-cache", "warn")]);
+    assert!(find(&f, "pull-through-cache", Status::Warn)
+        .message
+        .contains("first pull"));
+    let f = assert_verdicts(
+        "ptc-role-lacks-import",
+        &[("pull-through-cache", "warn"), ("execution-role", "fail")],
+    );
+    let row = find(&f, "execution-role", Status::Fail);
+    assert!(row.resource.ends_with("(pull-through cache)"));
+    assert!(
+        row.message.contains("ecr:BatchImportUpstreamImage")
+            && row.message.contains("ecr:CreateRepository")
+    );
+    assert!(
+        row.remediation
+            .contains("\"Action\":[\"ecr:BatchImportUpstreamImage\",\"ecr:CreateRepository\"]"),
+        "{}",
+        row.remediation
+    );
+}
+
+#[test]
+fn execution_role() {
+    let f = assert_verdicts("endpoint-only", &[]);
+    assert!(find(&f, "execution-role", Status::Pass)
+        .message
+        .contains("cannot be seen"));
+    assert_verdicts("role-missing", &[("execution-role", "fail")]);
+    let f = assert_verdicts("role-untrusted", &[("execution-role", "fail")]);
+    assert!(find(&f, "execution-role", Status::Fail)
+        .remediation
+        .contains("ecs-tasks.amazonaws.com"));
+    assert_verdicts("role-none-set", &[("execution-role", "fail")]);
+    let f = assert_verdicts("role-without-logs", &[("execution-role", "fail")]);
+    let row = find(&f, "execution-role", Status::Fail);
+    assert!(
+        row.message.contains("logs:CreateLogStream") && row.message.contains("logs:PutLogEvents")
+    );
+    let f = assert_verdicts("role-create-group", &[("execution-role", "fail")]);
+    assert!(find(&f, "execution-role", Status::Fail)
+        .message
+        .contains("logs:CreateLogGroup"));
+    let f = assert_verdicts("role-secret-condition", &[("execution-role", "warn")]);
+    assert!(find(&f, "execution-role", Status::Warn)
+        .message
+        .contains("aws:ResourceTag/team"));
+    let f = assert_verdicts("role-boundary-ecr-only", &[("execution-role", "fail")]);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.check == "execution-role" && f.status == Status::Fail)
+            .count(),
+        2
+    );
+    assert_verdicts("role-trust-source-account", &[]);
+    assert_verdicts("role-denied", &[("execution-role", "error")]);
+    assert_verdicts(
+        "registry-denied",
+        &[("pull-through-cache", "error"), ("execution-role", "error")],
+    );
 }

@@ -1,0 +1,271 @@
+//! execution-role: the role ECS uses to pull images, write logs and read secrets must exist,
+//! trust ecs-tasks.amazonaws.com and allow each of those requests.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::images::cache_requests;
+use super::requests::{account, execution_requests, TaskRequest};
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::policy::{self, Decision, Request};
+use crate::snapshot::{GatherError, GatherErrorKind, PolicyDocument, Role};
+
+pub static EXECUTION_ROLE: Check = Check {
+    id: "execution-role",
+    title: "Task execution role exists, trusts ECS tasks and allows pull, logs, secrets and cache",
+    severity: Severity::Error,
+    docs:
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html",
+    run: execution_role,
+};
+
+/// Everything the execution role must be allowed to do for this task.
+fn required(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
+    let mut requests = execution_requests(ctx)?;
+    let td = ctx.task_definition()?;
+    for c in &td.containers {
+        let Some(log) = c
+            .log_configuration
+            .as_ref()
+            .filter(|l| l.log_driver == "awslogs")
+        else {
+            continue;
+        };
+        if log
+            .options
+            .get("awslogs-create-group")
+            .is_some_and(|v| v == "true")
+        {
+            let region = log
+                .options
+                .get("awslogs-region")
+                .map_or(ctx.region(), String::as_str);
+            let group = log.options.get("awslogs-group").map_or("*", String::as_str);
+            requests.push(TaskRequest {
+                service: "logs",
+                action: "logs:CreateLogGroup",
+                resource: format!(
+                    "arn:{}:logs:{region}:{}:log-group:{group}:*",
+                    ctx.snap.partition(),
+                    account(td)
+                ),
+                why: format!("container {} (awslogs-create-group)", c.name),
+            });
+        }
+    }
+    requests.extend(cache_requests(ctx)?);
+    Ok(requests)
+}
+
+fn group_of(action: &str) -> &'static str {
+    match action {
+        "ecr:BatchImportUpstreamImage" | "ecr:CreateRepository" => "pull-through cache",
+        a if a.starts_with("ecr:") => "ECR image pull",
+        a if a.starts_with("logs:") => "CloudWatch Logs",
+        _ => "secrets",
+    }
+}
+
+fn document(p: &PolicyDocument) -> Result<Value, GatherError> {
+    let text = p.document.ok().map_err(Clone::clone)?;
+    policy::parse_document(text).map_err(|e| GatherError {
+        action: "iam:GetPolicyVersion".into(),
+        kind: GatherErrorKind::Unavailable,
+        message: format!("policy {}: {e}", p.name),
+    })
+}
+
+/// All identity policy statements of the role as one document: IAM allows a request when any
+/// statement allows it and none denies it.
+fn identity_document(role: &Role) -> Result<Value, GatherError> {
+    let mut statements = Vec::new();
+    for p in role.attached_policies.iter().chain(&role.inline_policies) {
+        match document(p)?.get("Statement") {
+            Some(Value::Array(items)) => statements.extend(items.iter().cloned()),
+            Some(one) => statements.push(one.clone()),
+            None => {}
+        }
+    }
+    Ok(json!({ "Statement": statements }))
+}
+
+fn statement_for(requests: &[&TaskRequest]) -> String {
+    let mut actions: Vec<&str> = requests.iter().map(|r| r.action).collect();
+    actions.sort();
+    actions.dedup();
+    let mut resources: Vec<&str> = requests.iter().map(|r| r.resource.as_str()).collect();
+    resources.sort();
+    resources.dedup();
+    json!({"Effect": "Allow", "Action": actions, "Resource": resources}).to_string()
+}
+
+fn execution_role(ctx: &Context) -> Outcome {
+    let td = ctx.task_definition()?;
+    let needed = required(ctx)?;
+    let role = match ctx.snap.execution_role.ok() {
+        Ok(role) => role,
+        Err(e) if e.kind == GatherErrorKind::NotFound => {
+            let arn = td.execution_role_arn.clone().unwrap_or_default();
+            return Ok(vec![Verdict::fail(
+                arn.as_str(),
+                format!("the task definition's execution role {arn} does not exist: ECS cannot pull the image or start the task"),
+                format!("create the role with a trust policy for ecs-tasks.amazonaws.com and attach arn:{}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy, or point executionRoleArn at an existing role", ctx.snap.partition()),
+            )]);
+        }
+        Err(e) => return Err(e.clone()),
+    };
+    let Some(role) = role else {
+        if needed.is_empty() {
+            return Ok(vec![Verdict::pass(
+                ctx.scope(),
+                "the task needs no execution role (no private ECR image, awslogs or secrets)",
+            )]);
+        }
+        let uses: Vec<String> = needed
+            .iter()
+            .map(|r| r.why.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        return Ok(vec![Verdict::fail(
+            td.arn.as_str(),
+            format!("the task definition has no executionRoleArn, but {} need one", uses.join(", ")),
+            format!("set executionRoleArn to a role that trusts ecs-tasks.amazonaws.com and has arn:{}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy", ctx.snap.partition()),
+        )]);
+    };
+    let resource = role.arn.clone();
+    let mut verdicts = Vec::new();
+
+    // Trust: ECS tasks must be able to assume the role.
+    let trust = role
+        .trust_policy
+        .as_deref()
+        .map(policy::parse_document)
+        .transpose()
+        .map_err(|e| GatherError {
+            action: "iam:GetRole".into(),
+            kind: GatherErrorKind::Unavailable,
+            message: format!("trust policy of {}: {e}", role.name),
+        })?;
+    let acct = account(td);
+    let trusted = trust.as_ref().map(|doc| {
+        policy::evaluate(
+            doc,
+            &Request {
+                action: "sts:AssumeRole",
+                resource: &role.arn,
+                principal: Some("ecs-tasks.amazonaws.com"),
+                context: &[("aws:SourceAccount", acct)],
+            },
+        )
+    });
+    let trust_fix = format!(
+        "let ECS tasks assume it: aws iam update-assume-role-policy --role-name {} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"ecs-tasks.amazonaws.com\"}},\"Action\":\"sts:AssumeRole\"}}]}}'",
+        role.name
+    );
+    match trusted {
+        Some(Decision::Allowed) => {}
+        Some(Decision::Uncertain { reasons }) => verdicts.push(Verdict::warn(
+            format!("{resource} (trust)"),
+            format!("whether ecs-tasks.amazonaws.com may assume {} depends on: {}", role.name, reasons.join("; ")),
+            trust_fix,
+        )),
+        _ => verdicts.push(Verdict::fail(
+            format!("{resource} (trust)"),
+            format!("{} does not trust ecs-tasks.amazonaws.com: ECS cannot use it to pull images or read secrets", role.name),
+            trust_fix,
+        )),
+    }
+
+    let identity = identity_document(role)?;
+    let boundary = role
+        .permissions_boundary
+        .as_ref()
+        .map(document)
+        .transpose()?;
+    let mut missing: BTreeMap<&str, Vec<&TaskRequest>> = BTreeMap::new();
+    let mut uncertain: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in &needed {
+        let request = Request {
+            action: r.action,
+            resource: &r.resource,
+            principal: None,
+            context: &[],
+        };
+        let mut decisions = vec![policy::evaluate(&identity, &request)];
+        if let Some(b) = &boundary {
+            decisions.push(policy::evaluate(b, &request));
+        }
+        for d in decisions {
+            match d {
+                Decision::Allowed => {}
+                Decision::Uncertain { reasons } => uncertain
+                    .entry(group_of(r.action))
+                    .or_default()
+                    .push(format!(
+                        "{} on {}: {}",
+                        r.action,
+                        r.resource,
+                        reasons.join("; ")
+                    )),
+                Decision::ExplicitDeny { .. } | Decision::ImplicitDeny => {
+                    let list = missing.entry(group_of(r.action)).or_default();
+                    if !list
+                        .iter()
+                        .any(|known| known.action == r.action && known.resource == r.resource)
+                    {
+                        list.push(r);
+                    }
+                }
+            }
+        }
+    }
+    for (group, requests) in &missing {
+        let detail: Vec<String> = requests
+            .iter()
+            .map(|r| format!("{} on {} (for {})", r.action, r.resource, r.why))
+            .collect();
+        let bounded = if boundary.is_some() {
+            " (identity policies and permissions boundary together)"
+        } else {
+            ""
+        };
+        verdicts.push(Verdict::fail(
+            format!("{resource} ({group})"),
+            format!("{} is not allowed{bounded}: {}", role.name, detail.join("; ")),
+            format!("add to {}: aws iam put-role-policy --role-name {} --policy-name fargate-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}'", role.name, role.name, group.replace(' ', "-").to_lowercase(), statement_for(requests)),
+        ));
+    }
+    for (group, reasons) in &uncertain {
+        if missing.contains_key(group) {
+            continue;
+        }
+        verdicts.push(Verdict::warn(
+            format!("{resource} ({group})"),
+            format!(
+                "whether {} may do this depends on conditions: {}",
+                role.name,
+                reasons.join("; ")
+            ),
+            "make sure those conditions hold when ECS uses the role at task start".to_string(),
+        ));
+    }
+    if verdicts.is_empty() {
+        let groups: std::collections::BTreeSet<&str> =
+            needed.iter().map(|r| group_of(r.action)).collect();
+        let allowed = if groups.is_empty() {
+            "nothing is needed from it".to_string()
+        } else {
+            format!(
+                "allows {}",
+                groups.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        verdicts.push(Verdict::pass(
+            resource,
+            format!("{} trusts ecs-tasks.amazonaws.com and {allowed}{}; service control policies and resource policies cannot be seen from here", role.name, if boundary.is_some() { " within its permissions boundary" } else { "" }),
+        ));
+    }
+    Ok(verdicts)
+}

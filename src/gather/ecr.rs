@@ -1,0 +1,101 @@
+//! ECR: the registry's pull-through cache rules, and whether the task's repositories exist
+//! (a cache repository appears only after the first pull).
+
+use aws_sdk_ecr::Client;
+use futures::future::join_all;
+
+use super::errors::classify;
+use crate::image;
+use crate::snapshot::{Fetched, PullThroughCacheRule, Registry, RepositoryStatus, TaskDefinition};
+
+pub async fn gather_registry(
+    client: &Client,
+    region: &str,
+    task_definition: &Fetched<TaskDefinition>,
+) -> Fetched<Registry> {
+    let td = match task_definition.ok() {
+        Ok(td) => td,
+        Err(error) => {
+            return Fetched::failed(super::errors::skipped(
+                "ecr:DescribePullThroughCacheRules",
+                error,
+            ))
+        }
+    };
+    let account = td.arn.split(':').nth(4).unwrap_or_default();
+    let mut names: Vec<String> = td
+        .containers
+        .iter()
+        .map(|c| image::parse(&c.image))
+        .filter(|i| {
+            i.ecr()
+                .is_some_and(|r| r.region == region && r.account == account)
+        })
+        .map(|i| i.repository)
+        .collect();
+    names.sort();
+    names.dedup();
+    let rules = client
+        .describe_pull_through_cache_rules()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect();
+    let repositories = join_all(names.iter().map(|name| repository_exists(client, name)));
+    let (rules, repositories) = tokio::join!(rules, repositories);
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(err) => return Fetched::failed(classify("ecr:DescribePullThroughCacheRules", &err)),
+    };
+    let repositories = match repositories.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(r) => r,
+        Err(error) => return Fetched::failed(error),
+    };
+    Fetched::Ok(Registry {
+        pull_through_cache_rules: rules
+            .iter()
+            .filter_map(|r| {
+                Some(PullThroughCacheRule {
+                    ecr_repository_prefix: r.ecr_repository_prefix()?.to_string(),
+                    upstream_registry_url: r
+                        .upstream_registry_url()
+                        .unwrap_or_default()
+                        .to_string(),
+                    upstream_registry: r.upstream_registry().map(|u| u.as_str().to_string()),
+                    credential_arn: r.credential_arn().map(str::to_string),
+                    custom_role_arn: r.custom_role_arn().map(str::to_string),
+                    upstream_repository_prefix: r.upstream_repository_prefix().map(str::to_string),
+                })
+            })
+            .collect(),
+        repositories,
+    })
+}
+
+async fn repository_exists(
+    client: &Client,
+    name: &str,
+) -> Result<RepositoryStatus, crate::snapshot::GatherError> {
+    match client
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(RepositoryStatus {
+            name: name.to_string(),
+            exists: true,
+        }),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_repository_not_found_exception()) =>
+        {
+            Ok(RepositoryStatus {
+                name: name.to_string(),
+                exists: false,
+            })
+        }
+        Err(err) => Err(classify("ecr:DescribeRepositories", &err)),
+    }
+}

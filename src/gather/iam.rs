@@ -1,0 +1,153 @@
+//! IAM: the task execution role, its trust policy and every policy document that applies.
+//! Waves (after the task definition): GetRole + both policy lists; GetPolicy + GetRolePolicy;
+//! GetPolicyVersion.
+
+use aws_sdk_iam::Client;
+use futures::future::join_all;
+
+use super::errors::{classify, skipped};
+use crate::snapshot::{Fetched, GatherErrorKind, PolicyDocument, Role};
+
+/// `arn:aws:iam::ACCOUNT:role/path/NAME` → `NAME`.
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<Role>> {
+    let Some(arn) = arn else {
+        return Fetched::Ok(None);
+    };
+    let name = role_name(arn);
+    let (role, attached, inline) = tokio::join!(
+        client.get_role().role_name(name).send(),
+        client
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+        client
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect(),
+    );
+    let role = match role {
+        Ok(out) => match out.role() {
+            Some(role) => role.clone(),
+            None => return Fetched::failed(not_found(arn)),
+        },
+        Err(err) => {
+            let mut error = classify("iam:GetRole", &err);
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception())
+            {
+                error.kind = GatherErrorKind::NotFound;
+            }
+            return Fetched::failed(error);
+        }
+    };
+    let attached_policies = match attached {
+        Ok(list) => {
+            let arns: Vec<String> = list
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect();
+            join_all(arns.iter().map(|arn| managed_policy(client, arn))).await
+        }
+        Err(err) => vec![PolicyDocument {
+            name: "(attached policies)".into(),
+            document: Fetched::failed(classify("iam:ListAttachedRolePolicies", &err)),
+        }],
+    };
+    let inline_policies = match inline {
+        Ok(names) => join_all(names.iter().map(|n| inline_policy(client, name, n))).await,
+        Err(err) => vec![PolicyDocument {
+            name: "(inline policies)".into(),
+            document: Fetched::failed(classify("iam:ListRolePolicies", &err)),
+        }],
+    };
+    let permissions_boundary = match role
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn())
+    {
+        Some(boundary) => Some(managed_policy(client, boundary).await),
+        None => None,
+    };
+    Fetched::Ok(Some(Role {
+        arn: role.arn().to_string(),
+        name: role.role_name().to_string(),
+        trust_policy: role.assume_role_policy_document().map(str::to_string),
+        attached_policies,
+        inline_policies,
+        permissions_boundary,
+    }))
+}
+
+fn not_found(arn: &str) -> crate::snapshot::GatherError {
+    crate::snapshot::GatherError {
+        action: "iam:GetRole".into(),
+        kind: GatherErrorKind::NotFound,
+        message: format!("role {arn} does not exist"),
+    }
+}
+
+async fn managed_policy(client: &Client, arn: &str) -> PolicyDocument {
+    let document = match client.get_policy().policy_arn(arn).send().await {
+        Ok(out) => match out.policy().and_then(|p| p.default_version_id()) {
+            Some(version) => {
+                match client
+                    .get_policy_version()
+                    .policy_arn(arn)
+                    .version_id(version)
+                    .send()
+                    .await
+                {
+                    Ok(out) => match out.policy_version().and_then(|v| v.document()) {
+                        Some(doc) => Fetched::Ok(doc.to_string()),
+                        None => Fetched::failed(crate::snapshot::GatherError {
+                            action: "iam:GetPolicyVersion".into(),
+                            kind: GatherErrorKind::Unavailable,
+                            message: format!("no document in {arn} {version}"),
+                        }),
+                    },
+                    Err(err) => Fetched::failed(classify("iam:GetPolicyVersion", &err)),
+                }
+            }
+            None => Fetched::failed(crate::snapshot::GatherError {
+                action: "iam:GetPolicy".into(),
+                kind: GatherErrorKind::Unavailable,
+                message: format!("{arn} has no default version"),
+            }),
+        },
+        Err(err) => {
+            let error = classify("iam:GetPolicy", &err);
+            Fetched::failed(skipped("iam:GetPolicyVersion", &error))
+        }
+    };
+    PolicyDocument {
+        name: arn.to_string(),
+        document,
+    }
+}
+
+async fn inline_policy(client: &Client, role: &str, name: &str) -> PolicyDocument {
+    let document = match client
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Fetched::Ok(out.policy_document().to_string()),
+        Err(err) => Fetched::failed(classify("iam:GetRolePolicy", &err)),
+    };
+    PolicyDocument {
+        name: name.to_string(),
+        document,
+    }
+}
