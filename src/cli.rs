@@ -36,6 +36,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Seconds the application needs from container start until its health endpoint answers
+    /// (default: the container health check's startPeriod, when set).
+    #[arg(long, value_name = "SECONDS")]
+    pub startup_time: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +93,9 @@ pub struct TargetArgs {
     /// Pre-deploy: healthCheckGracePeriodSeconds of the service.
     #[arg(long, value_name = "SECONDS", requires = "task_definition")]
     pub grace_period: Option<i32>,
+    /// Pre-deploy: the target group the service will register its tasks with.
+    #[arg(long, value_name = "ARN", requires = "task_definition")]
+    pub target_group: Option<String>,
 }
 
 #[derive(Debug, Args)]

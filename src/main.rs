@@ -48,7 +48,10 @@ async fn check(args: CheckArgs) -> anyhow::Result<u8> {
         Some(path) => read_snapshot(path)?,
         None => gather_snapshot(&args.target, &args.aws).await?,
     };
-    let findings = checks::run_all(&snapshot);
+    let options = checks::Options {
+        startup_time: args.startup_time,
+    };
+    let findings = checks::run_all(&snapshot, &options);
     let report = report::Report::new(&snapshot, findings);
     let text = match args.format {
         Format::Table => report::render_table(&report),
@@ -86,6 +89,7 @@ async fn gather_snapshot(target: &TargetArgs, aws: &AwsArgs) -> anyhow::Result<S
             assign_public_ip: target.assign_public_ip,
             enable_execute_command: target.enable_execute_command,
             grace_period: target.grace_period,
+            target_group: target.target_group.clone(),
         },
         _ => anyhow::bail!(
             "nothing to check: pass --cluster NAME --service NAME, --task-definition … --subnets … --security-groups …, or --snapshot FILE"

@@ -84,6 +84,9 @@ pub struct Snapshot {
     /// The task execution role; `null` when the task definition names none.
     #[serde(default = "not_in_snapshot")]
     pub execution_role: Fetched<Option<Role>>,
+    /// The target groups the service registers with, and their load balancers.
+    #[serde(default = "not_in_snapshot")]
+    pub target_groups: Fetched<Vec<TargetGroup>>,
 }
 
 /// Snapshots written before a part existed read it as "not gathered", never as empty.
@@ -416,4 +419,43 @@ pub struct PolicyDocument {
     /// The policy ARN (managed) or name (inline).
     pub name: String,
     pub document: Fetched<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    /// `ip`, `instance`, `lambda` or `alb`; awsvpc tasks need `ip`.
+    pub target_type: Option<String>,
+    pub protocol: Option<String>,
+    pub port: Option<i32>,
+    pub health_check: TargetGroupHealthCheck,
+    pub load_balancers: Vec<LoadBalancer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetGroupHealthCheck {
+    pub enabled: Option<bool>,
+    pub protocol: Option<String>,
+    /// `traffic-port` or a port number.
+    pub port: Option<String>,
+    pub path: Option<String>,
+    pub interval_seconds: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    pub healthy_threshold: Option<i32>,
+    pub unhealthy_threshold: Option<i32>,
+    pub matcher: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    /// `application`, `network` or `gateway`.
+    pub kind: Option<String>,
+    pub scheme: Option<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub subnets: Vec<String>,
 }

@@ -13,6 +13,7 @@ use super::platform;
 
 pub struct Context<'a> {
     pub snap: &'a Snapshot,
+    pub options: &'a super::Options,
 }
 
 pub struct TaskSubnet<'a> {
@@ -86,8 +87,8 @@ pub fn endpoint_usable(state: &str) -> bool {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(snap: &'a Snapshot) -> Self {
-        Context { snap }
+    pub fn new(snap: &'a Snapshot, options: &'a super::Options) -> Self {
+        Context { snap, options }
     }
 
     pub fn region(&self) -> &str {

@@ -4,6 +4,7 @@
 mod context;
 mod dns;
 mod endpoints;
+mod health;
 mod iam;
 mod images;
 mod netrules;
@@ -59,6 +60,9 @@ pub struct Finding {
     pub message: String,
     pub remediation: String,
     pub docs: &'static str,
+    /// Numbers behind the verdict (e.g. health check timing), when the check has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 /// What a check hands back before the registry stamps its id, severity and docs on it.
@@ -67,6 +71,7 @@ pub struct Verdict {
     pub resource: String,
     pub message: String,
     pub remediation: String,
+    pub details: Option<serde_json::Value>,
 }
 
 impl Verdict {
@@ -76,6 +81,7 @@ impl Verdict {
             resource: resource.into(),
             message: message.into(),
             remediation: String::new(),
+            details: None,
         }
     }
     pub fn pass(resource: impl Into<String>, message: impl Into<String>) -> Self {
@@ -100,6 +106,10 @@ impl Verdict {
     }
     pub fn fix(mut self, remediation: impl Into<String>) -> Self {
         self.remediation = remediation.into();
+        self
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
         self
     }
 }
@@ -137,10 +147,21 @@ pub static REGISTRY: &[&Check] = &[
     &images::PUBLIC_IMAGE,
     &images::PULL_THROUGH_CACHE,
     &iam::EXECUTION_ROLE,
+    &health::HEALTH_CHECK_TIMING,
+    &health::HEALTH_CHECK_GRACE,
+    &health::LOAD_BALANCER_INGRESS,
+    &health::CONTAINER_HEALTH_CHECK,
 ];
 
-pub fn run_all(snapshot: &Snapshot) -> Vec<Finding> {
-    let ctx = Context::new(snapshot);
+/// What the user tells the checks that AWS cannot.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Seconds the application needs until its health endpoint answers.
+    pub startup_time: Option<u32>,
+}
+
+pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {
+    let ctx = Context::new(snapshot, options);
     let mut findings = Vec::new();
     for check in REGISTRY {
         let verdicts = (check.run)(&ctx).unwrap_or_else(|error| {
@@ -164,6 +185,7 @@ pub fn run_all(snapshot: &Snapshot) -> Vec<Finding> {
                 message: v.message,
                 remediation: v.remediation,
                 docs: check.docs,
+                details: v.details,
             })
             .collect();
         rows.sort_by(|a, b| a.resource.cmp(&b.resource));

@@ -1,7 +1,8 @@
 //! The only place that talks to AWS. Turns SDK answers into the `Snapshot`.
 //!
 //! One `check` of one service makes these sequential waves after the service lookup:
-//! 1. the task definition and the task subnets (to learn the VPC);
+//! 1. the task definition, the task subnets (to learn the VPC) and the target groups
+//!    (their load balancers follow in a second call);
 //! 2. everything VPC-wide, concurrently (`ec2::gather_vpc_wide`);
 //! 3. what wave 2 points at: the VPC's DHCP options and the customer prefix lists SG rules use.
 //!
@@ -10,6 +11,7 @@
 mod ec2;
 mod ecr;
 mod ecs;
+mod elbv2;
 mod errors;
 mod iam;
 
@@ -46,6 +48,7 @@ pub enum Target {
         assign_public_ip: bool,
         enable_execute_command: bool,
         grace_period: Option<i32>,
+        target_group: Option<String>,
     },
 }
 
@@ -101,6 +104,7 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
             assign_public_ip,
             enable_execute_command,
             grace_period,
+            target_group,
         } => Workload {
             cluster: None,
             service: None,
@@ -114,14 +118,29 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
             assign_public_ip: *assign_public_ip,
             enable_execute_command: *enable_execute_command,
             health_check_grace_period_seconds: *grace_period,
-            load_balancers: vec![],
+            // Container name and port come from the task definition (see the health checks).
+            load_balancers: target_group
+                .iter()
+                .map(|arn| crate::snapshot::ServiceLoadBalancer {
+                    target_group_arn: Some(arn.clone()),
+                    container_name: None,
+                    container_port: None,
+                })
+                .collect(),
         },
     };
 
-    // Wave 1: the task definition and the task subnets, concurrently.
-    let (task_definition, task_subnets) = tokio::join!(
+    // Wave 1: the task definition, the task subnets and the target groups, concurrently.
+    let elb_client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let target_group_arns: Vec<String> = workload
+        .load_balancers
+        .iter()
+        .filter_map(|lb| lb.target_group_arn.clone())
+        .collect();
+    let (task_definition, task_subnets, target_groups) = tokio::join!(
         ecs::describe_task_definition(&ecs_client, &workload.task_definition),
         ec2::describe_task_subnets(&ec2_client, &workload.subnets),
+        elbv2::gather_target_groups(&elb_client, &target_group_arns),
     );
     if let (Target::PreDeploy { .. }, Fetched::Failed { error }) = (target, &task_definition) {
         if error.kind == crate::snapshot::GatherErrorKind::NotFound {
@@ -159,5 +178,6 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
         network,
         registry,
         execution_role,
+        target_groups,
     })
 }

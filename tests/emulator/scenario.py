@@ -50,6 +50,25 @@ PTC_POLICY = (
 # A Secrets Manager secret referenced by the container's `secrets`: (name, value, variable).
 SECRET = ("prod/db", "s3cr3t-value", "DB_PASSWORD")  # the value must never appear anywhere
 SECRET_POLICY = ("secrets", ("secretsmanager:GetSecretValue",), "{secret_arn}")
+# The container the service registers with the load balancer, and its port.
+CONTAINER_NAME = "web"
+CONTAINER_PORT = 8080
+# The internal Application Load Balancer in front of the service (alb-* scenarios).
+ALB_NAME = "web-alb"
+ALB_SG_NAME = "alb"
+ALB_LISTENER_PORT = 80
+ALB_CLIENT_CIDR = "10.0.0.0/8"
+TARGET_GROUP = "web-tg"
+# CreateTargetGroup health check arguments; HealthCheckPort is left to its default.
+TARGET_GROUP_HEALTH_CHECK = {
+    "HealthCheckProtocol": "HTTP",
+    "HealthCheckPath": "/health",
+    "HealthCheckIntervalSeconds": 10,
+    "HealthCheckTimeoutSeconds": 5,
+    "HealthyThresholdCount": 2,
+    "UnhealthyThresholdCount": 2,
+    "Matcher": {"HttpCode": "200"},
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,13 @@ class Spec:
     execution_role_managed_policies: tuple = (EXECUTION_POLICY_ARN,)
     execution_role_inline_policies: tuple = ()  # of (name, actions, resource template)
     secret: tuple | None = None  # SECRET-like, or None
+    # An internal ALB (SG `alb`, target group TARGET_GROUP, HTTP listener) that the service
+    # registers CONTAINER_NAME:CONTAINER_PORT with; see Builder.load_balancer.
+    alb: bool = False
+    # With alb: the task SG allows CONTAINER_PORT from the ALB's SG.
+    alb_task_ingress: bool = True
+    # healthCheckGracePeriodSeconds for CreateService; None = left out.
+    health_check_grace_period: int | None = None
 
 
 def _ptc(s):
@@ -105,6 +131,11 @@ def _secrets(s):
         interface_endpoints=s.interface_endpoints + ("secretsmanager",),
         execution_role_inline_policies=s.execution_role_inline_policies + (SECRET_POLICY,),
     )
+
+
+def _alb(s, grace):
+    """An internal ALB in front of the service, reaching the tasks, with this grace period."""
+    return replace(s, alb=True, alb_task_ingress=True, health_check_grace_period=grace)
 
 
 SCENARIOS = {
@@ -136,6 +167,9 @@ SCENARIOS = {
         s, execution_role="doesNotExist", create_execution_role=False
     ),
     "secrets-ok": _secrets,
+    "alb-grace-0": lambda s: _alb(s, 0),
+    "alb-grace-300": lambda s: _alb(s, 300),
+    "alb-task-sg-closed": lambda s: replace(_alb(s, 300), alb_task_ingress=False),
 }
 
 
@@ -172,6 +206,10 @@ class Built:
     execution_role_arn: str | None = None
     task_definition_arn: str | None = None
     platform_version_requested: str | None = None
+    # The internal ALB (alb-* scenarios): its target group, the ALB and its SG.
+    target_group_arn: str | None = None
+    load_balancer_arn: str | None = None
+    alb_sg: str | None = None
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -190,6 +228,7 @@ class Builder:
         self.ecr = session.client("ecr", endpoint_url=endpoint, config=cfg)
         self.iam = session.client("iam", endpoint_url=endpoint, config=cfg)
         self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint, config=cfg)
+        self.elbv2 = session.client("elbv2", endpoint_url=endpoint, config=cfg)
         self.region = region
         self.out = Built(scenario=name, region=region)
 
@@ -400,6 +439,67 @@ class Builder:
                 RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
             )
 
+    def load_balancer(self, spec):
+        """SG `alb` (in: TCP ALB_LISTENER_PORT from ALB_CLIENT_CIDR; out: only TCP
+        CONTAINER_PORT to the task SG), an internal ALB in the task subnets, an ip target group
+        with TARGET_GROUP_HEALTH_CHECK, an HTTP listener forwarding to it and, unless
+        alb_task_ingress is False, task SG ingress TCP CONTAINER_PORT from the ALB's SG."""
+        if not spec.alb:
+            return
+        vpc, task = self.out.vpc_id, self.out.task_sg
+        alb_sg = self.ec2.create_security_group(
+            GroupName=ALB_SG_NAME, Description="internal load balancer", VpcId=vpc
+        )["GroupId"]
+        self.out.alb_sg = alb_sg
+        self.ec2.authorize_security_group_ingress(
+            GroupId=alb_sg,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": ALB_LISTENER_PORT,
+                    "ToPort": ALB_LISTENER_PORT,
+                    "IpRanges": [{"CidrIp": ALB_CLIENT_CIDR}],
+                }
+            ],
+        )
+        self.ec2.revoke_security_group_egress(
+            GroupId=alb_sg,
+            IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
+        to_task = {
+            "IpProtocol": "tcp",
+            "FromPort": CONTAINER_PORT,
+            "ToPort": CONTAINER_PORT,
+            "UserIdGroupPairs": [{"GroupId": task, "UserId": ACCOUNT_ID}],
+        }
+        self.ec2.authorize_security_group_egress(GroupId=alb_sg, IpPermissions=[to_task])
+        if spec.alb_task_ingress:
+            from_alb = dict(to_task, UserIdGroupPairs=[{"GroupId": alb_sg, "UserId": ACCOUNT_ID}])
+            self.ec2.authorize_security_group_ingress(GroupId=task, IpPermissions=[from_alb])
+        self.out.load_balancer_arn = self.elbv2.create_load_balancer(
+            Name=ALB_NAME,
+            Type="application",
+            Scheme="internal",
+            IpAddressType="ipv4",
+            Subnets=self.out.subnet_ids,
+            SecurityGroups=[alb_sg],
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        self.out.target_group_arn = self.elbv2.create_target_group(
+            Name=TARGET_GROUP,
+            TargetType="ip",
+            Protocol="HTTP",
+            Port=CONTAINER_PORT,
+            VpcId=vpc,
+            HealthCheckEnabled=True,
+            **TARGET_GROUP_HEALTH_CHECK,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.elbv2.create_listener(
+            LoadBalancerArn=self.out.load_balancer_arn,
+            Protocol="HTTP",
+            Port=ALB_LISTENER_PORT,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": self.out.target_group_arn}],
+        )
+
     def pull_through_cache(self, spec):
         if spec.ptc_rule is not None:
             prefix, url = spec.ptc_rule
@@ -422,10 +522,10 @@ class Builder:
         ]["repositoryUri"]
         self.out.image = self.fill(spec.image)
         container = {
-            "name": "web",
+            "name": CONTAINER_NAME,
             "image": self.out.image,
             "essential": True,
-            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
             "environment": [SECRET_ENV],
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -465,6 +565,16 @@ class Builder:
         )
         if spec.platform_version is not None:
             kwargs["platformVersion"] = spec.platform_version
+        if self.out.target_group_arn is not None:
+            kwargs["loadBalancers"] = [
+                {
+                    "targetGroupArn": self.out.target_group_arn,
+                    "containerName": CONTAINER_NAME,
+                    "containerPort": CONTAINER_PORT,
+                }
+            ]
+        if spec.health_check_grace_period is not None:
+            kwargs["healthCheckGracePeriodSeconds"] = spec.health_check_grace_period
         self.out.platform_version_requested = spec.platform_version
         self.out.service_arn = self.ecs.create_service(**kwargs)["service"]["serviceArn"]
 
@@ -481,6 +591,7 @@ class Builder:
         if spec.network == "nat":
             self.nat_network()
         self.security_groups(spec)
+        self.load_balancer(spec)
         self.interface_endpoints(spec)
         self.s3_gateway_endpoint(spec)
         self.secret(spec)

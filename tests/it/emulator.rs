@@ -573,3 +573,65 @@ fn secrets_through_their_endpoint_with_permission_are_green() {
         .iter()
         .all(|s| *s == "pass"));
 }
+
+fn check_with_startup(region: &str, seconds: &str) -> Run {
+    tool(
+        region,
+        "AKIATESTING",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+            "--startup-time",
+            seconds,
+        ],
+    )
+}
+
+#[test]
+fn grace_0_with_a_slow_start_is_killed() {
+    let region = "eu-south-1";
+    scenario("alb-grace-0", region);
+    let run = check_with_startup(region, "120");
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "health-check-timing"), ["fail"]);
+    let row = finding(&doc, "health-check-timing");
+    assert_eq!(row["details"]["detection_window_seconds"], 20);
+    assert_eq!(row["details"]["grace_period_seconds"], 0);
+    assert_eq!(statuses(&doc, "health-check-grace"), ["fail"]);
+    assert_eq!(statuses(&doc, "load-balancer-ingress"), ["pass"]);
+}
+
+#[test]
+fn grace_300_covers_the_slow_start() {
+    let region = "me-south-1";
+    scenario("alb-grace-300", region);
+    let run = check_with_startup(region, "120");
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}", failing(&doc));
+    assert_eq!(statuses(&doc, "health-check-timing"), ["pass"]);
+    assert_eq!(statuses(&doc, "health-check-grace"), ["pass"]);
+}
+
+#[test]
+fn task_sg_closed_to_the_load_balancer_fails() {
+    let region = "af-south-1";
+    let built = scenario("alb-task-sg-closed", region);
+    let run = check_with_startup(region, "30");
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "load-balancer-ingress"), ["fail"]);
+    let row = finding(&doc, "load-balancer-ingress");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains(built["alb_sg"].as_str().unwrap()),
+        "{row}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use fargate_preflight::checks::{run_all, Finding, Status};
+use fargate_preflight::checks::{self, Finding, Options, Status};
 use fargate_preflight::report::Summary;
 use fargate_preflight::snapshot::Snapshot;
 
@@ -22,10 +22,18 @@ fn status(s: &str) -> Status {
     }
 }
 
+fn run_all(snapshot: &Snapshot) -> Vec<Finding> {
+    checks::run_all(snapshot, &Options::default())
+}
+
 /// `expected` lists every (check, status) that is not pass/skip: each must occur, and no
 /// other fail/warn/error may.
 fn assert_verdicts(name: &str, expected: &[(&str, &str)]) -> Vec<Finding> {
-    let findings = run_all(&load(name));
+    assert_verdicts_with(name, &Options::default(), expected)
+}
+
+fn assert_verdicts_with(name: &str, options: &Options, expected: &[(&str, &str)]) -> Vec<Finding> {
+    let findings = checks::run_all(&load(name), options);
     let expected: BTreeSet<(&str, Status)> =
         expected.iter().map(|(c, s)| (*c, status(s))).collect();
     let actual: BTreeSet<(&str, Status)> = findings
@@ -112,7 +120,11 @@ fn every_check_runs_in_product_order() {
             "exec-endpoint",
             "public-image",
             "pull-through-cache",
-            "execution-role"
+            "execution-role",
+            "health-check-timing",
+            "health-check-grace",
+            "load-balancer-ingress",
+            "container-health-check"
         ]
     );
 }
@@ -615,4 +627,154 @@ fn execution_role() {
         "registry-denied",
         &[("pull-through-cache", "error"), ("execution-role", "error")],
     );
+}
+
+fn startup(seconds: u32) -> Options {
+    Options {
+        startup_time: Some(seconds),
+    }
+}
+
+#[test]
+fn health_check_timing_and_grace() {
+    // Grace 300 covers a 120 s start plus 2 × 10 s recovery.
+    let f = assert_verdicts_with("alb", &startup(120), &[]);
+    let row = find(&f, "health-check-timing", Status::Pass);
+    assert_eq!(
+        row.details.as_ref().unwrap()["detection_window_seconds"],
+        20
+    );
+    assert_eq!(row.details.as_ref().unwrap()["recovery_seconds"], 20);
+    // Grace 0, 10 s × 2 window, 120 s start: killed, and the grace check says what grace does.
+    let f = assert_verdicts_with(
+        "alb-grace-0",
+        &startup(120),
+        &[
+            ("health-check-timing", "fail"),
+            ("health-check-grace", "fail"),
+        ],
+    );
+    let row = find(&f, "health-check-timing", Status::Fail);
+    assert!(
+        row.remediation
+            .contains("at least startup + interval × healthy threshold = 120 + 20 = 140"),
+        "{}",
+        row.remediation
+    );
+    assert!(row
+        .remediation
+        .contains("--health-check-grace-period-seconds 140"));
+    assert!(find(&f, "health-check-grace", Status::Fail)
+        .message
+        .contains("does not delay"));
+    // No startup time: a warning that states the window.
+    let f = assert_verdicts(
+        "alb-grace-0",
+        &[
+            ("health-check-timing", "warn"),
+            ("health-check-grace", "warn"),
+        ],
+    );
+    assert!(find(&f, "health-check-timing", Status::Warn)
+        .message
+        .contains("within 20 s"));
+    // A fast app needs no grace.
+    assert_verdicts_with("alb-grace-0", &startup(15), &[]);
+    // Without a load balancer these checks do not apply.
+    let f = assert_verdicts_with("endpoint-only", &startup(120), &[]);
+    find(&f, "health-check-timing", Status::Skip);
+    find(&f, "load-balancer-ingress", Status::Skip);
+}
+
+#[test]
+fn container_health_checks() {
+    // startPeriod 30 + 3 × 10 = 60 s < 120 s: the container is marked unhealthy first.
+    let f = assert_verdicts_with(
+        "container-health-check",
+        &startup(120),
+        &[
+            ("health-check-timing", "fail"),
+            ("health-check-grace", "fail"),
+            ("container-health-check", "fail"),
+        ],
+    );
+    assert!(find(&f, "container-health-check", Status::Fail)
+        .message
+        .contains("= 60 s"));
+    // Without --startup-time, the startPeriod is the startup time, and the finding says so.
+    let f = assert_verdicts(
+        "container-health-check",
+        &[
+            ("health-check-timing", "fail"),
+            ("health-check-grace", "fail"),
+        ],
+    );
+    assert!(find(&f, "health-check-timing", Status::Fail)
+        .message
+        .contains("startPeriod"));
+    let f = assert_verdicts(
+        "container-health-check-invalid",
+        &[("container-health-check", "fail")],
+    );
+    let row = find(&f, "container-health-check", Status::Fail);
+    assert!(row.message.contains("interval 400") && row.message.contains("startPeriod 301"));
+    find(
+        &run_all(&load("endpoint-only")),
+        "container-health-check",
+        Status::Skip,
+    );
+}
+
+#[test]
+fn load_balancer_ingress() {
+    let f = assert_verdicts("alb", &[("health-check-timing", "warn")]);
+    find(&f, "load-balancer-ingress", Status::Pass);
+    let f = assert_verdicts_with(
+        "alb-task-sg-closed",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    let row = find(&f, "load-balancer-ingress", Status::Fail);
+    assert!(
+        row.message
+            .contains("TCP 8080 in from load balancer web-alb"),
+        "{}",
+        row.message
+    );
+    assert!(row
+        .remediation
+        .contains("authorize-security-group-ingress --group-id sg-0task"));
+    let f = assert_verdicts_with(
+        "alb-egress-blocked",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    assert!(find(&f, "load-balancer-ingress", Status::Fail)
+        .message
+        .contains("out to the task"));
+    let f = assert_verdicts_with(
+        "alb-instance-target",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    assert!(find(&f, "load-balancer-ingress", Status::Fail)
+        .message
+        .contains("target type is instance"));
+    let f = assert_verdicts_with(
+        "alb-health-port-unmapped",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    assert!(find(&f, "load-balancer-ingress", Status::Fail)
+        .message
+        .contains("port 9090"));
+    assert_verdicts_with("nlb-without-sg", &startup(30), &[]);
+    let f = assert_verdicts_with(
+        "nlb-without-sg-closed",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    assert!(find(&f, "load-balancer-ingress", Status::Fail)
+        .message
+        .contains("its subnets 10.0.1.0/24, 10.0.2.0/24"));
 }

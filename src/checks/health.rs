@@ -1,0 +1,487 @@
+//! Health checks that kill slow starters. The load balancer checks a target from the moment
+//! it registers; `healthCheckGracePeriodSeconds` does not delay those checks, it only keeps ECS
+//! from acting on failures for that long (ECS service definition parameters; ELB target group
+//! health checks).
+
+use serde_json::json;
+
+use super::netrules::{sg_allows_groups, sg_uncovered};
+use super::{Check, Context, Outcome, Severity, Verdict};
+use crate::snapshot::{Container, ContainerHealthCheck, GatherError, TargetGroup};
+
+const ELB_DOCS: &str =
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html";
+
+pub static HEALTH_CHECK_TIMING: Check = Check {
+    id: "health-check-timing",
+    title: "Startup time fits the window the load balancer and grace period give",
+    severity: Severity::Error,
+    docs: ELB_DOCS,
+    run: timing,
+};
+
+pub static HEALTH_CHECK_GRACE: Check = Check {
+    id: "health-check-grace",
+    title: "Service behind a load balancer has a health check grace period",
+    severity: Severity::Warning,
+    docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service_definition_parameters.html",
+    run: grace,
+};
+
+pub static LOAD_BALANCER_INGRESS: Check = Check {
+    id: "load-balancer-ingress",
+    title: "Load balancer can reach the task on the container port; target type ip, ports match",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html",
+    run: ingress,
+};
+
+pub static CONTAINER_HEALTH_CHECK: Check = Check {
+    id: "container-health-check",
+    title: "Container health check gives the application enough time and is valid",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html",
+    run: container_check,
+};
+
+/// Target group health check numbers, with the ELB defaults where a field is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetGroupTiming {
+    pub interval: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+}
+
+impl TargetGroupTiming {
+    pub fn of(tg: &TargetGroup) -> Self {
+        let hc = &tg.health_check;
+        let get =
+            |v: Option<i32>, default: u32| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(default);
+        TargetGroupTiming {
+            interval: get(hc.interval_seconds, 30),
+            healthy_threshold: get(hc.healthy_threshold, 5),
+            unhealthy_threshold: get(hc.unhealthy_threshold, 2),
+        }
+    }
+
+    /// Seconds of failing checks before the target is marked unhealthy.
+    pub fn detection(&self) -> u32 {
+        self.interval * self.unhealthy_threshold
+    }
+
+    /// Seconds of passing checks an unhealthy target needs to become healthy again.
+    pub fn recovery(&self) -> u32 {
+        self.interval * self.healthy_threshold
+    }
+}
+
+/// What a task that needs `startup` seconds gets from a target group and the grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Survival {
+    /// Answers before the target is ever marked unhealthy.
+    BeforeDetection { margin: u32 },
+    /// Marked unhealthy first, but healthy again before the grace period ends.
+    WithinGrace { margin: u32 },
+    /// Answers within the grace period, but the target is still recovering when it ends.
+    Tight { short_by: u32 },
+    /// Stopped before it answers.
+    Killed { short_by: u32 },
+}
+
+pub fn survival(startup: u32, grace: u32, tg: TargetGroupTiming) -> Survival {
+    let detection = tg.detection();
+    if startup < detection {
+        return Survival::BeforeDetection {
+            margin: detection - startup,
+        };
+    }
+    let healthy_again = startup + tg.recovery();
+    if grace >= healthy_again {
+        Survival::WithinGrace {
+            margin: grace - healthy_again,
+        }
+    } else if grace >= startup {
+        Survival::Tight {
+            short_by: healthy_again - grace,
+        }
+    } else {
+        Survival::Killed {
+            short_by: healthy_again - grace,
+        }
+    }
+}
+
+/// Container health check numbers with the ECS defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerTiming {
+    pub interval: i32,
+    pub timeout: i32,
+    pub retries: i32,
+    pub start_period: i32,
+}
+
+impl ContainerTiming {
+    pub fn of(hc: &ContainerHealthCheck) -> Self {
+        ContainerTiming {
+            interval: hc.interval.unwrap_or(30),
+            timeout: hc.timeout.unwrap_or(5),
+            retries: hc.retries.unwrap_or(3),
+            start_period: hc.start_period.unwrap_or(0),
+        }
+    }
+
+    /// Seconds before an app that never answers is marked unhealthy.
+    pub fn window(&self) -> i32 {
+        self.start_period + self.retries * self.interval
+    }
+
+    /// Values outside the ranges of the ECS HealthCheck API.
+    pub fn invalid(&self) -> Vec<String> {
+        let mut bad = Vec::new();
+        for (name, value, lo, hi) in [
+            ("interval", self.interval, 5, 300),
+            ("timeout", self.timeout, 2, 60),
+            ("retries", self.retries, 1, 10),
+            ("startPeriod", self.start_period, 0, 300),
+        ] {
+            if value < lo || value > hi {
+                bad.push(format!("{name} {value} is outside {lo}-{hi}"));
+            }
+        }
+        bad
+    }
+}
+
+/// The container and port a target group sends traffic to.
+fn target_container<'a>(
+    ctx: &Context<'a>,
+    index: usize,
+) -> Result<Option<(&'a Container, Option<i32>)>, GatherError> {
+    let td = ctx.task_definition()?;
+    let lb = &ctx.snap.workload.load_balancers[index];
+    let container = match &lb.container_name {
+        Some(name) => td.containers.iter().find(|c| &c.name == name),
+        None => td
+            .containers
+            .iter()
+            .find(|c| c.essential && !c.port_mappings.is_empty()),
+    };
+    Ok(container.map(|c| {
+        let port = lb
+            .container_port
+            .or_else(|| c.port_mappings.first().and_then(|p| p.container_port));
+        (c, port)
+    }))
+}
+
+/// The startup time to judge with, and where it came from.
+fn startup(ctx: &Context, container: Option<&Container>) -> Option<(u32, String)> {
+    if let Some(s) = ctx.options.startup_time {
+        return Some((s, "--startup-time".into()));
+    }
+    let period = container?.health_check.as_ref()?.start_period?;
+    (period > 0).then(|| {
+        (
+            period as u32,
+            "the container health check's startPeriod (no --startup-time given)".to_string(),
+        )
+    })
+}
+
+/// Each target group of the service, with its index in the service's load balancer list.
+fn target_groups<'a>(ctx: &Context<'a>) -> Result<Vec<(usize, &'a TargetGroup)>, GatherError> {
+    let groups = ctx.snap.target_groups.ok().map_err(Clone::clone)?;
+    let mut found = Vec::new();
+    for (i, lb) in ctx.snap.workload.load_balancers.iter().enumerate() {
+        // Classic load balancers (no target group) are outside these checks.
+        let Some(arn) = lb.target_group_arn.as_deref() else {
+            continue;
+        };
+        let group = groups
+            .iter()
+            .find(|g| g.arn == arn)
+            .ok_or_else(|| GatherError {
+                action: "elasticloadbalancing:DescribeTargetGroups".into(),
+                kind: crate::snapshot::GatherErrorKind::NotFound,
+                message: format!("target group {arn} was not returned"),
+            })?;
+        found.push((i, group));
+    }
+    Ok(found)
+}
+
+fn no_load_balancer(ctx: &Context) -> Option<Verdict> {
+    ctx.snap
+        .workload
+        .load_balancers
+        .is_empty()
+        .then(|| Verdict::skip(ctx.scope(), "the service has no load balancer"))
+}
+
+fn update_service_command(ctx: &Context, grace: u32) -> String {
+    let w = &ctx.snap.workload;
+    format!(
+        "aws ecs update-service --cluster {} --service {} --health-check-grace-period-seconds {grace}",
+        w.cluster.as_deref().unwrap_or("CLUSTER"),
+        w.service.as_deref().unwrap_or("SERVICE")
+    )
+}
+
+fn timing(ctx: &Context) -> Outcome {
+    if let Some(skip) = no_load_balancer(ctx) {
+        return Ok(vec![skip]);
+    }
+    let grace = ctx
+        .snap
+        .workload
+        .health_check_grace_period_seconds
+        .unwrap_or(0)
+        .max(0) as u32;
+    let mut verdicts = Vec::new();
+    for (index, tg) in target_groups(ctx)? {
+        let t = TargetGroupTiming::of(tg);
+        let container = target_container(ctx, index)?.map(|(c, _)| c);
+        let numbers = format!(
+            "detection window {} s (interval {} s × unhealthy threshold {}), grace {grace} s, recovery {} s (interval × healthy threshold {})",
+            t.detection(), t.interval, t.unhealthy_threshold, t.recovery(), t.healthy_threshold
+        );
+        let resource = tg.name.clone();
+        let Some((s, source)) = startup(ctx, container) else {
+            let window = t.detection().max(grace);
+            verdicts.push(Verdict::warn(
+                resource,
+                format!("no startup time known: the application must answer {} within {window} s of starting or ECS replaces the task; {numbers}", tg.health_check.path.as_deref().unwrap_or("its health check")),
+                "pass --startup-time SECONDS (how long the app needs to answer its health check) to get a verdict, or set a container health check startPeriod",
+            ));
+            continue;
+        };
+        let needed = s + t.recovery();
+        let fix = format!(
+            "set healthCheckGracePeriodSeconds to at least startup + interval × healthy threshold = {s} + {} = {needed} ({}), or let the target group tolerate the start-up: aws elbv2 modify-target-group --target-group-arn {} --health-check-interval-seconds {} --unhealthy-threshold-count {}",
+            t.recovery(), update_service_command(ctx, needed), tg.arn, t.interval, (s / t.interval + 1).clamp(2, 10)
+        );
+        let message =
+            |verdict: &str| format!("startup {s} s (from {source}): {verdict}; {numbers}");
+        verdicts.push(match survival(s, grace, t) {
+            Survival::BeforeDetection { margin } => Verdict::pass(resource, message(&format!("answers {margin} s before the target could be marked unhealthy"))),
+            Survival::WithinGrace { margin } => Verdict::pass(resource, message(&format!("the target is marked unhealthy at {} s but is healthy again at {needed} s, {margin} s before the grace period ends", t.detection()))),
+            Survival::Tight { short_by } => Verdict::warn(resource, message(&format!("the target is marked unhealthy at {} s and is healthy again only at {needed} s, {short_by} s after the grace period ends: ECS may stop the task", t.detection())), fix),
+            Survival::Killed { short_by } => Verdict::fail(resource, message(&format!("the target is marked unhealthy at {} s and the grace period ends at {grace} s, before the app answers: ECS stops the task and starts another, forever (short by {short_by} s)", t.detection())), fix),
+        }.with_details(json!({
+            "startup_seconds": s,
+            "detection_window_seconds": t.detection(),
+            "grace_period_seconds": grace,
+            "recovery_seconds": t.recovery(),
+            "container_window_seconds": container.and_then(|c| c.health_check.as_ref()).map(|h| ContainerTiming::of(h).window()),
+        })));
+    }
+    Ok(verdicts)
+}
+
+const GRACE_MEANING: &str = "the grace period does not delay the load balancer's health checks (they start when the target registers); it only stops ECS from acting on failed checks for that many seconds";
+
+fn grace(ctx: &Context) -> Outcome {
+    if let Some(skip) = no_load_balancer(ctx) {
+        return Ok(vec![skip]);
+    }
+    let grace = ctx
+        .snap
+        .workload
+        .health_check_grace_period_seconds
+        .unwrap_or(0);
+    if grace > 0 {
+        return Ok(vec![Verdict::pass(
+            ctx.scope(),
+            format!("grace period {grace} s: {GRACE_MEANING}"),
+        )]);
+    }
+    let mut verdicts = Vec::new();
+    for (index, tg) in target_groups(ctx)? {
+        let t = TargetGroupTiming::of(tg);
+        let container = target_container(ctx, index)?.map(|(c, _)| c);
+        let resource = format!("{} ({})", ctx.scope(), tg.name);
+        verdicts.push(match startup(ctx, container) {
+            Some((s, _)) if s >= t.detection() => Verdict::fail(
+                resource,
+                format!("grace period 0 and the app needs {s} s while {} marks it unhealthy after {} s: {GRACE_MEANING}", tg.name, t.detection()),
+                update_service_command(ctx, s + t.recovery()),
+            ),
+            Some((s, _)) => Verdict::pass(resource, format!("grace period 0, and the app answers in {s} s, within the {} s detection window of {}", t.detection(), tg.name)),
+            None => Verdict::warn(
+                resource,
+                format!("grace period 0 behind {}: the app must answer within {} s of starting; {GRACE_MEANING}", tg.name, t.detection()),
+                format!("set a grace period covering the start-up plus {} s of recovery: {}", t.recovery(), update_service_command(ctx, 60 + t.recovery())),
+            ),
+        });
+    }
+    Ok(verdicts)
+}
+
+fn container_check(ctx: &Context) -> Outcome {
+    let td = ctx.task_definition()?;
+    let mut verdicts = Vec::new();
+    for c in td.containers.iter().filter(|c| c.essential) {
+        let resource = format!("container {}", c.name);
+        let Some(hc) = &c.health_check else {
+            verdicts.push(Verdict::skip(resource, "no container health check"));
+            continue;
+        };
+        let t = ContainerTiming::of(hc);
+        let invalid = t.invalid();
+        let numbers = format!(
+            "startPeriod {} s + retries {} × interval {} s = {} s",
+            t.start_period,
+            t.retries,
+            t.interval,
+            t.window()
+        );
+        if !invalid.is_empty() {
+            verdicts.push(Verdict::fail(
+                resource,
+                format!("ECS rejects this health check: {}", invalid.join("; ")),
+                "use interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 (seconds)",
+            ));
+            continue;
+        }
+        let startup = ctx.options.startup_time;
+        verdicts.push(match startup {
+            Some(s) if i64::from(t.window()) <= i64::from(s) => Verdict::fail(
+                resource,
+                format!("the app needs {s} s but the container is marked unhealthy after {numbers}: an essential container marked unhealthy stops the task"),
+                format!("raise startPeriod to at least {} (max 300) or retries × interval", (i64::from(s) - i64::from(t.retries * t.interval) + 1).clamp(0, 300)),
+            ),
+            Some(s) => Verdict::pass(resource, format!("{numbers} leaves the {s} s start-up {} s to spare", i64::from(t.window()) - i64::from(s))),
+            None => Verdict::pass(resource, format!("the app must answer within {numbers} (pass --startup-time to compare)")),
+        });
+    }
+    if verdicts.is_empty() {
+        verdicts.push(Verdict::skip(ctx.scope(), "no essential container"));
+    }
+    Ok(verdicts)
+}
+
+fn ingress(ctx: &Context) -> Outcome {
+    if let Some(skip) = no_load_balancer(ctx) {
+        return Ok(vec![skip]);
+    }
+    let net = ctx.network()?;
+    let all_groups = net.security_groups.ok().map_err(Clone::clone)?;
+    let subnets = net.subnets.ok().map_err(Clone::clone)?;
+    let task_sgs = ctx.task_security_groups()?;
+    let task_ingress: Vec<_> = all_groups
+        .iter()
+        .filter(|g| task_sgs.contains(&g.id))
+        .flat_map(|g| g.ingress.iter().cloned())
+        .collect();
+    let task_cidrs: Vec<_> = subnets
+        .iter()
+        .filter(|s| ctx.snap.workload.subnets.contains(&s.id))
+        .map(|s| s.cidr)
+        .collect();
+    let mut verdicts = Vec::new();
+    for (index, tg) in target_groups(ctx)? {
+        let resource = tg.name.clone();
+        let Some((container, Some(port))) = target_container(ctx, index)? else {
+            verdicts.push(Verdict::fail(resource, "no container of the task definition serves this target group (no container with a port mapping)", "add a portMappings entry for the application port and name that container and port in the service's loadBalancers"));
+            continue;
+        };
+        let mut problems = Vec::new();
+        let mut fixes = Vec::new();
+        if tg.target_type.as_deref() != Some("ip") {
+            problems.push(format!(
+                "target type is {}, but awsvpc tasks register by IP",
+                tg.target_type.as_deref().unwrap_or("unset")
+            ));
+            fixes.push(format!("create a target group with --target-type ip (the type cannot be changed) and use it instead of {}", tg.name));
+        }
+        if !container
+            .port_mappings
+            .iter()
+            .any(|p| p.container_port == Some(port))
+        {
+            problems.push(format!(
+                "container {} has no port mapping for {port}",
+                container.name
+            ));
+            fixes.push(format!(
+                "add containerPort {port} to the portMappings of {}",
+                container.name
+            ));
+        }
+        let health_port = match tg.health_check.port.as_deref() {
+            None | Some("traffic-port") => port,
+            Some(p) => p.parse().unwrap_or(port),
+        };
+        if health_port != port
+            && !container
+                .port_mappings
+                .iter()
+                .any(|p| p.container_port == Some(health_port))
+        {
+            problems.push(format!(
+                "the health check goes to port {health_port}, which no container maps"
+            ));
+            fixes.push(format!("set the health check port to traffic-port: aws elbv2 modify-target-group --target-group-arn {} --health-check-port traffic-port", tg.arn));
+        }
+        for lb in &tg.load_balancers {
+            let lb_cidrs: Vec<_> = subnets
+                .iter()
+                .filter(|s| lb.subnets.contains(&s.id))
+                .map(|s| s.cidr)
+                .collect();
+            for p in [port, health_port]
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                let from_lb = (!lb.security_groups.is_empty()
+                    && sg_allows_groups(&task_ingress, p, &lb.security_groups))
+                    || (!lb_cidrs.is_empty()
+                        && sg_uncovered(&task_ingress, p, &lb_cidrs, &[]).is_empty());
+                if !from_lb {
+                    let source = if lb.security_groups.is_empty() {
+                        format!(
+                            "its subnets {}",
+                            lb_cidrs
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    } else {
+                        format!("its security groups {}", lb.security_groups.join(", "))
+                    };
+                    problems.push(format!("task security groups {} do not allow TCP {p} in from load balancer {} ({source})", task_sgs.join(", "), lb.name));
+                    let peer = lb.security_groups.first().map_or_else(
+                        || {
+                            format!(
+                                "IpRanges=[{{CidrIp={}}}]",
+                                lb_cidrs.first().map(|c| c.to_string()).unwrap_or_default()
+                            )
+                        },
+                        |sg| format!("UserIdGroupPairs=[{{GroupId={sg}}}]"),
+                    );
+                    fixes.push(format!("aws ec2 authorize-security-group-ingress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort={p},ToPort={p},{peer}'", task_sgs.first().map(String::as_str).unwrap_or("sg-…")));
+                }
+                if !lb.security_groups.is_empty() {
+                    let lb_egress: Vec<_> = all_groups
+                        .iter()
+                        .filter(|g| lb.security_groups.contains(&g.id))
+                        .flat_map(|g| g.egress.iter().cloned())
+                        .collect();
+                    let out_ok = sg_allows_groups(&lb_egress, p, &task_sgs)
+                        || sg_uncovered(&lb_egress, p, &task_cidrs, &[]).is_empty();
+                    if !out_ok {
+                        problems.push(format!("load balancer {} security groups {} do not allow TCP {p} out to the task", lb.name, lb.security_groups.join(", ")));
+                        fixes.push(format!("aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort={p},ToPort={p},UserIdGroupPairs=[{{GroupId={}}}]'", lb.security_groups[0], task_sgs.first().map(String::as_str).unwrap_or("sg-…")));
+                    }
+                }
+            }
+        }
+        verdicts.push(if problems.is_empty() {
+            Verdict::pass(resource, format!("{} reaches container {} on port {port} (target type ip; health checks on {health_port})", tg.load_balancers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "), container.name))
+        } else {
+            Verdict::fail(resource, problems.join("; "), fixes.join("; "))
+        });
+    }
+    Ok(verdicts)
+}
