@@ -485,3 +485,65 @@ fn ingress(ctx: &Context) -> Outcome {
     }
     Ok(verdicts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TG: TargetGroupTiming = TargetGroupTiming {
+        interval: 10,
+        healthy_threshold: 2,
+        unhealthy_threshold: 2,
+    };
+
+    #[test]
+    fn startup_against_the_detection_window() {
+        // Answering at 19 s: the second failed check (20 s) never happens.
+        assert_eq!(survival(19, 0, TG), Survival::BeforeDetection { margin: 1 });
+        // Answering exactly at the window is too late: the target is marked unhealthy.
+        assert_eq!(survival(20, 0, TG), Survival::Killed { short_by: 40 });
+    }
+
+    #[test]
+    fn grace_must_cover_startup_plus_recovery() {
+        assert_eq!(survival(120, 140, TG), Survival::WithinGrace { margin: 0 });
+        assert_eq!(survival(120, 300, TG), Survival::WithinGrace { margin: 160 });
+        assert_eq!(survival(120, 130, TG), Survival::Tight { short_by: 10 });
+        assert_eq!(survival(120, 120, TG), Survival::Tight { short_by: 20 });
+        assert_eq!(survival(120, 119, TG), Survival::Killed { short_by: 21 });
+    }
+
+    #[test]
+    fn defaults_when_fields_are_absent() {
+        let tg = TargetGroup {
+            arn: "arn".into(),
+            name: "tg".into(),
+            target_type: Some("ip".into()),
+            protocol: None,
+            port: None,
+            health_check: crate::snapshot::TargetGroupHealthCheck {
+                enabled: None,
+                protocol: None,
+                port: None,
+                path: None,
+                interval_seconds: None,
+                timeout_seconds: None,
+                healthy_threshold: None,
+                unhealthy_threshold: None,
+                matcher: None,
+            },
+            load_balancers: vec![],
+        };
+        let t = TargetGroupTiming::of(&tg);
+        assert_eq!((t.detection(), t.recovery()), (60, 150));
+        let c = ContainerTiming::of(&ContainerHealthCheck {
+            command: vec![],
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+        });
+        assert_eq!(c.window(), 90);
+        assert!(c.invalid().is_empty());
+    }
+}
