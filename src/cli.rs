@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::checks::REGISTRY;
+use crate::report::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,14 +18,41 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to color the output (NO_COLOR is respected with auto).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// Log every AWS call and its duration, and the run's statistics, to stderr.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Gather the service's AWS state (or read a snapshot) and run every check.
+    /// Gather the service's AWS state (or read a snapshot) and run the checks.
     Check(CheckArgs),
     /// Gather the service's AWS state and write it as a snapshot JSON (no checks).
     Snapshot(SnapshotArgs),
+    /// List the checks: id, title, default severity.
+    Checks {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Explain a check: what it verifies, why it matters, how it decides, the fix.
+    Explain {
+        /// A check id (see `fargate-preflight checks`).
+        id: String,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+fn check_ids() -> PossibleValuesParser {
+    PossibleValuesParser::new(REGISTRY.iter().map(|c| c.id))
 }
 
 #[derive(Debug, Args)]
@@ -36,6 +67,21 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Run only these checks (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = check_ids())]
+    pub only: Vec<String>,
+    /// Skip these checks (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = check_ids())]
+    pub skip: Vec<String>,
+    /// Exit 1 on failures only (default), or on warnings too.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// Print only failures and errors (the summary still counts everything).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Seconds the application needs from container start until its health endpoint answers
     /// (default: the container health check's startPeriod, when set).
     #[arg(long, value_name = "SECONDS")]
@@ -112,7 +158,20 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
+pub enum ListFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Fail,
+    Warn,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

@@ -1,19 +1,25 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use fargate_preflight::cli::{AwsArgs, CheckArgs, Cli, Command, Format, TargetArgs};
-use fargate_preflight::gather::{self, AwsOptions, Target};
+use fargate_preflight::checks::{self, REGISTRY};
+use fargate_preflight::cli::{
+    AwsArgs, CheckArgs, Cli, ColorChoice, Command, FailOn, ListFormat, TargetArgs,
+};
+use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, Target};
+use fargate_preflight::report::{self, Format, Style};
 use fargate_preflight::snapshot::{Snapshot, SCHEMA_VERSION};
-use fargate_preflight::{checks, report};
 
 /// product.md: 0 nothing failed, 1 a check failed, 2 the tool could not do its job.
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose {
+        init_logging();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,11 +33,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// `-v`: our own debug lines (one per AWS call) on stderr; the SDK's stay quiet.
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("fargate_preflight", tracing::Level::DEBUG);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .without_time(),
+        )
+        .with(filter)
+        .init();
+}
+
+fn color_enabled(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let color = color_enabled(cli.color);
     match cli.command {
-        Command::Check(args) => check(args).await,
+        Command::Check(args) => check(args, color, cli.verbose).await,
         Command::Snapshot(args) => {
-            let snapshot = gather_snapshot(&args.target, &args.aws).await?;
+            let snapshot = gather_snapshot(&args.target, &args.aws, cli.verbose)
+                .await?
+                .0;
             let text = serde_json::to_string_pretty(&snapshot)? + "\n";
             match args.output {
                 Some(path) => std::fs::write(&path, text)
@@ -40,25 +76,109 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Checks { format } => {
+            write_stdout(&list_checks(format))?;
+            Ok(0)
+        }
+        Command::Explain { id } => match checks::find(&id) {
+            Some(check) => {
+                write_stdout(&check.explanation())?;
+                Ok(0)
+            }
+            None => {
+                let ids: Vec<&str> = REGISTRY.iter().map(|c| c.id).collect();
+                anyhow::bail!("unknown check {id:?}; valid ids: {}", ids.join(", "))
+            }
+        },
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fargate-preflight", &mut out);
+            write_stdout(&String::from_utf8(out)?)?;
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            write_stdout(&String::from_utf8(out)?)?;
+            Ok(0)
+        }
     }
 }
 
-async fn check(args: CheckArgs) -> anyhow::Result<u8> {
-    let snapshot = match &args.snapshot {
-        Some(path) => read_snapshot(path)?,
-        None => gather_snapshot(&args.target, &args.aws).await?,
+fn list_checks(format: ListFormat) -> String {
+    match format {
+        ListFormat::Json => {
+            let list: Vec<_> = REGISTRY
+                .iter()
+                .map(|c| {
+                    serde_json::json!({"id": c.id, "title": c.title, "severity": c.severity, "docs": c.docs})
+                })
+                .collect();
+            serde_json::to_string_pretty(&list).expect("serializes") + "\n"
+        }
+        ListFormat::Table => {
+            let mut table = comfy_table::Table::new();
+            table
+                .load_preset(comfy_table::presets::NOTHING)
+                .set_header(vec!["ID", "SEVERITY", "TITLE"]);
+            for c in REGISTRY {
+                let severity = serde_json::to_value(c.severity).expect("serializes");
+                table.add_row(vec![c.id, severity.as_str().unwrap_or_default(), c.title]);
+            }
+            format!("{table}\n")
+        }
+    }
+}
+
+async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8> {
+    let (snapshot, calls) = match &args.snapshot {
+        Some(path) => (read_snapshot(path)?, None),
+        None => {
+            let (snapshot, calls) = gather_snapshot(&args.target, &args.aws, verbose).await?;
+            (snapshot, Some(calls))
+        }
     };
     let options = checks::Options {
         startup_time: args.startup_time,
+        only: args.only.clone(),
+        skip: args.skip.clone(),
     };
     let findings = checks::run_all(&snapshot, &options);
-    let report = report::Report::new(&snapshot, findings);
-    let text = match args.format {
-        Format::Table => report::render_table(&report),
-        Format::Json => report::render_json(&report),
+    let mut report = report::Report::new(&snapshot, findings);
+    report.stats = calls.map(|c| c.stats());
+    if let (true, Some(stats)) = (verbose, &report.stats) {
+        eprintln!(
+            "{} AWS calls in {} waves, {} ms: {}",
+            stats.api_calls,
+            stats.waves,
+            stats.wall_ms,
+            stats
+                .api_calls_by_operation
+                .iter()
+                .map(|(op, n)| format!("{op} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let code = report.summary.exit_code(args.fail_on == FailOn::Warn);
+    if args.quiet {
+        report = report.only_failures();
+    }
+    // Colors only on a terminal: a file or a pipe gets plain text.
+    let style = Style {
+        color: color && args.output.is_none() && args.format == Format::Table,
     };
-    write_stdout(&text)?;
-    Ok(report.summary.exit_code() as u8)
+    let text = args.format.renderer().render(&report, style);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    if args.format == Format::Github {
+        report::github::append_step_summary(&report)
+            .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+    }
+    Ok(code)
 }
 
 fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
@@ -75,7 +195,21 @@ fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     Ok(snapshot)
 }
 
-async fn gather_snapshot(target: &TargetArgs, aws: &AwsArgs) -> anyhow::Result<Snapshot> {
+/// A spinner on stderr, only when stderr is a terminal and nothing else logs there.
+fn spinner(verbose: bool) -> indicatif::ProgressBar {
+    if verbose || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}
+
+async fn gather_snapshot(
+    target: &TargetArgs,
+    aws: &AwsArgs,
+    verbose: bool,
+) -> anyhow::Result<(Snapshot, CallLog)> {
     let target = match (&target.cluster, &target.service, &target.task_definition) {
         (Some(cluster), Some(service), _) => Target::Service {
             cluster: cluster.clone(),
@@ -100,7 +234,15 @@ async fn gather_snapshot(target: &TargetArgs, aws: &AwsArgs) -> anyhow::Result<S
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
     };
-    Ok(gather::gather(&opts, &target).await?)
+    let bar = spinner(verbose);
+    let progress = bar.clone();
+    let observer = Observer {
+        calls: CallLog::default(),
+        step: Box::new(move |step: &str| progress.set_message(step.to_string())),
+    };
+    let result = gather::gather(&opts, &target, &observer).await;
+    bar.finish_and_clear();
+    Ok((result?, observer.calls))
 }
 
 /// stdout carries results only; a closed pipe (`| head`) ends quietly.

@@ -1,7 +1,7 @@
 //! vpc-dns and dhcp-dns: interface endpoints are reached by name only through private DNS,
 //! which needs both VPC DNS attributes and the Amazon-provided resolver.
 
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::snapshot::GatherError;
 
 pub static VPC_DNS: Check = Check {
@@ -11,6 +11,12 @@ pub static VPC_DNS: Check = Check {
     docs:
         "https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html#vpc-dns-support",
     run: vpc_dns,
+    explain: Explain {
+        verifies: "That the VPC has enableDnsSupport and, where the task relies on interface endpoints, enableDnsHostnames.",
+        why: "Interface endpoints answer under the service's own name (api.ecr.REGION.amazonaws.com) only through private DNS, which needs both attributes. Without them the name resolves to a public IP the private task cannot reach: 'ResourceInitializationError: unable to pull secrets or registry auth … i/o timeout'.",
+        decides: "Reads both attributes (DescribeVpcAttribute). DNS support off always fails; DNS hostnames off fails when a task subnet has no verified path out.",
+        fix: "aws ec2 modify-vpc-attribute --vpc-id VPC --enable-dns-support '{\"Value\":true}' and --enable-dns-hostnames '{\"Value\":true}'.",
+    },
 };
 
 pub static DHCP_DNS: Check = Check {
@@ -19,6 +25,12 @@ pub static DHCP_DNS: Check = Check {
     severity: Severity::Warning,
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html",
     run: dhcp_dns,
+    explain: Explain {
+        verifies: "That the VPC's DHCP options hand out the Amazon-provided resolver.",
+        why: "Endpoint private DNS lives in the VPC resolver. Custom DNS servers resolve endpoint names correctly only if they forward AWS names to it; otherwise the task gets public IPs and times out.",
+        decides: "Reads the DHCP options set. AmazonProvidedDNS only: pass. Custom servers: warn where the task relies on endpoints (the forwarders cannot be seen from the API), pass where it has a path out.",
+        fix: "Forward *.amazonaws.com (at least the endpoint services) from your DNS servers to the VPC resolver (VPC CIDR base + 2, or a Route 53 Resolver inbound endpoint), or use AmazonProvidedDNS.",
+    },
 };
 
 /// Does any task subnet depend on interface endpoints (and so on private DNS)? Where a path

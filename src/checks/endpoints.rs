@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
-use super::{Check, Context, Outcome, Severity, Status, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Status, Verdict};
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{GatherError, VpcEndpoint};
 
@@ -20,6 +20,12 @@ pub static ECR_API_ENDPOINT: Check = Check {
     severity: Severity::Error,
     docs: ECR_VPCE_DOCS,
     run: ecr_api,
+    explain: Explain {
+        verifies: "The com.amazonaws.REGION.ecr.api interface endpoint, where the platform needs it and the subnets have no path out; and that its policy lets the task's requests through.",
+        why: "Linux platform 1.4.0+ and Windows fetch the registry credentials through ecr.api. Missing, the task fails with 'unable to pull secrets or registry auth'. With private DNS the endpoint also takes that traffic where a NAT exists, so a restrictive endpoint policy breaks pulls everywhere.",
+        decides: "Required when a same-region private ECR image is used on a platform that needs ecr.api and a task subnet has no verified path out (warn when the path is unverifiable). ECR images in other regions cannot be served by this VPC's endpoints. An endpoint in the path has its policy evaluated for ecr:GetAuthorizationToken with the execution role as principal.",
+        fix: "aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --service-name com.amazonaws.REGION.ecr.api --subnet-ids … --security-group-ids … --private-dns-enabled; allow the task's actions in the endpoint policy.",
+    },
 };
 
 pub static ECR_DKR_ENDPOINT: Check = Check {
@@ -28,6 +34,12 @@ pub static ECR_DKR_ENDPOINT: Check = Check {
     severity: Severity::Error,
     docs: ECR_VPCE_DOCS,
     run: ecr_dkr,
+    explain: Explain {
+        verifies: "The com.amazonaws.REGION.ecr.dkr interface endpoint for private ECR images, and that its policy allows the pull.",
+        why: "The Docker registry API (manifests, layer URLs) goes to ecr.dkr; without it or without a path out the pull times out: 'CannotPullContainerError … dial tcp …:443: i/o timeout'.",
+        decides: "Same rule as ecr-api-endpoint, for every platform; the endpoint policy is evaluated for ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability on each image's repository.",
+        fix: "Create the ecr.dkr interface endpoint with private DNS in the task subnets' AZs; allow the pull actions in its policy.",
+    },
 };
 
 pub static ENDPOINT_PRIVATE_DNS: Check = Check {
@@ -36,6 +48,12 @@ pub static ENDPOINT_PRIVATE_DNS: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html",
     run: private_dns,
+    explain: Explain {
+        verifies: "That the interface endpoints the task uses are available and have private DNS enabled.",
+        why: "An endpoint without private DNS is not used by the SDKs and agents inside the task: names resolve to public IPs. An endpoint pending acceptance or still pending does not carry traffic yet.",
+        decides: "For each interface endpoint of a service the task uses: PrivateDnsEnabled and state available. Only judged where the subnets depend on the endpoint.",
+        fix: "aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE --private-dns-enabled; wait for state available.",
+    },
 };
 
 pub static LOGS_ENDPOINT: Check = Check {
@@ -44,6 +62,12 @@ pub static LOGS_ENDPOINT: Check = Check {
     severity: Severity::Error,
     docs: ECS_VPCE_DOCS,
     run: logs,
+    explain: Explain {
+        verifies: "The com.amazonaws.REGION.logs interface endpoint when a container uses the awslogs log driver and the subnets have no path out.",
+        why: "Without it the task fails to start its log stream and stops; logs in another region need a path out whatever endpoints exist.",
+        decides: "Required per awslogs-region: same region and no path out needs the endpoint; another region needs a path out. The endpoint policy is evaluated for logs:CreateLogStream and logs:PutLogEvents.",
+        fix: "Create the logs interface endpoint with private DNS, or give the subnets a NAT path.",
+    },
 };
 
 pub static SECRETS_ENDPOINTS: Check = Check {
@@ -52,6 +76,12 @@ pub static SECRETS_ENDPOINTS: Check = Check {
     severity: Severity::Error,
     docs: ECS_VPCE_DOCS,
     run: secrets,
+    explain: Explain {
+        verifies: "The secretsmanager / ssm interface endpoints for secrets the task definition references (container secrets, log driver secrets, private registry credentials).",
+        why: "ECS fetches secrets before the containers start: 'unable to retrieve secret from asm' or an SSM timeout stops the task.",
+        decides: "An ARN in secretsmanager needs secretsmanager, an ssm ARN or a bare parameter name needs ssm, in the secret's region. The endpoint policy is evaluated for GetSecretValue / GetParameters.",
+        fix: "Create the secretsmanager and/or ssm interface endpoints with private DNS, or give the subnets a NAT path.",
+    },
 };
 
 pub static EXEC_ENDPOINT: Check = Check {
@@ -60,6 +90,12 @@ pub static EXEC_ENDPOINT: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html",
     run: exec,
+    explain: Explain {
+        verifies: "The ssmmessages interface endpoint when the service enables ECS Exec.",
+        why: "Without it 'aws ecs execute-command' cannot open a session into tasks in private subnets.",
+        decides: "Required when enableExecuteCommand is on and a subnet has no verified path out.",
+        fix: "Create the ssmmessages interface endpoint with private DNS.",
+    },
 };
 
 /// Something in the task definition that calls an AWS service in a region.

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::netrules::{sg_allows_groups, sg_uncovered};
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::snapshot::{Container, ContainerHealthCheck, GatherError, TargetGroup};
 
 const ELB_DOCS: &str =
@@ -18,6 +18,12 @@ pub static HEALTH_CHECK_TIMING: Check = Check {
     severity: Severity::Error,
     docs: ELB_DOCS,
     run: timing,
+    explain: Explain {
+        verifies: "That the application's startup time fits the time a task survives failing load balancer health checks.",
+        why: "The load balancer checks a target from the moment it registers. A slow starter is marked unhealthy after interval × unhealthy threshold seconds, and ECS replaces it unless the grace period still covers it: start, fail, stop, start again, forever.",
+        decides: "With startup S (--startup-time, else the container health check's startPeriod), detection D = interval × unhealthy threshold, grace G and recovery R = interval × healthy threshold: S < D passes; G ≥ S + R passes; S ≤ G < S + R warns; G < S fails. Without a startup time it warns with the window.",
+        fix: "Set healthCheckGracePeriodSeconds to at least S + R (aws ecs update-service --health-check-grace-period-seconds N), or loosen the target group (interval, unhealthy threshold).",
+    },
 };
 
 pub static HEALTH_CHECK_GRACE: Check = Check {
@@ -26,6 +32,12 @@ pub static HEALTH_CHECK_GRACE: Check = Check {
     severity: Severity::Warning,
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service_definition_parameters.html",
     run: grace,
+    explain: Explain {
+        verifies: "That a service behind a load balancer has a health check grace period when the application needs time to start.",
+        why: "People read the grace period as 'health checks start after N seconds'. It does not delay the load balancer's checks; it only keeps ECS from acting on failed checks for N seconds.",
+        decides: "Grace 0 with a load balancer: fail when the startup time reaches the detection window, warn when the startup time is unknown, pass when the app answers in time.",
+        fix: "aws ecs update-service --health-check-grace-period-seconds N with N covering startup plus recovery.",
+    },
 };
 
 pub static LOAD_BALANCER_INGRESS: Check = Check {
@@ -34,6 +46,12 @@ pub static LOAD_BALANCER_INGRESS: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html",
     run: ingress,
+    explain: Explain {
+        verifies: "That the load balancer can reach the task: SG rules both ways on the container and health-check ports, target type ip, ports that map to a container port.",
+        why: "A task SG that does not admit the load balancer makes every health check fail ('Task failed ELB health checks'), which looks like a slow application.",
+        decides: "Task SG ingress must allow the port from the load balancer's SGs (or, for an NLB without SGs, its subnets' CIDRs); the load balancer SG egress must allow it to the task SG or subnets. awsvpc needs target type ip; the health-check port must be traffic-port or a mapped container port.",
+        fix: "aws ec2 authorize-security-group-ingress on the task SG from the load balancer SG for the container port; use an ip target group; set the health-check port to traffic-port.",
+    },
 };
 
 pub static CONTAINER_HEALTH_CHECK: Check = Check {
@@ -42,6 +60,12 @@ pub static CONTAINER_HEALTH_CHECK: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html",
     run: container_check,
+    explain: Explain {
+        verifies: "That an essential container's health check is valid and gives the application enough time.",
+        why: "An essential container marked unhealthy stops the whole task. Failures during startPeriod do not count; after it, retries × interval decides.",
+        decides: "Defaults interval 30, timeout 5, retries 3, startPeriod 0. Values outside interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 fail (ECS rejects them). startPeriod + retries × interval not above the startup time fails.",
+        fix: "Raise startPeriod (max 300) or retries × interval.",
+    },
 };
 
 /// Target group health check numbers, with the ELB defaults where a field is absent.
@@ -507,7 +531,10 @@ mod tests {
     #[test]
     fn grace_must_cover_startup_plus_recovery() {
         assert_eq!(survival(120, 140, TG), Survival::WithinGrace { margin: 0 });
-        assert_eq!(survival(120, 300, TG), Survival::WithinGrace { margin: 160 });
+        assert_eq!(
+            survival(120, 300, TG),
+            Survival::WithinGrace { margin: 160 }
+        );
         assert_eq!(survival(120, 130, TG), Survival::Tight { short_by: 10 });
         assert_eq!(survival(120, 120, TG), Survival::Tight { short_by: 20 });
         assert_eq!(survival(120, 119, TG), Survival::Killed { short_by: 21 });

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::images::cache_requests;
 use super::requests::{account, execution_requests, TaskRequest};
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{GatherError, GatherErrorKind, PolicyDocument, Role};
 
@@ -18,6 +18,12 @@ pub static EXECUTION_ROLE: Check = Check {
     docs:
         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html",
     run: execution_role,
+    explain: Explain {
+        verifies: "That the task execution role exists, trusts ecs-tasks.amazonaws.com and its policies allow everything ECS does with it while starting the task.",
+        why: "ECS pulls the image, creates the log stream and reads secrets with this role. 'AccessDeniedException … ssm:GetParameters' and log stream errors come from a role missing a permission.",
+        decides: "Collects the requests: ECR pull (GetAuthorizationToken and the pull actions on each repository), logs:CreateLogStream / PutLogEvents (and CreateLogGroup with awslogs-create-group), secretsmanager:GetSecretValue / ssm:GetParameters on the referenced ARNs, ecr:BatchImportUpstreamImage and (until the cache repository exists) ecr:CreateRepository for pull-through cache images. Evaluates the attached and inline policies together, and the permissions boundary; conditions it cannot resolve are warnings. SCPs and resource policies cannot be seen.",
+        fix: "Attach AmazonECSTaskExecutionRolePolicy and add a statement for the missing actions on the listed resources; fix the trust policy to allow ecs-tasks.amazonaws.com.",
+    },
 };
 
 /// Everything the execution role must be allowed to do for this task.

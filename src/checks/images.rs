@@ -4,7 +4,7 @@
 
 use super::context::Dependence;
 use super::requests::{account, TaskRequest};
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::image::{self, ImageRef};
 use crate::snapshot::{GatherError, PullThroughCacheRule, Registry};
 
@@ -16,6 +16,12 @@ pub static PUBLIC_IMAGE: Check = Check {
     severity: Severity::Error,
     docs: DOCS,
     run: public_image,
+    explain: Explain {
+        verifies: "That every image outside this region's private ECR (Docker Hub, public.ecr.aws, ghcr.io, quay.io, registry.k8s.io, …) has a path out.",
+        why: "VPC endpoints serve only private ECR. A Docker Hub image in an endpoint-only VPC fails with 'failed to resolve ref docker.io/…: i/o timeout'.",
+        decides: "Parses each image with Docker's rules (bare names are Docker Hub, hosts contain a dot or port). Non-ECR images need a verified path out: fail without one, warn when the path is unverifiable.",
+        fix: "Create an ECR pull-through cache rule for the upstream (aws ecr create-pull-through-cache-rule …, with a credential secret ecr-pullthroughcache/… for Docker Hub, GHCR, GitLab, ACR) and reference the image as ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX/REPO:TAG; or add a NAT path.",
+    },
 };
 
 pub static PULL_THROUGH_CACHE: Check = Check {
@@ -24,6 +30,12 @@ pub static PULL_THROUGH_CACHE: Check = Check {
     severity: Severity::Error,
     docs: DOCS,
     run: pull_through_cache,
+    explain: Explain {
+        verifies: "That a private ECR image under a pull-through cache prefix is served by a rule that works.",
+        why: "The cache only works when the rule exists, upstreams that need it have a credential secret named ecr-pullthroughcache/…, and Docker Hub official images are referenced with library/. Otherwise the pull fails with repository not found or an upstream authentication error.",
+        decides: "Matches each image repository against the registry's rules (longest prefix). A well-known cache prefix without a rule fails; a missing or misnamed credential fails; docker-hub/NAME without library/ fails; a cache repository that does not exist yet with no path out warns (some versions of the ECR guide say the first pull over PrivateLink needs a NAT path).",
+        fix: "Create or fix the rule (aws ecr create-pull-through-cache-rule), store credentials as ecr-pullthroughcache/NAME, use …/docker-hub/library/IMAGE.",
+    },
 };
 
 /// An upstream registry ECR can cache: (image registry host, upstream URL, the console's

@@ -124,6 +124,36 @@ pub struct Check {
     /// The AWS page the rule follows.
     pub docs: &'static str,
     pub run: fn(&Context) -> Outcome,
+    /// What `explain ID` prints: the check's own account of itself.
+    pub explain: Explain,
+}
+
+pub struct Explain {
+    pub verifies: &'static str,
+    /// The pitfall: what goes wrong in a deploy when this is not right.
+    pub why: &'static str,
+    pub decides: &'static str,
+    pub fix: &'static str,
+}
+
+impl Check {
+    pub fn explanation(&self) -> String {
+        let e = &self.explain;
+        format!(
+            "{id}: {title}\n\nWhat it verifies\n  {}\n\nWhy it matters\n  {}\n\nHow it decides\n  {}\n\nFix\n  {}\n\nAWS documentation\n  {docs}\n",
+            e.verifies,
+            e.why,
+            e.decides,
+            e.fix,
+            id = self.id,
+            title = self.title,
+            docs = self.docs
+        )
+    }
+}
+
+pub fn find(id: &str) -> Option<&'static Check> {
+    REGISTRY.iter().copied().find(|c| c.id == id)
 }
 
 /// Evaluation order is this order (product.md).
@@ -158,12 +188,23 @@ pub static REGISTRY: &[&Check] = &[
 pub struct Options {
     /// Seconds the application needs until its health endpoint answers.
     pub startup_time: Option<u32>,
+    /// Run only these check ids (empty: all).
+    pub only: Vec<String>,
+    /// Do not run these check ids.
+    pub skip: Vec<String>,
+}
+
+impl Options {
+    fn selects(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|o| o == id))
+            && !self.skip.iter().any(|s| s == id)
+    }
 }
 
 pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {
     let ctx = Context::new(snapshot, options);
     let mut findings = Vec::new();
-    for check in REGISTRY {
+    for check in REGISTRY.iter().filter(|c| options.selects(c.id)) {
         let verdicts = (check.run)(&ctx).unwrap_or_else(|error| {
             vec![Verdict::new(
                 Status::Error,

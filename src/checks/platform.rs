@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::snapshot::{TaskDefinition, Workload};
 
 pub static PLATFORM_VERSION: Check = Check {
@@ -12,6 +12,12 @@ pub static PLATFORM_VERSION: Check = Check {
     docs:
         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/platform-versions-retired.html",
     run,
+    explain: Explain {
+        verifies: "Which Fargate platform version the service really gets (LATEST resolves to 1.4.0 on Linux and 1.0.0 on Windows) and whether that version can still start tasks.",
+        why: "Linux platform version 1.3.0 and earlier are retired: since 2026-03-16 (2026-06-15 in the China regions) ECS no longer launches new tasks or creates services on them. A pinned old version also changes which VPC endpoints the image pull needs.",
+        decides: "Resolves LATEST per OS family from the task definition's runtimePlatform, then compares the version with a retirement table per partition, using the time the snapshot was gathered (a replayed snapshot gives the same verdict). Retired: fail; scheduled: warn; unknown version: warn.",
+        fix: "Update the service to platform version 1.4.0 (aws ecs update-service --platform-version 1.4.0 --force-new-deployment) and add the ecr.api endpoint where the subnets have no path out.",
+    },
 };
 
 /// What `LATEST` means per OS family (ECS guide, platform versions).

@@ -2,7 +2,7 @@
 //! its traffic can leave the VPC.
 
 use super::context::{Egress, TaskSubnet};
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::snapshot::GatherError;
 
 pub static ROUTE_TABLE: Check = Check {
@@ -11,6 +11,12 @@ pub static ROUTE_TABLE: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html",
     run: route_table,
+    explain: Explain {
+        verifies: "Which route table each task subnet really uses.",
+        why: "A subnet without an explicit association uses the VPC's main route table; people often edit a different table than the one their subnets use, and the S3 gateway or NAT route then never applies.",
+        decides: "Finds the table explicitly associated with each task subnet, else the main table, and lists its routes.",
+        fix: "Associate the subnet with the intended table (aws ec2 associate-route-table) or put the routes on the table it uses.",
+    },
 };
 
 pub static EGRESS_PATH: Check = Check {
@@ -20,6 +26,12 @@ pub static EGRESS_PATH: Check = Check {
     docs:
         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html",
     run: egress_path,
+    explain: Explain {
+        verifies: "Whether each task subnet has a path out of the VPC: a NAT gateway, or an internet gateway with a public IP on the task.",
+        why: "Without a path out, every AWS service the task touches needs a VPC endpoint, and images from public registries cannot be pulled at all. Broken paths (blackholes, NAT gateways that are not available, NAT subnets without an internet gateway route, an IGW route with assignPublicIp DISABLED) look fine in the console.",
+        decides: "Follows 0.0.0.0/0 of the effective route table (the most specific route over public addresses wins): NAT gateway available, public, in a subnet whose own default route is an attached IGW; or IGW plus a public IP. A transit gateway, peering, firewall or appliance cannot be verified: warn. No default route: pass when endpoints can serve everything, fail when something needs the internet (public images, resources in other regions).",
+        fix: "Route 0.0.0.0/0 to an available public NAT gateway, enable assignPublicIp for public subnets, or create the VPC endpoints the other checks list.",
+    },
 };
 
 fn label(ts: &TaskSubnet) -> String {

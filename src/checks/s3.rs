@@ -2,7 +2,7 @@
 //! subnet's effective route table, and its policy must let the layer bucket through.
 
 use super::context::{ids, TaskSubnet};
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{GatherError, VpcEndpoint};
 
@@ -14,6 +14,12 @@ pub static S3_GATEWAY_ENDPOINT: Check = Check {
     severity: Severity::Error,
     docs: DOCS,
     run: gateway_endpoint,
+    explain: Explain {
+        verifies: "That an S3 Gateway endpoint exists where image layers (or environment files) must come from S3 without a path out.",
+        why: "ECR stores layers in S3 (prod-REGION-starport-layer-bucket). The download goes through the S3 Gateway endpoint; an Interface S3 endpoint does not serve it.",
+        decides: "Required when the task pulls a same-region private ECR image or reads S3 environment files and a subnet has no verified path out.",
+        fix: "aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name com.amazonaws.REGION.s3 --route-table-ids (the task subnets' effective tables).",
+    },
 };
 
 pub static S3_GATEWAY_ROUTE: Check = Check {
@@ -22,6 +28,12 @@ pub static S3_GATEWAY_ROUTE: Check = Check {
     severity: Severity::Error,
     docs: DOCS,
     run: gateway_route,
+    explain: Explain {
+        verifies: "That the S3 gateway endpoint is attached to the effective route table of every task subnet.",
+        why: "A gateway endpoint only works through a prefix-list route on the subnet's own route table. The classic miss: the gateway sits on the main table while the task subnets have their own explicit table, or the other way round.",
+        decides: "For each task subnet without a path out, looks for a gateway of this region's S3 listed on its effective table (RouteTableIds, or a route to the vpce).",
+        fix: "aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE --add-route-table-ids RTB.",
+    },
 };
 
 pub static S3_ENDPOINT_POLICY: Check = Check {
@@ -30,6 +42,12 @@ pub static S3_ENDPOINT_POLICY: Check = Check {
     severity: Severity::Error,
     docs: DOCS,
     run: endpoint_policy,
+    explain: Explain {
+        verifies: "That the policy of every S3 gateway endpoint on the task subnets' tables allows s3:GetObject on the ECR layer bucket (and on the task's environment files).",
+        why: "A restrictive gateway policy (e.g. 'only our buckets') silently blocks layer downloads: the pull fails at the first layer. The gateway's prefix-list route is more specific than 0.0.0.0/0, so this applies even with a NAT gateway.",
+        decides: "Evaluates the policy: explicit Deny wins, Allow must match action and resource (wildcards, NotAction, NotResource, Principal). A decision that depends on a Condition or a specific principal is a warning that names it.",
+        fix: "Add {\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::prod-REGION-starport-layer-bucket/*\"} to the endpoint policy.",
+    },
 };
 
 fn not_used(ctx: &Context) -> Option<Verdict> {

@@ -11,7 +11,7 @@ use super::netrules::{
     nacl_evaluate, sg_allows_anywhere, sg_allows_groups, sg_allows_prefix_list, sg_uncovered,
     NaclResult,
 };
-use super::{Check, Context, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::snapshot::{
     GatherError, GatherErrorKind, NetworkAcl, SecurityGroup, SgRule, VpcEndpoint,
 };
@@ -22,6 +22,12 @@ pub static ENDPOINT_SECURITY_GROUPS: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html",
     run: security_groups,
+    explain: Explain {
+        verifies: "That HTTPS can flow from the task to each AWS destination it uses: task SG egress and endpoint SG ingress on 443, egress to the S3 prefix list, or to 0.0.0.0/0 when the path is the internet.",
+        why: "Security groups that allow only the application's own ports are the most common reason a correct endpoint setup still times out.",
+        decides: "Works out each service's destination per subnet (interface endpoint with private DNS, S3 gateway, or the internet through the path out), then evaluates the rules: SG references, CIDRs covering the endpoint or task subnets, prefix lists (customer lists expanded), protocol -1.",
+        fix: "Allow TCP 443 from the task SG to the endpoint SG (or the endpoint subnets), 443 to the S3 prefix list, and 443 into the endpoint SG from the task SG.",
+    },
 };
 
 pub static NETWORK_ACL: Check = Check {
@@ -30,6 +36,12 @@ pub static NETWORK_ACL: Check = Check {
     severity: Severity::Error,
     docs: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html",
     run: network_acls,
+    explain: Explain {
+        verifies: "That the network ACLs on the way allow HTTPS out and the replies back in, for the task subnets, the endpoint subnets and the NAT gateway's subnet.",
+        why: "NACLs are stateless: an outbound 443 allow is useless without an inbound allow for the ephemeral ports the replies come back to.",
+        decides: "Evaluates entries in rule-number order, first match wins, no match means the implicit deny. Replies must reach the client's ephemeral ports: Linux tasks 32768-60999, Windows 49152-65535, a NAT gateway 1024-65535.",
+        fix: "Add allow entries numbered before any deny: outbound TCP 443 and inbound TCP 1024-65535 on the task subnets' NACL, and the mirror image on the endpoint and NAT subnets.",
+    },
 };
 
 const HTTPS: i32 = 443;

@@ -8,6 +8,7 @@
 //!
 //! Beside waves 2 and 3 run the ECR registry calls and the IAM role chain (see `iam`).
 
+mod calls;
 mod ec2;
 mod ecr;
 mod ecs;
@@ -24,7 +25,25 @@ use chrono::Utc;
 
 use crate::snapshot::{Fetched, Snapshot, Workload, SCHEMA_VERSION};
 
+pub use calls::{CallLog, Stats};
 pub use errors::FatalError;
+
+/// Watches a gather: every AWS call, and the step a progress display should show.
+pub struct Observer {
+    pub calls: CallLog,
+    pub step: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+/// Builds a client of one AWS service with the call log attached.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $calls:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
@@ -79,7 +98,11 @@ pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
     config.to_builder().retry_config(retry).build()
 }
 
-pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, FatalError> {
+pub async fn gather(
+    opts: &AwsOptions,
+    target: &Target,
+    observer: &Observer,
+) -> Result<Snapshot, FatalError> {
     let config = load_config(opts).await;
     let region = config
         .region()
@@ -89,8 +112,10 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
         .endpoint_url
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-    let ecs_client = aws_sdk_ecs::Client::new(&config);
-    let ec2_client = aws_sdk_ec2::Client::new(&config);
+    let calls = &observer.calls;
+    let ecs_client = client!(aws_sdk_ecs, &config, calls);
+    let ec2_client = client!(aws_sdk_ec2, &config, calls);
+    (observer.step)("describing the ECS service…");
 
     let workload = match target {
         Target::Service { cluster, service } => {
@@ -131,7 +156,8 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
     };
 
     // Wave 1: the task definition, the task subnets and the target groups, concurrently.
-    let elb_client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let elb_client = client!(aws_sdk_elasticloadbalancingv2, &config, calls);
+    (observer.step)("describing the task definition, subnets and target groups…");
     let target_group_arns: Vec<String> = workload
         .load_balancers
         .iter()
@@ -151,8 +177,11 @@ pub async fn gather(opts: &AwsOptions, target: &Target) -> Result<Snapshot, Fata
         }
     }
     // Waves 2 and 3 (IAM takes one more: GetPolicy, then GetPolicyVersion), side by side.
-    let ecr_client = aws_sdk_ecr::Client::new(&config);
-    let iam_client = aws_sdk_iam::Client::new(&config);
+    let ecr_client = client!(aws_sdk_ecr, &config, calls);
+    let iam_client = client!(aws_sdk_iam, &config, calls);
+    (observer.step)(
+        "describing the VPC (routes, endpoints, security groups, NACLs), ECR rules and the execution role…",
+    );
     let role_arn = task_definition
         .ok()
         .ok()

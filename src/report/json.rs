@@ -1,9 +1,12 @@
-//! `--format json`: the stable document of product.md.
+//! `--format json`: the stable document of product.md (keys are only ever added).
 
 use serde::Serialize;
 
-use super::{Report, Summary, Target};
+use super::{Render, Report, Style, Summary, Target};
 use crate::checks::Finding;
+use crate::gather::Stats;
+
+pub struct Json;
 
 #[derive(Serialize)]
 struct Tool {
@@ -18,20 +21,25 @@ struct Document<'a> {
     target: &'a Target,
     summary: &'a Summary,
     findings: &'a [Finding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stats: Option<&'a Stats>,
 }
 
-pub fn render(report: &Report) -> String {
-    let doc = Document {
-        schema_version: 1,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        target: &report.target,
-        summary: &report.summary,
-        findings: &report.findings,
-    };
-    let mut text = serde_json::to_string_pretty(&doc).expect("report serializes");
-    text.push('\n');
-    text
+impl Render for Json {
+    fn render(&self, report: &Report, _style: Style) -> String {
+        let doc = Document {
+            schema_version: 1,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            target: &report.target,
+            summary: &report.summary,
+            findings: &report.findings,
+            stats: report.stats.as_ref(),
+        };
+        let mut text = serde_json::to_string_pretty(&doc).expect("report serializes");
+        text.push('\n');
+        text
+    }
 }

@@ -1,15 +1,49 @@
-//! Turning findings into output. One renderer per format.
+//! Turning findings into output: one renderer per format behind `Render`. A new format is
+//! one file here plus its line in `Format`.
 
+pub mod github;
 mod json;
+mod junit;
+mod markdown;
 mod table;
 
 use serde::Serialize;
 
 use crate::checks::{Finding, Status};
+use crate::gather::Stats;
 use crate::snapshot::Snapshot;
 
-pub use json::render as render_json;
-pub use table::render as render_table;
+/// How the report should look, beyond its format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// ANSI colors (terminal only, never when NO_COLOR or `--color never`).
+    pub color: bool,
+}
+
+pub trait Render {
+    fn render(&self, report: &Report, style: Style) -> String;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+    Github,
+    Markdown,
+}
+
+impl Format {
+    pub fn renderer(self) -> &'static dyn Render {
+        match self {
+            Format::Table => &table::Table,
+            Format::Json => &json::Json,
+            Format::Junit => &junit::Junit,
+            Format::Github => &github::Github,
+            Format::Markdown => &markdown::Markdown,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
@@ -49,9 +83,10 @@ impl Summary {
         s
     }
 
-    /// product.md: 1 when anything failed, else 2 when anything could not be checked, else 0.
-    pub fn exit_code(&self) -> i32 {
-        if self.fail > 0 {
+    /// product.md: 1 when anything failed (or warned, with `--fail-on warn`), else 2 when
+    /// anything could not be checked, else 0.
+    pub fn exit_code(&self, fail_on_warn: bool) -> u8 {
+        if self.fail > 0 || (fail_on_warn && self.warn > 0) {
             1
         } else if self.error > 0 {
             2
@@ -65,6 +100,8 @@ pub struct Report {
     pub target: Target,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// What gathering cost, when the data came from AWS (not from a snapshot file).
+    pub stats: Option<Stats>,
 }
 
 impl Report {
@@ -86,6 +123,31 @@ impl Report {
             },
             summary: Summary::of(&findings),
             findings,
+            stats: None,
         }
+    }
+
+    /// `--quiet`: keep only what needs attention (fail and error); the summary keeps its counts.
+    pub fn only_failures(mut self) -> Self {
+        self.findings
+            .retain(|f| matches!(f.status, Status::Fail | Status::Error));
+        self
+    }
+
+    /// A one-line description of what was checked, for headers and summaries.
+    pub fn subject(&self) -> String {
+        let t = &self.target;
+        match (&t.cluster, &t.service) {
+            (Some(c), Some(s)) => format!("service {s} in cluster {c} ({})", t.region),
+            _ => format!("task definition {} ({})", t.task_definition, t.region),
+        }
+    }
+
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "{} fail, {} error, {} warn, {} pass, {} skip",
+            s.fail, s.error, s.warn, s.pass, s.skip
+        )
     }
 }

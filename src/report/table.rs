@@ -1,9 +1,12 @@
-//! `--format table`: one row per finding, grouped by check, the worst groups first.
+//! `--format table`: one row per finding, grouped by check, the worst groups first; fits the
+//! terminal width.
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table as Grid};
 
-use super::Report;
+use super::{Render, Report, Style};
 use crate::checks::{Finding, Status, REGISTRY};
+
+pub struct Table;
 
 fn check_rank(id: &str) -> usize {
     REGISTRY
@@ -12,7 +15,18 @@ fn check_rank(id: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-pub fn render(report: &Report) -> String {
+fn status_color(status: Status) -> Color {
+    match status {
+        Status::Fail => Color::Red,
+        Status::Error => Color::Magenta,
+        Status::Warn => Color::Yellow,
+        Status::Pass => Color::Green,
+        Status::Skip => Color::DarkGrey,
+    }
+}
+
+/// Findings grouped by check, the groups with the worst status first.
+pub fn grouped(report: &Report) -> Vec<Vec<&Finding>> {
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
         match groups.iter_mut().find(|(id, _)| *id == f.check) {
@@ -27,44 +41,63 @@ pub fn render(report: &Report) -> String {
         let worst = rows.iter().map(|f| f.status).min().unwrap_or(Status::Skip);
         (worst, check_rank(id))
     });
+    groups.into_iter().map(|(_, rows)| rows).collect()
+}
 
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["Status", "Check", "Resource", "Finding"]);
-    for (_, rows) in groups {
-        for f in rows {
-            let mut text = f.message.clone();
-            if !f.remediation.is_empty() {
-                text.push_str("\nFix: ");
-                text.push_str(&f.remediation);
-            }
-            if matches!(f.status, Status::Fail | Status::Warn | Status::Error) {
-                text.push_str("\nDocs: ");
-                text.push_str(f.docs);
-            }
-            table.add_row(vec![
-                f.status.as_str().to_uppercase(),
-                f.check.to_string(),
-                f.resource.clone(),
-                text,
+/// The message, the fix and (for anything not green) the docs link, on separate lines.
+pub fn details(f: &Finding) -> String {
+    let mut text = f.message.clone();
+    if !f.remediation.is_empty() {
+        text.push_str("\nFix: ");
+        text.push_str(&f.remediation);
+    }
+    if matches!(f.status, Status::Fail | Status::Warn | Status::Error) {
+        text.push_str("\nDocs: ");
+        text.push_str(f.docs);
+    }
+    text
+}
+
+impl Render for Table {
+    fn render(&self, report: &Report, style: Style) -> String {
+        let mut grid = Grid::new();
+        grid.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["Status", "Check", "Resource", "Finding"]);
+        if style.color {
+            grid.enforce_styling();
+        } else {
+            grid.force_no_tty();
+        }
+        for f in grouped(report).into_iter().flatten() {
+            let status = Cell::new(f.status.as_str().to_uppercase());
+            let status = if style.color {
+                status.fg(status_color(f.status))
+            } else {
+                status
+            };
+            grid.add_row(vec![
+                status,
+                Cell::new(f.check),
+                Cell::new(&f.resource),
+                Cell::new(details(f)),
             ]);
         }
+        let source = report
+            .target
+            .endpoint_url
+            .as_deref()
+            .map(|u| format!(", endpoint {u}"))
+            .unwrap_or_default();
+        let body = if report.findings.is_empty() {
+            String::new()
+        } else {
+            format!("{grid}\n")
+        };
+        format!(
+            "{body}{}{source}: {}\n",
+            report.subject(),
+            report.summary_line()
+        )
     }
-    let t = &report.target;
-    let s = &report.summary;
-    let what = match (&t.cluster, &t.service) {
-        (Some(c), Some(svc)) => format!("service {svc} in cluster {c}"),
-        _ => format!("task definition {}", t.task_definition),
-    };
-    let source = t
-        .endpoint_url
-        .as_deref()
-        .map(|u| format!(", endpoint {u}"))
-        .unwrap_or_default();
-    format!(
-        "{table}\n{what} ({}{source}): {} fail, {} error, {} warn, {} pass, {} skip\n",
-        t.region, s.fail, s.error, s.warn, s.pass, s.skip
-    )
 }

@@ -86,7 +86,7 @@ fn good_setups_are_green() {
         "nat-exec",
     ] {
         let findings = assert_verdicts(name, &[]);
-        assert_eq!(Summary::of(&findings).exit_code(), 0, "{name}");
+        assert_eq!(Summary::of(&findings).exit_code(false), 0, "{name}");
     }
 }
 
@@ -499,7 +499,7 @@ fn denied_data_is_an_error_never_a_pass() {
     assert!(find(&f, "ecr-api-endpoint", Status::Error)
         .message
         .contains("ec2:DescribeVpcEndpoints was denied"));
-    assert_eq!(Summary::of(&f).exit_code(), 2);
+    assert_eq!(Summary::of(&f).exit_code(false), 2);
     let f = run_all(&load("denied-task-definition"));
     assert!(find(&f, "platform-version", Status::Error)
         .message
@@ -632,6 +632,7 @@ fn execution_role() {
 fn startup(seconds: u32) -> Options {
     Options {
         startup_time: Some(seconds),
+        ..Options::default()
     }
 }
 

@@ -1,0 +1,139 @@
+//! Every AWS call the gather makes, timed: for `-v`, the JSON `stats` and the benchmark.
+//! An SDK interceptor sees each operation once, however many retries it took.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `ec2:DescribeVpcEndpoints`
+    pub operation: String,
+    pub started: Duration,
+    pub elapsed: Duration,
+    pub ok: bool,
+}
+
+/// Shared by every client of one run.
+#[derive(Debug, Clone)]
+pub struct CallLog {
+    origin: Instant,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Default for CallLog {
+    fn default() -> Self {
+        CallLog {
+            origin: Instant::now(),
+            calls: Arc::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Started(Instant);
+
+impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "fargate-preflight call log"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(Started(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let now = Instant::now();
+        let started = cfg.load::<Started>().map_or(now, |s| s.0);
+        let operation = cfg.load::<Metadata>().map_or_else(
+            || "unknown".to_string(),
+            |m| format!("{}:{}", service_prefix(m.service()), m.name()),
+        );
+        let ok = context.output_or_error().is_some_and(|r| r.is_ok());
+        let call = Call {
+            operation,
+            started: started - self.origin,
+            elapsed: now - started,
+            ok,
+        };
+        tracing::debug!(
+            "{} {} in {} ms",
+            call.operation,
+            if ok { "ok" } else { "failed" },
+            call.elapsed.as_millis()
+        );
+        self.calls.lock().expect("call log lock").push(call);
+        Ok(())
+    }
+}
+
+/// The IAM-style prefix of an SDK service name (`EC2` → `ec2`).
+fn service_prefix(service: &str) -> String {
+    match service {
+        "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "elasticloadbalancing".into(),
+        other => other.to_ascii_lowercase().replace(' ', ""),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    pub api_calls: usize,
+    pub api_calls_by_operation: BTreeMap<String, usize>,
+    /// Sequential rounds of calls: a new wave starts when a call starts after every earlier
+    /// call has finished.
+    pub waves: usize,
+    pub wall_ms: u128,
+}
+
+impl CallLog {
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().expect("call log lock").clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut calls = self.calls();
+        calls.sort_by_key(|c| c.started);
+        let mut waves = 0;
+        let mut horizon = Duration::ZERO;
+        for c in &calls {
+            if waves == 0 || c.started >= horizon {
+                waves += 1;
+            }
+            horizon = horizon.max(c.started + c.elapsed);
+        }
+        let mut by_operation = BTreeMap::new();
+        for c in &calls {
+            *by_operation.entry(c.operation.clone()).or_insert(0) += 1;
+        }
+        Stats {
+            api_calls: calls.len(),
+            api_calls_by_operation: by_operation,
+            waves,
+            wall_ms: self.origin.elapsed().as_millis(),
+        }
+    }
+}
