@@ -280,9 +280,13 @@ fn timing(ctx: &Context) -> Outcome {
             continue;
         };
         let needed = s + t.recovery();
+        // A target group that tolerates the start-up on its own: interval × threshold > S,
+        // within ELB's limits (threshold ≤ 10, interval ≤ 300).
+        let interval = t.interval.max((s + 1).div_ceil(10)).min(300);
+        let threshold = (s + 1).div_ceil(interval).clamp(2, 10);
         let fix = format!(
-            "set healthCheckGracePeriodSeconds to at least startup + interval × healthy threshold = {s} + {} = {needed} ({}), or let the target group tolerate the start-up: aws elbv2 modify-target-group --target-group-arn {} --health-check-interval-seconds {} --unhealthy-threshold-count {}",
-            t.recovery(), update_service_command(ctx, needed), tg.arn, t.interval, (s / t.interval + 1).clamp(2, 10)
+            "set healthCheckGracePeriodSeconds to at least startup + interval × healthy threshold = {s} + {} = {needed} ({}), or let the target group tolerate the start-up ({interval} s × {threshold} = {} s): aws elbv2 modify-target-group --target-group-arn {} --health-check-interval-seconds {interval} --unhealthy-threshold-count {threshold}",
+            t.recovery(), update_service_command(ctx, needed), interval * threshold, tg.arn
         );
         let message =
             |verdict: &str| format!("startup {s} s (from {source}): {verdict}; {numbers}");

@@ -258,3 +258,195 @@ fn missing_region_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("region"), "{stderr}");
 }
+
+#[test]
+fn colors_follow_the_choice_and_no_color() {
+    let path = fixture("missing-ecr-api");
+    let path = path.to_str().unwrap();
+    let (_, always, _) = run(&["check", "--snapshot", path, "--color", "always"]);
+    assert!(
+        always.contains("\u{1b}["),
+        "--color always must color the status"
+    );
+    let (_, never, _) = run(&["check", "--snapshot", path, "--color", "never"]);
+    assert!(!never.contains('\u{1b}'));
+    // A pipe is not a terminal: auto means no escape codes, NO_COLOR or not.
+    let (_, auto, _) = run(&["check", "--snapshot", path]);
+    assert!(!auto.contains('\u{1b}'));
+    let out = bin()
+        .args(["check", "--snapshot", path, "--color", "auto"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains('\u{1b}'));
+}
+
+#[test]
+fn junit_parses_with_the_expected_counts() {
+    let path = fixture("alb-grace-0");
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "junit",
+        "--startup-time",
+        "120",
+    ]);
+    assert_eq!(code, 1);
+    let json: Value = {
+        let (_, json, _) = run(&[
+            "check",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--startup-time",
+            "120",
+        ]);
+        serde_json::from_str(&json).unwrap()
+    };
+    let mut reader = quick_xml::Reader::from_str(&stdout);
+    let (mut suites, mut cases, mut failures, mut skipped) = (0, 0, 0, 0);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testsuite" => suites += 1,
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    b"skipped" => skipped += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    let findings = json["findings"].as_array().unwrap();
+    let distinct: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(suites, distinct.len());
+    assert_eq!(cases, findings.len());
+    assert_eq!(failures, json["summary"]["fail"].as_u64().unwrap() as usize);
+    assert_eq!(skipped, json["summary"]["skip"].as_u64().unwrap() as usize);
+}
+
+#[test]
+fn github_commands_are_one_line_each_and_write_the_step_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let path = fixture("s3-wrong-route-table");
+    let out = bin()
+        .args([
+            "check",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--format",
+            "github",
+        ])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{stdout}");
+    for line in errors {
+        assert!(line.starts_with("::error title=s3-gateway-route::"));
+        // The fix and docs follow as escaped line breaks inside the one command.
+        assert!(line.contains("%0AFix: ") && line.contains("%0ADocs: "));
+    }
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        markdown.contains("| FAIL | `s3-gateway-route` |"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn output_writes_the_report_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let path = fixture("missing-logs");
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["fail"], 1);
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, stdout, _) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(
+            stdout.contains("fargate") && stdout.contains("startup-time"),
+            "{shell}"
+        );
+    }
+    let (code, _, _) = run(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+    let (code, stdout, _) = run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(".ie") || stdout.contains(".TH fargate-preflight"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_a_clean_exit() {
+    let path = fixture("missing-logs");
+    let mut child = bin()
+        .args([
+            "check",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_check_explains_itself() {
+    for check in fargate_preflight::checks::REGISTRY {
+        let (code, stdout, _) = run(&["explain", check.id]);
+        assert_eq!(code, 0, "{}", check.id);
+        for section in [
+            "What it verifies",
+            "Why it matters",
+            "How it decides",
+            "Fix",
+            check.docs,
+        ] {
+            assert!(stdout.contains(section), "{}: {section}", check.id);
+        }
+    }
+}

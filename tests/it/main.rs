@@ -1,6 +1,7 @@
 //! The one integration-test binary (each tests/*.rs file would link the AWS SDK again).
 
 mod cli;
+mod cmd;
 mod emulator;
 mod fixtures;
 
