@@ -15,10 +15,21 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use serde::Serialize;
 
+tokio::task_local! {
+    /// The sequential wave the running gather step belongs to (see `gather`'s module docs).
+    static WAVE: u8;
+}
+
+/// Runs `step` as part of `wave`: every AWS call it makes is counted in that wave.
+pub async fn in_wave<F: std::future::Future>(wave: u8, step: F) -> F::Output {
+    WAVE.scope(wave, step).await
+}
+
 #[derive(Debug, Clone)]
 pub struct Call {
     /// `ec2:DescribeVpcEndpoints`
     pub operation: String,
+    pub wave: u8,
     pub started: Duration,
     pub elapsed: Duration,
     pub ok: bool,
@@ -76,6 +87,7 @@ impl Intercept for CallLog {
         let ok = context.output_or_error().is_some_and(|r| r.is_ok());
         let call = Call {
             operation,
+            wave: WAVE.try_with(|w| *w).unwrap_or(0),
             started: started - self.origin,
             elapsed: now - started,
             ok,
@@ -103,8 +115,8 @@ fn service_prefix(service: &str) -> String {
 pub struct Stats {
     pub api_calls: usize,
     pub api_calls_by_operation: BTreeMap<String, usize>,
-    /// Sequential rounds of calls: a new wave starts when a call starts after every earlier
-    /// call has finished.
+    /// Sequential rounds of calls, each needing an answer of the one before (the service
+    /// lookup is the first).
     pub waves: usize,
     pub wall_ms: u128,
 }
@@ -115,16 +127,12 @@ impl CallLog {
     }
 
     pub fn stats(&self) -> Stats {
-        let mut calls = self.calls();
-        calls.sort_by_key(|c| c.started);
-        let mut waves = 0;
-        let mut horizon = Duration::ZERO;
-        for c in &calls {
-            if waves == 0 || c.started >= horizon {
-                waves += 1;
-            }
-            horizon = horizon.max(c.started + c.elapsed);
-        }
+        let calls = self.calls();
+        let waves = calls
+            .iter()
+            .map(|c| c.wave)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         let mut by_operation = BTreeMap::new();
         for c in &calls {
             *by_operation.entry(c.operation.clone()).or_insert(0) += 1;

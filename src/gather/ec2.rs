@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ec2::Client;
 use ipnet::Ipv4Net;
 
+use super::calls::in_wave;
 use super::errors::{classify, skipped};
 use crate::snapshot::{
     DhcpOptions, Fetched, GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway,
@@ -81,27 +82,43 @@ pub async fn gather_network(
     };
     let v = vpc_id.as_str();
 
-    // Wave 2: all VPC-wide describes at once.
-    let (vpc, dns_support, dns_hostnames, subnets, route_tables, nat_gateways) = tokio::join!(
-        describe_vpc(client, v),
+    // Wave 2: every VPC-wide describe at once. Wave 3 follows each chain as soon as its
+    // input arrives: the DHCP options after the VPC, prefix list entries after the SGs.
+    let vpc_and_dhcp = async {
+        let vpc = describe_vpc(client, v).await;
+        let dhcp = in_wave(4, describe_dhcp_options(client, &vpc)).await;
+        (vpc, dhcp)
+    };
+    let groups_and_lists = async {
+        let (groups, lists) = tokio::join!(
+            describe_security_groups(client, v),
+            describe_managed_prefix_lists(client)
+        );
+        let lists = in_wave(4, prefix_list_entries(client, region, lists, &groups)).await;
+        (groups, lists)
+    };
+    let (
+        (vpc, dhcp_options),
+        (security_groups, prefix_lists),
+        dns_support,
+        dns_hostnames,
+        subnets,
+        route_tables,
+        nat_gateways,
+        internet_gateways,
+        vpc_endpoints,
+        network_acls,
+    ) = tokio::join!(
+        vpc_and_dhcp,
+        groups_and_lists,
         vpc_attribute(client, v, VpcAttributeName::EnableDnsSupport),
         vpc_attribute(client, v, VpcAttributeName::EnableDnsHostnames),
         describe_vpc_subnets(client, v),
         describe_route_tables(client, v),
         describe_nat_gateways(client, v),
-    );
-    let (internet_gateways, vpc_endpoints, security_groups, network_acls, managed_lists) = tokio::join!(
         describe_internet_gateways(client, v),
         describe_vpc_endpoints(client, v),
-        describe_security_groups(client, v),
         describe_network_acls(client, v),
-        describe_managed_prefix_lists(client),
-    );
-
-    // Wave 3: what wave 2 refers to.
-    let (dhcp_options, prefix_lists) = tokio::join!(
-        describe_dhcp_options(client, &vpc),
-        prefix_list_entries(client, region, managed_lists, &security_groups),
     );
 
     Fetched::Ok(Network {

@@ -4,6 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use futures::future::join_all;
 
+use super::calls::in_wave;
 use super::errors::classify;
 use crate::snapshot::{Fetched, LoadBalancer, TargetGroup, TargetGroupHealthCheck};
 
@@ -41,7 +42,7 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
             .send()
     });
     let mut load_balancers = Vec::new();
-    for result in join_all(batches).await {
+    for result in in_wave(3, join_all(batches)).await {
         match result {
             Ok(out) => load_balancers.extend(out.load_balancers().iter().map(|lb| {
                 LoadBalancer {

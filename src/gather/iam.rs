@@ -1,10 +1,10 @@
 //! IAM: the task execution role, its trust policy and every policy document that applies.
-//! Waves (after the task definition): GetRole + both policy lists; GetPolicy + GetRolePolicy;
-//! GetPolicyVersion.
+//! Waves: GetRole + both policy lists (3); GetPolicy + GetRolePolicy (4); GetPolicyVersion (5).
 
 use aws_sdk_iam::Client;
 use futures::future::join_all;
 
+use super::calls::in_wave;
 use super::errors::{classify, skipped};
 use crate::snapshot::{Fetched, GatherErrorKind, PolicyDocument, Role};
 
@@ -65,7 +65,13 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
         }],
     };
     let inline_policies = match inline {
-        Ok(names) => join_all(names.iter().map(|n| inline_policy(client, name, n))).await,
+        Ok(names) => {
+            in_wave(
+                4,
+                join_all(names.iter().map(|n| inline_policy(client, name, n))),
+            )
+            .await
+        }
         Err(err) => vec![PolicyDocument {
             name: "(inline policies)".into(),
             document: Fetched::failed(classify("iam:ListRolePolicies", &err)),
@@ -97,16 +103,15 @@ fn not_found(arn: &str) -> crate::snapshot::GatherError {
 }
 
 async fn managed_policy(client: &Client, arn: &str) -> PolicyDocument {
-    let document = match client.get_policy().policy_arn(arn).send().await {
+    let document = match in_wave(4, client.get_policy().policy_arn(arn).send()).await {
         Ok(out) => match out.policy().and_then(|p| p.default_version_id()) {
             Some(version) => {
-                match client
+                let request = client
                     .get_policy_version()
                     .policy_arn(arn)
                     .version_id(version)
-                    .send()
-                    .await
-                {
+                    .send();
+                match in_wave(5, request).await {
                     Ok(out) => match out.policy_version().and_then(|v| v.document()) {
                         Some(doc) => Fetched::Ok(doc.to_string()),
                         None => Fetched::failed(crate::snapshot::GatherError {

@@ -1,12 +1,15 @@
 //! The only place that talks to AWS. Turns SDK answers into the `Snapshot`.
 //!
-//! One `check` of one service makes these sequential waves after the service lookup:
-//! 1. the task definition, the task subnets (to learn the VPC) and the target groups
-//!    (their load balancers follow in a second call);
-//! 2. everything VPC-wide, concurrently (`ec2::gather_vpc_wide`);
-//! 3. what wave 2 points at: the VPC's DHCP options and the customer prefix lists SG rules use.
+//! One `check` of one service makes these sequential waves (`calls::in_wave` tags them):
+//! 1. the service lookup;
+//! 2. the task definition, the task subnets (to learn the VPC) and the target groups;
+//! 3. everything VPC-wide at once (`ec2::gather_network`), the load balancers, the ECR
+//!    registry, and the execution role with its policy lists;
+//! 4. what wave 3 points at: DHCP options, customer prefix list entries, each attached
+//!    policy's default version id and each inline policy;
+//! 5. the attached policies' documents (IAM needs the version id from wave 4).
 //!
-//! Beside waves 2 and 3 run the ECR registry calls and the IAM role chain (see `iam`).
+//! Each chain moves on as soon as its own input arrives; nothing waits for a whole wave.
 
 mod calls;
 mod ec2;
@@ -119,7 +122,7 @@ pub async fn gather(
 
     let workload = match target {
         Target::Service { cluster, service } => {
-            ecs::describe_service(&ecs_client, cluster, service).await?
+            calls::in_wave(1, ecs::describe_service(&ecs_client, cluster, service)).await?
         }
         Target::PreDeploy {
             task_definition,
@@ -163,11 +166,14 @@ pub async fn gather(
         .iter()
         .filter_map(|lb| lb.target_group_arn.clone())
         .collect();
-    let (task_definition, task_subnets, target_groups) = tokio::join!(
-        ecs::describe_task_definition(&ecs_client, &workload.task_definition),
-        ec2::describe_task_subnets(&ec2_client, &workload.subnets),
-        elbv2::gather_target_groups(&elb_client, &target_group_arns),
-    );
+    let (task_definition, task_subnets, target_groups) = calls::in_wave(2, async {
+        tokio::join!(
+            ecs::describe_task_definition(&ecs_client, &workload.task_definition),
+            ec2::describe_task_subnets(&ec2_client, &workload.subnets),
+            elbv2::gather_target_groups(&elb_client, &target_group_arns),
+        )
+    })
+    .await;
     if let (Target::PreDeploy { .. }, Fetched::Failed { error }) = (target, &task_definition) {
         if error.kind == crate::snapshot::GatherErrorKind::NotFound {
             return Err(FatalError::TargetMissing(format!(
@@ -186,16 +192,19 @@ pub async fn gather(
         .ok()
         .ok()
         .and_then(|td| td.execution_role_arn.clone());
-    let (network, registry, execution_role) = tokio::join!(
-        ec2::gather_network(&ec2_client, &region, task_subnets),
-        ecr::gather_registry(&ecr_client, &region, &task_definition),
-        async {
-            match task_definition.ok() {
-                Ok(_) => iam::gather_role(&iam_client, role_arn.as_deref()).await,
-                Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
-            }
-        },
-    );
+    let (network, registry, execution_role) = calls::in_wave(3, async {
+        tokio::join!(
+            ec2::gather_network(&ec2_client, &region, task_subnets),
+            ecr::gather_registry(&ecr_client, &region, &task_definition),
+            async {
+                match task_definition.ok() {
+                    Ok(_) => iam::gather_role(&iam_client, role_arn.as_deref()).await,
+                    Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
+                }
+            },
+        )
+    })
+    .await;
 
     Ok(Snapshot {
         schema_version: SCHEMA_VERSION,

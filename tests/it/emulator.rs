@@ -246,6 +246,20 @@ fn endpoint_only_service_is_green() {
     }
     let api = finding(&doc, "ecr-api-endpoint");
     assert_eq!(api["resource"], built["endpoints"]["ecr.api"]);
+    // Exact call counts: each kind of resource is one (VPC-filtered) call.
+    let expected = serde_json::json!({
+        "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,
+        "ec2:DescribeNatGateways": 1, "ec2:DescribeNetworkAcls": 1, "ec2:DescribeRouteTables": 1,
+        "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
+        "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
+        "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
+        "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
+        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
+        "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
+    });
+    assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
+    assert_eq!(doc["stats"]["api_calls"], 21);
+    assert_eq!(doc["stats"]["waves"], 5);
 }
 
 #[test]
