@@ -101,12 +101,12 @@ pub struct SnapshotArgs {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// ECS cluster name or ARN.
-    #[arg(long, value_name = "NAME|ARN", requires = "service")]
+    /// ECS cluster name or ARN; without --service, every service of the cluster is checked.
+    #[arg(long, value_name = "NAME|ARN")]
     pub cluster: Option<String>,
-    /// ECS service name or ARN.
+    /// ECS service name or ARN (repeat for several).
     #[arg(long, value_name = "NAME|ARN", requires = "cluster")]
-    pub service: Option<String>,
+    pub service: Vec<String>,
 
     /// Pre-deploy: the task definition to run (family, family:revision or ARN).
     #[arg(long, value_name = "FAMILY[:REV]", conflicts_with = "cluster", requires_all = ["subnets", "security_groups"])]

@@ -10,7 +10,7 @@ use fargate_preflight::cli::{
 };
 use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, Target};
 use fargate_preflight::report::{self, Format, Style};
-use fargate_preflight::snapshot::{Snapshot, SCHEMA_VERSION};
+use fargate_preflight::snapshot::{Snapshot, SnapshotFile, SCHEMA_VERSION};
 
 /// product.md: 0 nothing failed, 1 a check failed, 2 the tool could not do its job.
 const EXIT_ERROR: u8 = 2;
@@ -65,10 +65,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Check(args) => check(args, color, cli.verbose).await,
         Command::Snapshot(args) => {
-            let snapshot = gather_snapshot(&args.target, &args.aws, cli.verbose)
+            let snapshots = gather_snapshots(&args.target, &args.aws, cli.verbose)
                 .await?
                 .0;
-            let text = serde_json::to_string_pretty(&snapshot)? + "\n";
+            let text = serde_json::to_string_pretty(&SnapshotFile::new(snapshots))? + "\n";
             match args.output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -131,11 +131,11 @@ fn list_checks(format: ListFormat) -> String {
 }
 
 async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8> {
-    let (snapshot, calls) = match &args.snapshot {
-        Some(path) => (read_snapshot(path)?, None),
+    let (snapshots, calls) = match &args.snapshot {
+        Some(path) => (read_snapshots(path)?, None),
         None => {
-            let (snapshot, calls) = gather_snapshot(&args.target, &args.aws, verbose).await?;
-            (snapshot, Some(calls))
+            let (snapshots, calls) = gather_snapshots(&args.target, &args.aws, verbose).await?;
+            (snapshots, Some(calls))
         }
     };
     let options = checks::Options {
@@ -143,8 +143,11 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let findings = checks::run_all(&snapshot, &options);
-    let mut report = report::Report::new(&snapshot, findings);
+    let findings = snapshots
+        .iter()
+        .flat_map(|snapshot| checks::run_all(snapshot, &options))
+        .collect();
+    let mut report = report::Report::new(&snapshots, findings);
     report.stats = calls.map(|c| c.stats());
     if let (true, Some(stats)) = (verbose, &report.stats) {
         eprintln!(
@@ -181,18 +184,20 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8
     Ok(code)
 }
 
-fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
+fn read_snapshots(path: &std::path::Path) -> anyhow::Result<Vec<Snapshot>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let snapshot: Snapshot = serde_json::from_str(&text)
+    let file: SnapshotFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a fargate-preflight snapshot", path.display()))?;
     anyhow::ensure!(
-        snapshot.schema_version == SCHEMA_VERSION,
+        file.schema_version() == SCHEMA_VERSION,
         "{} has snapshot schema {}, this tool reads {SCHEMA_VERSION}",
         path.display(),
-        snapshot.schema_version
+        file.schema_version()
     );
-    Ok(snapshot)
+    let snapshots = file.into_snapshots();
+    anyhow::ensure!(!snapshots.is_empty(), "{} holds no service", path.display());
+    Ok(snapshots)
 }
 
 /// A spinner on stderr, only when stderr is a terminal and nothing else logs there.
@@ -205,17 +210,17 @@ fn spinner(verbose: bool) -> indicatif::ProgressBar {
     bar
 }
 
-async fn gather_snapshot(
+async fn gather_snapshots(
     target: &TargetArgs,
     aws: &AwsArgs,
     verbose: bool,
-) -> anyhow::Result<(Snapshot, CallLog)> {
-    let target = match (&target.cluster, &target.service, &target.task_definition) {
-        (Some(cluster), Some(service), _) => Target::Service {
+) -> anyhow::Result<(Vec<Snapshot>, CallLog)> {
+    let target = match (&target.cluster, &target.task_definition) {
+        (Some(cluster), _) => Target::Services {
             cluster: cluster.clone(),
-            service: service.clone(),
+            services: target.service.clone(),
         },
-        (_, _, Some(td)) => Target::PreDeploy {
+        (_, Some(td)) => Target::PreDeploy {
             task_definition: td.clone(),
             subnets: target.subnets.clone(),
             security_groups: target.security_groups.clone(),
@@ -226,7 +231,7 @@ async fn gather_snapshot(
             target_group: target.target_group.clone(),
         },
         _ => anyhow::bail!(
-            "nothing to check: pass --cluster NAME --service NAME, --task-definition … --subnets … --security-groups …, or --snapshot FILE"
+            "nothing to check: pass --cluster NAME [--service NAME…], --task-definition … --subnets … --security-groups …, or --snapshot FILE"
         ),
     };
     let opts = AwsOptions {
@@ -242,7 +247,12 @@ async fn gather_snapshot(
     };
     let result = gather::gather(&opts, &target, &observer).await;
     bar.finish_and_clear();
-    Ok((result?, observer.calls))
+    let snapshots = result?;
+    anyhow::ensure!(
+        !snapshots.is_empty(),
+        "the cluster has no services to check"
+    );
+    Ok((snapshots, observer.calls))
 }
 
 /// stdout carries results only; a closed pipe (`| head`) ends quietly.

@@ -98,6 +98,44 @@ fn not_in_snapshot<T>() -> Fetched<T> {
     })
 }
 
+/// What `snapshot` writes and `check --snapshot` reads: one service, or several (a cluster).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SnapshotFile {
+    Services {
+        schema_version: u32,
+        services: Vec<Snapshot>,
+    },
+    Single(Box<Snapshot>),
+}
+
+impl SnapshotFile {
+    pub fn new(mut snapshots: Vec<Snapshot>) -> Self {
+        if snapshots.len() == 1 {
+            SnapshotFile::Single(Box::new(snapshots.remove(0)))
+        } else {
+            SnapshotFile::Services {
+                schema_version: SCHEMA_VERSION,
+                services: snapshots,
+            }
+        }
+    }
+
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            SnapshotFile::Services { schema_version, .. } => *schema_version,
+            SnapshotFile::Single(s) => s.schema_version,
+        }
+    }
+
+    pub fn into_snapshots(self) -> Vec<Snapshot> {
+        match self {
+            SnapshotFile::Services { services, .. } => services,
+            SnapshotFile::Single(s) => vec![*s],
+        }
+    }
+}
+
 impl Snapshot {
     /// AWS partition of the region (retirement dates differ in China).
     pub fn partition(&self) -> &'static str {

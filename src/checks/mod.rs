@@ -53,6 +53,9 @@ pub enum Severity {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// The ECS service the finding belongs to (absent for a pre-deploy check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     pub check: &'static str,
     pub status: Status,
     pub severity: Severity,
@@ -219,6 +222,7 @@ pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {
         let mut rows: Vec<Finding> = verdicts
             .into_iter()
             .map(|v| Finding {
+                service: snapshot.workload.service.clone(),
                 check: check.id,
                 status: v.status,
                 severity: check.severity,

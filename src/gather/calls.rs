@@ -25,6 +25,12 @@ pub async fn in_wave<F: std::future::Future>(wave: u8, step: F) -> F::Output {
     WAVE.scope(wave, step).await
 }
 
+/// Runs `step` `k` waves after the current one: it needs answers from the calls before.
+pub async fn later_wave<F: std::future::Future>(k: u8, step: F) -> F::Output {
+    let current = WAVE.try_with(|w| *w).unwrap_or(0);
+    WAVE.scope(current + k, step).await
+}
+
 #[derive(Debug, Clone)]
 pub struct Call {
     /// `ec2:DescribeVpcEndpoints`

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ec2::Client;
 use ipnet::Ipv4Net;
 
-use super::calls::in_wave;
+use super::calls::later_wave;
 use super::errors::{classify, skipped};
 use crate::snapshot::{
     DhcpOptions, Fetched, GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway,
@@ -45,48 +45,33 @@ fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Option<Subnet> {
     })
 }
 
-/// Wave 1: the task subnets, to learn the VPC.
+/// The task subnets of every service, to learn their VPCs. A filter, not an id list: a
+/// deleted subnet of one service must not fail the call for all of them.
 pub async fn describe_task_subnets(client: &Client, ids: &[String]) -> Fetched<Vec<Subnet>> {
     if ids.is_empty() {
-        return Fetched::failed(GatherError {
-            action: "ec2:DescribeSubnets".into(),
-            kind: GatherErrorKind::NotFound,
-            message: "the service has no awsvpc subnets configured".into(),
-        });
+        return Fetched::Ok(vec![]);
     }
+    let filter = Filter::builder()
+        .name("subnet-id")
+        .set_values(Some(ids.to_vec()))
+        .build();
     all_pages!(
         "ec2:DescribeSubnets",
-        client.describe_subnets().set_subnet_ids(Some(ids.to_vec())),
+        client.describe_subnets().filters(filter),
         subnet
     )
 }
 
-/// Waves 2 and 3: everything about the VPC of the task subnets.
-pub async fn gather_network(
-    client: &Client,
-    region: &str,
-    task_subnets: Fetched<Vec<Subnet>>,
-) -> Fetched<Network> {
-    let vpc_id = match task_subnets.ok() {
-        Ok(subnets) => match subnets.first() {
-            Some(s) => s.vpc_id.clone(),
-            None => {
-                return Fetched::failed(GatherError {
-                    action: "ec2:DescribeSubnets".into(),
-                    kind: GatherErrorKind::NotFound,
-                    message: "none of the task subnets exist".into(),
-                })
-            }
-        },
-        Err(error) => return Fetched::failed(error.clone()),
-    };
+/// Everything about one VPC: one call per kind of resource, then what those point at.
+pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Network {
+    let vpc_id = vpc_id.to_string();
     let v = vpc_id.as_str();
 
     // Wave 2: every VPC-wide describe at once. Wave 3 follows each chain as soon as its
     // input arrives: the DHCP options after the VPC, prefix list entries after the SGs.
     let vpc_and_dhcp = async {
         let vpc = describe_vpc(client, v).await;
-        let dhcp = in_wave(4, describe_dhcp_options(client, &vpc)).await;
+        let dhcp = later_wave(1, describe_dhcp_options(client, &vpc)).await;
         (vpc, dhcp)
     };
     let groups_and_lists = async {
@@ -94,7 +79,7 @@ pub async fn gather_network(
             describe_security_groups(client, v),
             describe_managed_prefix_lists(client)
         );
-        let lists = in_wave(4, prefix_list_entries(client, region, lists, &groups)).await;
+        let lists = later_wave(1, prefix_list_entries(client, region, lists, &groups)).await;
         (groups, lists)
     };
     let (
@@ -121,7 +106,7 @@ pub async fn gather_network(
         describe_network_acls(client, v),
     );
 
-    Fetched::Ok(Network {
+    Network {
         vpc_id,
         vpc,
         dns_support,
@@ -135,7 +120,7 @@ pub async fn gather_network(
         security_groups,
         network_acls,
         prefix_lists,
-    })
+    }
 }
 
 async fn describe_vpc(client: &Client, vpc_id: &str) -> Fetched<Vpc> {

@@ -5,36 +5,11 @@ use aws_sdk_ecr::Client;
 use futures::future::join_all;
 
 use super::errors::classify;
-use crate::image;
-use crate::snapshot::{Fetched, PullThroughCacheRule, Registry, RepositoryStatus, TaskDefinition};
+use crate::snapshot::{Fetched, PullThroughCacheRule, Registry, RepositoryStatus};
 
-pub async fn gather_registry(
-    client: &Client,
-    region: &str,
-    task_definition: &Fetched<TaskDefinition>,
-) -> Fetched<Registry> {
-    let td = match task_definition.ok() {
-        Ok(td) => td,
-        Err(error) => {
-            return Fetched::failed(super::errors::skipped(
-                "ecr:DescribePullThroughCacheRules",
-                error,
-            ))
-        }
-    };
-    let account = td.arn.split(':').nth(4).unwrap_or_default();
-    let mut names: Vec<String> = td
-        .containers
-        .iter()
-        .map(|c| image::parse(&c.image))
-        .filter(|i| {
-            i.ecr()
-                .is_some_and(|r| r.region == region && r.account == account)
-        })
-        .map(|i| i.repository)
-        .collect();
-    names.sort();
-    names.dedup();
+/// The registry's cache rules, and whether each of `names` (repositories of this account and
+/// region that the tasks pull) exists.
+pub async fn gather_registry(client: &Client, names: &[String]) -> Fetched<Registry> {
     let rules = client
         .describe_pull_through_cache_rules()
         .into_paginator()

@@ -1,58 +1,135 @@
 //! ECS: the service and its task definition.
 
 use aws_sdk_ecs::Client;
+use futures::future::join_all;
 
+use super::calls::in_wave;
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
     Container, ContainerHealthCheck, Fetched, GatherErrorKind, LogConfiguration, PortMapping,
     SecretRef, ServiceLoadBalancer, TaskDefinition, Workload,
 };
 
-pub async fn describe_service(
+/// DescribeServices takes at most 10 services per call.
+const SERVICES_PER_CALL: usize = 10;
+
+fn lookup_error(
+    cluster: &str,
+    what: &str,
+    err: &impl std::error::Error,
+    classified: &crate::snapshot::GatherError,
+) -> FatalError {
+    match classified.kind {
+        GatherErrorKind::NotFound => {
+            FatalError::TargetMissing(format!("cluster {cluster} not found"))
+        }
+        GatherErrorKind::Denied => FatalError::Aws(format!(
+            "{} was denied, cannot read {what}: {}",
+            classified.action, classified.message
+        )),
+        _ => FatalError::Aws(format!(
+            "cannot describe {what} in cluster {cluster}: {}",
+            one_line(err)
+        )),
+    }
+}
+
+/// The services to check: the named ones, or every service of the cluster (ListServices,
+/// paginated). Returns them with the number of sequential waves the lookup took.
+pub async fn describe_services(
     client: &Client,
     cluster: &str,
-    service: &str,
-) -> Result<Workload, FatalError> {
-    let out = client
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    names: &[String],
+) -> Result<(Vec<Workload>, u8), FatalError> {
+    let (names, waves) = if names.is_empty() {
+        let listed = in_wave(
+            1,
+            client
+                .list_services()
+                .cluster(cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect(),
+        )
         .await
         .map_err(|err| {
-            let classified = classify("ecs:DescribeServices", &err);
-            match classified.kind {
-                GatherErrorKind::NotFound => {
-                    FatalError::TargetMissing(format!("cluster {cluster} not found"))
-                }
-                GatherErrorKind::Denied => FatalError::Aws(format!(
-                    "ecs:DescribeServices was denied, cannot read service {service}: {}",
-                    classified.message
-                )),
-                _ => FatalError::Aws(format!(
-                    "cannot describe service {service} in cluster {cluster}: {}",
-                    one_line(&err)
-                )),
-            }
+            lookup_error(
+                cluster,
+                "its services",
+                &err,
+                &classify("ecs:ListServices", &err),
+            )
         })?;
-    let found = out
-        .services()
-        .iter()
-        .find(|s| s.status() != Some("INACTIVE"));
-    let Some(svc) = found else {
-        let reason = out
-            .failures()
-            .first()
-            .and_then(|f| f.reason())
-            .unwrap_or("INACTIVE");
-        return Err(FatalError::TargetMissing(format!(
-            "service {service} not found in cluster {cluster} ({reason})"
-        )));
+        (listed, 2)
+    } else {
+        (names.to_vec(), 1)
     };
+    let batches = names.chunks(SERVICES_PER_CALL).map(|batch| {
+        client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(batch.to_vec()))
+            .send()
+    });
+    let mut workloads = Vec::new();
+    let mut missing = Vec::new();
+    for result in in_wave(waves, join_all(batches)).await {
+        let out = result.map_err(|err| {
+            let what = format!("service {}", names.join(", "));
+            lookup_error(
+                cluster,
+                &what,
+                &err,
+                &classify("ecs:DescribeServices", &err),
+            )
+        })?;
+        for failure in out.failures() {
+            missing.push((
+                failure
+                    .arn()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                failure.reason().unwrap_or("MISSING").to_string(),
+            ));
+        }
+        for svc in out.services() {
+            if svc.status() == Some("INACTIVE") {
+                missing.push((
+                    svc.service_name().unwrap_or_default().to_string(),
+                    "INACTIVE".to_string(),
+                ));
+            } else {
+                workloads.push(workload(cluster, svc));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let noun = if missing.len() == 1 {
+            "service"
+        } else {
+            "services"
+        };
+        let names: Vec<&str> = missing.iter().map(|(n, _)| n.as_str()).collect();
+        let reasons: Vec<&str> = missing.iter().map(|(_, r)| r.as_str()).collect();
+        return Err(FatalError::TargetMissing(format!(
+            "{noun} {} not found in cluster {cluster} ({})",
+            names.join(", "),
+            reasons.join(", ")
+        )));
+    }
+    workloads.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok((workloads, waves))
+}
+
+fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
     let vpc = svc
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration());
-    Ok(Workload {
+    Workload {
         cluster: Some(cluster.to_string()),
         service: svc.service_name().map(str::to_string),
         service_arn: svc.service_arn().map(str::to_string),
@@ -82,7 +159,7 @@ pub async fn describe_service(
                 container_port: lb.container_port(),
             })
             .collect(),
-    })
+    }
 }
 
 pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<TaskDefinition> {

@@ -1,33 +1,64 @@
-//! ELBv2: the service's target groups (one batched call) and their load balancers (one
-//! batched call per 20, the API's limit).
+//! ELBv2: the services' target groups and their load balancers, in batches of 20 ARNs.
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use futures::future::join_all;
 
-use super::calls::in_wave;
+use super::calls::later_wave;
 use super::errors::classify;
 use crate::snapshot::{Fetched, LoadBalancer, TargetGroup, TargetGroupHealthCheck};
 
-/// DescribeLoadBalancers takes at most 20 ARNs per call.
-const LOAD_BALANCERS_PER_CALL: usize = 20;
+/// DescribeLoadBalancers takes at most 20 ARNs per call; target groups go in the same batches.
+const ARNS_PER_CALL: usize = 20;
+
+type Groups = Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup>;
+
+fn describe_batch<'a>(
+    client: &'a Client,
+    arns: &'a [String],
+) -> futures::future::BoxFuture<'a, Result<Groups, crate::snapshot::GatherError>> {
+    Box::pin(async move {
+        let result = client
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns.to_vec()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        match result {
+            Ok(groups) => Ok(groups),
+            // One deleted target group fails its whole batch: ask for each one alone, so
+            // that only its own service cannot be checked.
+            Err(err)
+                if arns.len() > 1
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_target_group_not_found_exception()) =>
+            {
+                let singles = join_all(arns.chunks(1).map(|one| describe_batch(client, one))).await;
+                Ok(singles
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .collect())
+            }
+            Err(err) => Err(classify("elasticloadbalancing:DescribeTargetGroups", &err)),
+        }
+    })
+}
 
 pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<Vec<TargetGroup>> {
     if arns.is_empty() {
         return Fetched::Ok(vec![]);
     }
-    let groups = match client
-        .describe_target_groups()
-        .set_target_group_arns(Some(arns.to_vec()))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-    {
-        Ok(groups) => groups,
-        Err(err) => {
-            return Fetched::failed(classify("elasticloadbalancing:DescribeTargetGroups", &err))
-        }
+    let batches = join_all(
+        arns.chunks(ARNS_PER_CALL)
+            .map(|b| describe_batch(client, b)),
+    )
+    .await;
+    let groups: Groups = match batches.into_iter().collect::<Result<Vec<_>, _>>() {
+        Ok(groups) => groups.into_iter().flatten().collect(),
+        Err(error) => return Fetched::failed(error),
     };
     let mut lb_arns: Vec<String> = groups
         .iter()
@@ -35,14 +66,14 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
         .collect();
     lb_arns.sort();
     lb_arns.dedup();
-    let batches = lb_arns.chunks(LOAD_BALANCERS_PER_CALL).map(|chunk| {
+    let batches = lb_arns.chunks(ARNS_PER_CALL).map(|chunk| {
         client
             .describe_load_balancers()
             .set_load_balancer_arns(Some(chunk.to_vec()))
             .send()
     });
     let mut load_balancers = Vec::new();
-    for result in in_wave(3, join_all(batches)).await {
+    for result in later_wave(1, join_all(batches)).await {
         match result {
             Ok(out) => load_balancers.extend(out.load_balancers().iter().map(|lb| {
                 LoadBalancer {

@@ -1,10 +1,10 @@
 //! IAM: the task execution role, its trust policy and every policy document that applies.
-//! Waves: GetRole + both policy lists (3); GetPolicy + GetRolePolicy (4); GetPolicyVersion (5).
+//! Waves: GetRole + both policy lists; then GetPolicy + GetRolePolicy; then GetPolicyVersion.
 
 use aws_sdk_iam::Client;
 use futures::future::join_all;
 
-use super::calls::in_wave;
+use super::calls::later_wave;
 use super::errors::{classify, skipped};
 use crate::snapshot::{Fetched, GatherErrorKind, PolicyDocument, Role};
 
@@ -66,8 +66,8 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
     };
     let inline_policies = match inline {
         Ok(names) => {
-            in_wave(
-                4,
+            later_wave(
+                1,
                 join_all(names.iter().map(|n| inline_policy(client, name, n))),
             )
             .await
@@ -103,7 +103,7 @@ fn not_found(arn: &str) -> crate::snapshot::GatherError {
 }
 
 async fn managed_policy(client: &Client, arn: &str) -> PolicyDocument {
-    let document = match in_wave(4, client.get_policy().policy_arn(arn).send()).await {
+    let document = match later_wave(1, client.get_policy().policy_arn(arn).send()).await {
         Ok(out) => match out.policy().and_then(|p| p.default_version_id()) {
             Some(version) => {
                 let request = client
@@ -111,7 +111,7 @@ async fn managed_policy(client: &Client, arn: &str) -> PolicyDocument {
                     .policy_arn(arn)
                     .version_id(version)
                     .send();
-                match in_wave(5, request).await {
+                match later_wave(2, request).await {
                     Ok(out) => match out.policy_version().and_then(|v| v.document()) {
                         Some(doc) => Fetched::Ok(doc.to_string()),
                         None => Fetched::failed(crate::snapshot::GatherError {

@@ -1,7 +1,8 @@
 //! The only place that talks to AWS. Turns SDK answers into the `Snapshot`.
 //!
-//! One `check` of one service makes these sequential waves (`calls::in_wave` tags them):
-//! 1. the service lookup;
+//! A `check` makes these sequential waves (`calls::in_wave` tags them), for one service or a
+//! whole cluster alike — each unique task definition, VPC, role… is fetched once:
+//! 1. the service lookup (ListServices first when no service is named: one more wave);
 //! 2. the task definition, the task subnets (to learn the VPC) and the target groups;
 //! 3. everything VPC-wide at once (`ec2::gather_network`), the load balancers, the ECR
 //!    registry, and the execution role with its policy lists;
@@ -26,7 +27,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use chrono::Utc;
 
-use crate::snapshot::{Fetched, Snapshot, Workload, SCHEMA_VERSION};
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+
+use crate::snapshot::{
+    Fetched, GatherError, GatherErrorKind, Network, Role, Snapshot, TaskDefinition, Workload,
+    SCHEMA_VERSION,
+};
 
 pub use calls::{CallLog, Stats};
 pub use errors::FatalError;
@@ -58,9 +66,10 @@ pub struct AwsOptions {
 /// What to look at: an existing service, or the flags of a deploy that has not happened yet.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Service {
+    /// Services of a cluster: the named ones, or all of them when none is named.
+    Services {
         cluster: String,
-        service: String,
+        services: Vec<String>,
     },
     PreDeploy {
         task_definition: String,
@@ -105,7 +114,7 @@ pub async fn gather(
     opts: &AwsOptions,
     target: &Target,
     observer: &Observer,
-) -> Result<Snapshot, FatalError> {
+) -> Result<Vec<Snapshot>, FatalError> {
     let config = load_config(opts).await;
     let region = config
         .region()
@@ -118,104 +127,244 @@ pub async fn gather(
     let calls = &observer.calls;
     let ecs_client = client!(aws_sdk_ecs, &config, calls);
     let ec2_client = client!(aws_sdk_ec2, &config, calls);
-    (observer.step)("describing the ECS service…");
-
-    let workload = match target {
-        Target::Service { cluster, service } => {
-            calls::in_wave(1, ecs::describe_service(&ecs_client, cluster, service)).await?
-        }
-        Target::PreDeploy {
-            task_definition,
-            subnets,
-            security_groups,
-            platform_version,
-            assign_public_ip,
-            enable_execute_command,
-            grace_period,
-            target_group,
-        } => Workload {
-            cluster: None,
-            service: None,
-            service_arn: None,
-            task_definition: task_definition.clone(),
-            launch_type: Some("FARGATE".into()),
-            capacity_providers: vec![],
-            platform_version: Some(platform_version.clone().unwrap_or_else(|| "LATEST".into())),
-            subnets: subnets.clone(),
-            security_groups: security_groups.clone(),
-            assign_public_ip: *assign_public_ip,
-            enable_execute_command: *enable_execute_command,
-            health_check_grace_period_seconds: *grace_period,
-            // Container name and port come from the task definition (see the health checks).
-            load_balancers: target_group
-                .iter()
-                .map(|arn| crate::snapshot::ServiceLoadBalancer {
-                    target_group_arn: Some(arn.clone()),
-                    container_name: None,
-                    container_port: None,
-                })
-                .collect(),
-        },
-    };
-
-    // Wave 1: the task definition, the task subnets and the target groups, concurrently.
     let elb_client = client!(aws_sdk_elasticloadbalancingv2, &config, calls);
-    (observer.step)("describing the task definition, subnets and target groups…");
-    let target_group_arns: Vec<String> = workload
-        .load_balancers
-        .iter()
-        .filter_map(|lb| lb.target_group_arn.clone())
-        .collect();
-    let (task_definition, task_subnets, target_groups) = calls::in_wave(2, async {
-        tokio::join!(
-            ecs::describe_task_definition(&ecs_client, &workload.task_definition),
-            ec2::describe_task_subnets(&ec2_client, &workload.subnets),
-            elbv2::gather_target_groups(&elb_client, &target_group_arns),
-        )
-    })
-    .await;
-    if let (Target::PreDeploy { .. }, Fetched::Failed { error }) = (target, &task_definition) {
-        if error.kind == crate::snapshot::GatherErrorKind::NotFound {
-            return Err(FatalError::TargetMissing(format!(
-                "task definition {} not found: {}",
-                workload.task_definition, error.message
-            )));
-        }
-    }
-    // Waves 2 and 3 (IAM takes one more: GetPolicy, then GetPolicyVersion), side by side.
     let ecr_client = client!(aws_sdk_ecr, &config, calls);
     let iam_client = client!(aws_sdk_iam, &config, calls);
-    (observer.step)(
-        "describing the VPC (routes, endpoints, security groups, NACLs), ECR rules and the execution role…",
-    );
-    let role_arn = task_definition
-        .ok()
-        .ok()
-        .and_then(|td| td.execution_role_arn.clone());
-    let (network, registry, execution_role) = calls::in_wave(3, async {
+    (observer.step)("describing the ECS services…");
+
+    let (workloads, lookup_waves) = match target {
+        Target::Services { cluster, services } => {
+            ecs::describe_services(&ecs_client, cluster, services).await?
+        }
+        Target::PreDeploy { .. } => (vec![pre_deploy_workload(target)], 0),
+    };
+
+    // Everything below is fetched once per unique id, however many services share it.
+    let td_arns = unique(workloads.iter().map(|w| w.task_definition.clone()));
+    let subnet_ids = unique(workloads.iter().flat_map(|w| w.subnets.clone()));
+    let tg_arns = unique(workloads.iter().flat_map(|w| {
+        w.load_balancers
+            .iter()
+            .filter_map(|lb| lb.target_group_arn.clone())
+    }));
+    (observer.step)("describing task definitions, subnets and target groups…");
+    let (task_definitions, task_subnets, target_groups) = calls::in_wave(lookup_waves + 1, async {
         tokio::join!(
-            ec2::gather_network(&ec2_client, &region, task_subnets),
-            ecr::gather_registry(&ecr_client, &region, &task_definition),
-            async {
-                match task_definition.ok() {
-                    Ok(_) => iam::gather_role(&iam_client, role_arn.as_deref()).await,
-                    Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
-                }
-            },
+            join_all(
+                td_arns
+                    .iter()
+                    .map(|arn| ecs::describe_task_definition(&ecs_client, arn))
+            ),
+            ec2::describe_task_subnets(&ec2_client, &subnet_ids),
+            elbv2::gather_target_groups(&elb_client, &tg_arns),
         )
     })
     .await;
+    let task_definitions: BTreeMap<String, Fetched<TaskDefinition>> =
+        td_arns.into_iter().zip(task_definitions).collect();
+    if let Target::PreDeploy {
+        task_definition, ..
+    } = target
+    {
+        if let Some(Fetched::Failed { error }) = task_definitions.values().next() {
+            if error.kind == GatherErrorKind::NotFound {
+                return Err(FatalError::TargetMissing(format!(
+                    "task definition {task_definition} not found: {}",
+                    error.message
+                )));
+            }
+        }
+    }
 
-    Ok(Snapshot {
-        schema_version: SCHEMA_VERSION,
-        gathered_at: Utc::now(),
-        region,
-        endpoint_url,
-        workload,
-        task_definition,
-        network,
-        registry,
-        execution_role,
-        target_groups,
+    let vpc_ids = match task_subnets.ok() {
+        Ok(subnets) => unique(subnets.iter().map(|s| s.vpc_id.clone())),
+        Err(_) => vec![],
+    };
+    let good_tds: Vec<&TaskDefinition> = task_definitions
+        .values()
+        .filter_map(|t| t.ok().ok())
+        .collect();
+    let role_arns = unique(
+        good_tds
+            .iter()
+            .filter_map(|td| td.execution_role_arn.clone()),
+    );
+    let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
+    (observer.step)(
+        "describing the VPC (routes, endpoints, security groups, NACLs), ECR rules and execution roles…",
+    );
+    let (networks, registry, roles) = calls::in_wave(lookup_waves + 2, async {
+        tokio::join!(
+            join_all(
+                vpc_ids
+                    .iter()
+                    .map(|v| ec2::gather_network(&ec2_client, &region, v))
+            ),
+            async {
+                if good_tds.is_empty() {
+                    not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
+                } else {
+                    ecr::gather_registry(&ecr_client, &repositories).await
+                }
+            },
+            join_all(
+                role_arns
+                    .iter()
+                    .map(|arn| iam::gather_role(&iam_client, Some(arn)))
+            ),
+        )
     })
+    .await;
+    let networks: BTreeMap<String, Network> = vpc_ids.into_iter().zip(networks).collect();
+    let roles: BTreeMap<String, Fetched<Option<Role>>> = role_arns.into_iter().zip(roles).collect();
+
+    let gathered_at = Utc::now();
+    Ok(workloads
+        .into_iter()
+        .map(|workload| {
+            let task_definition = task_definitions[&workload.task_definition].clone();
+            let network = network_of(&workload, &task_subnets, &networks);
+            let execution_role = match task_definition.ok() {
+                Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
+                Ok(td) => match &td.execution_role_arn {
+                    None => Fetched::Ok(None),
+                    Some(arn) => roles[arn].clone(),
+                },
+            };
+            let target_groups = match target_groups.ok() {
+                Err(error) => Fetched::failed(error.clone()),
+                Ok(groups) => Fetched::Ok(
+                    groups
+                        .iter()
+                        .filter(|g| {
+                            workload
+                                .load_balancers
+                                .iter()
+                                .any(|lb| lb.target_group_arn.as_deref() == Some(g.arn.as_str()))
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+            };
+            Snapshot {
+                schema_version: SCHEMA_VERSION,
+                gathered_at,
+                region: region.clone(),
+                endpoint_url: endpoint_url.clone(),
+                workload,
+                task_definition,
+                network,
+                registry: registry.clone(),
+                execution_role,
+                target_groups,
+            }
+        })
+        .collect())
+}
+
+fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    items
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Repositories of the task definition's own account and this region: the ones a cache
+/// rule or the first pull concerns.
+fn own_repositories(td: &TaskDefinition, region: &str) -> Vec<String> {
+    let account = td.arn.split(':').nth(4).unwrap_or_default();
+    td.containers
+        .iter()
+        .map(|c| crate::image::parse(&c.image))
+        .filter(|i| {
+            i.ecr()
+                .is_some_and(|r| r.region == region && r.account == account)
+        })
+        .map(|i| i.repository)
+        .collect()
+}
+
+fn not_gathered<T>(action: &str, tds: &BTreeMap<String, Fetched<TaskDefinition>>) -> Fetched<T> {
+    match tds.values().find_map(|t| t.ok().err()) {
+        Some(error) => Fetched::failed(errors::skipped(action, error)),
+        None => Fetched::failed(GatherError {
+            action: action.into(),
+            kind: GatherErrorKind::Skipped,
+            message: "no task definition to read".into(),
+        }),
+    }
+}
+
+/// The network of the VPC the service's subnets are in, or why it is unknown.
+fn network_of(
+    workload: &Workload,
+    task_subnets: &Fetched<Vec<crate::snapshot::Subnet>>,
+    networks: &BTreeMap<String, Network>,
+) -> Fetched<Network> {
+    let subnets = match task_subnets.ok() {
+        Ok(subnets) => subnets,
+        Err(error) => return Fetched::failed(error.clone()),
+    };
+    let missing = |message: String| {
+        Fetched::failed(GatherError {
+            action: "ec2:DescribeSubnets".into(),
+            kind: GatherErrorKind::NotFound,
+            message,
+        })
+    };
+    if workload.subnets.is_empty() {
+        return missing("the service has no awsvpc subnets configured".into());
+    }
+    let vpc = workload
+        .subnets
+        .iter()
+        .find_map(|id| subnets.iter().find(|s| &s.id == id))
+        .map(|s| s.vpc_id.clone());
+    match vpc.and_then(|v| networks.get(&v)) {
+        Some(network) => Fetched::Ok(network.clone()),
+        None => missing(format!(
+            "none of the task subnets {} exist",
+            workload.subnets.join(", ")
+        )),
+    }
+}
+
+fn pre_deploy_workload(target: &Target) -> Workload {
+    let Target::PreDeploy {
+        task_definition,
+        subnets,
+        security_groups,
+        platform_version,
+        assign_public_ip,
+        enable_execute_command,
+        grace_period,
+        target_group,
+    } = target
+    else {
+        unreachable!("only called for pre-deploy targets")
+    };
+    Workload {
+        cluster: None,
+        service: None,
+        service_arn: None,
+        task_definition: task_definition.clone(),
+        launch_type: Some("FARGATE".into()),
+        capacity_providers: vec![],
+        platform_version: Some(platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+        subnets: subnets.clone(),
+        security_groups: security_groups.clone(),
+        assign_public_ip: *assign_public_ip,
+        enable_execute_command: *enable_execute_command,
+        health_check_grace_period_seconds: *grace_period,
+        // Container name and port come from the task definition (see the health checks).
+        load_balancers: target_group
+            .iter()
+            .map(|arn| crate::snapshot::ServiceLoadBalancer {
+                target_group_arn: Some(arn.clone()),
+                container_name: None,
+                container_port: None,
+            })
+            .collect(),
+    }
 }

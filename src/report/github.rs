@@ -29,7 +29,7 @@ impl Render for Github {
                 Status::Warn => "warning",
                 Status::Pass | Status::Skip => continue,
             };
-            let mut message = format!("{}: {}", f.resource, f.message);
+            let mut message = format!("{}: {}", report.label(f), f.message);
             if f.status == Status::Error {
                 message.insert_str(0, "could not check: ");
             }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Render, Report, Style, Summary, Target};
+use super::{Render, Report, ServiceSummary, Style, Summary, Target};
 use crate::checks::Finding;
 use crate::gather::Stats;
 
@@ -20,6 +20,8 @@ struct Document<'a> {
     tool: Tool,
     target: &'a Target,
     summary: &'a Summary,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    services: &'a [ServiceSummary],
     findings: &'a [Finding],
     #[serde(skip_serializing_if = "Option::is_none")]
     stats: Option<&'a Stats>,
@@ -35,6 +37,7 @@ impl Render for Json {
             },
             target: &report.target,
             summary: &report.summary,
+            services: &report.services,
             findings: &report.findings,
             stats: report.stats.as_ref(),
         };

@@ -43,7 +43,7 @@ impl Render for Junit {
                     }
                     Status::Pass | Status::Warn => TestCaseStatus::success(),
                 };
-                let mut case = TestCase::new(f.resource.clone(), status);
+                let mut case = TestCase::new(report.label(f), status);
                 case.set_classname(check.id);
                 if f.status == Status::Warn {
                     case.set_system_out(format!("warning: {text}"));

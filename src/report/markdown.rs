@@ -14,7 +14,7 @@ fn cell(text: &str) -> String {
         .replace('\n', "<br>")
 }
 
-fn row(f: &Finding) -> String {
+fn row(report: &Report, f: &Finding) -> String {
     let mut text = cell(&f.message);
     if !f.remediation.is_empty() {
         text.push_str("<br>**Fix:** ");
@@ -24,7 +24,7 @@ fn row(f: &Finding) -> String {
         "| {} | `{}` | {} | {} |",
         f.status.as_str().to_uppercase(),
         f.check,
-        cell(&f.resource),
+        cell(&report.label(f)),
         text
     )
 }
@@ -39,7 +39,7 @@ impl Render for Markdown {
         if !report.findings.is_empty() {
             out.push_str("\n| Status | Check | Resource | Finding |\n| --- | --- | --- | --- |\n");
             for f in grouped(report).into_iter().flatten() {
-                out.push_str(&row(f));
+                out.push_str(&row(report, f));
                 out.push('\n');
             }
         }

@@ -52,7 +52,8 @@ pub struct Target {
     pub cluster: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
-    pub task_definition: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
     /// Where the data came from: makes a stray AWS_ENDPOINT_URL visible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
@@ -96,34 +97,79 @@ impl Summary {
     }
 }
 
+/// One service's share of a multi-service run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSummary {
+    pub service: String,
+    pub task_definition: String,
+    pub summary: Summary,
+}
+
 pub struct Report {
     pub target: Target,
     pub summary: Summary,
+    /// Per service, when more than one service was checked.
+    pub services: Vec<ServiceSummary>,
     pub findings: Vec<Finding>,
     /// What gathering cost, when the data came from AWS (not from a snapshot file).
     pub stats: Option<Stats>,
 }
 
 impl Report {
-    pub fn new(snapshot: &Snapshot, findings: Vec<Finding>) -> Self {
-        let w = &snapshot.workload;
-        let task_definition = snapshot
-            .task_definition
-            .ok()
-            .map(|td| td.arn.clone())
-            .unwrap_or_else(|_| w.task_definition.clone());
+    pub fn new(snapshots: &[Snapshot], findings: Vec<Finding>) -> Self {
+        let first = snapshots.first().expect("at least one service");
+        let single = snapshots.len() == 1;
+        let task_definition = |s: &Snapshot| {
+            s.task_definition
+                .ok()
+                .map(|td| td.arn.clone())
+                .unwrap_or_else(|_| s.workload.task_definition.clone())
+        };
+        let services = if single {
+            vec![]
+        } else {
+            snapshots
+                .iter()
+                .map(|s| {
+                    let name = s.workload.service.clone().unwrap_or_default();
+                    let own: Vec<Finding> = findings
+                        .iter()
+                        .filter(|f| f.service.as_deref() == Some(name.as_str()))
+                        .cloned()
+                        .collect();
+                    ServiceSummary {
+                        service: name,
+                        task_definition: task_definition(s),
+                        summary: Summary::of(&own),
+                    }
+                })
+                .collect()
+        };
         Report {
             target: Target {
-                region: snapshot.region.clone(),
-                cluster: w.cluster.clone(),
-                service: w.service.clone(),
-                task_definition,
-                endpoint_url: snapshot.endpoint_url.clone(),
-                gathered_at: snapshot.gathered_at.to_rfc3339(),
+                region: first.region.clone(),
+                cluster: first.workload.cluster.clone(),
+                service: if single {
+                    first.workload.service.clone()
+                } else {
+                    None
+                },
+                task_definition: single.then(|| task_definition(first)),
+                endpoint_url: first.endpoint_url.clone(),
+                gathered_at: first.gathered_at.to_rfc3339(),
             },
             summary: Summary::of(&findings),
+            services,
             findings,
             stats: None,
+        }
+    }
+
+    /// The resource as text output shows it: prefixed with the service in multi-service runs.
+    pub fn label(&self, f: &Finding) -> String {
+        match (&f.service, self.services.is_empty()) {
+            (Some(service), false) => format!("{service}: {}", f.resource),
+            _ => f.resource.clone(),
         }
     }
 
@@ -137,9 +183,18 @@ impl Report {
     /// A one-line description of what was checked, for headers and summaries.
     pub fn subject(&self) -> String {
         let t = &self.target;
-        match (&t.cluster, &t.service) {
-            (Some(c), Some(s)) => format!("service {s} in cluster {c} ({})", t.region),
-            _ => format!("task definition {} ({})", t.task_definition, t.region),
+        match (&t.cluster, &t.service, &t.task_definition) {
+            (Some(c), Some(s), _) => format!("service {s} in cluster {c} ({})", t.region),
+            (Some(c), None, _) => format!(
+                "{} services in cluster {c} ({})",
+                self.services.len(),
+                t.region
+            ),
+            (None, _, td) => format!(
+                "task definition {} ({})",
+                td.as_deref().unwrap_or_default(),
+                t.region
+            ),
         }
     }
 

@@ -25,21 +25,25 @@ fn status_color(status: Status) -> Color {
     }
 }
 
-/// Findings grouped by check, the groups with the worst status first.
+/// (service, check id): the rows the table groups together.
+type GroupKey<'a> = (Option<&'a str>, &'a str);
+
+/// Findings grouped by service, then by check, the groups with the worst status first.
 pub fn grouped(report: &Report) -> Vec<Vec<&Finding>> {
-    let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    let mut groups: Vec<(GroupKey, Vec<&Finding>)> = Vec::new();
     for f in &report.findings {
-        match groups.iter_mut().find(|(id, _)| *id == f.check) {
+        let key = (f.service.as_deref(), f.check);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, rows)) => rows.push(f),
-            None => groups.push((f.check, vec![f])),
+            None => groups.push((key, vec![f])),
         }
     }
     for (_, rows) in &mut groups {
         rows.sort_by(|a, b| a.status.cmp(&b.status).then(a.resource.cmp(&b.resource)));
     }
-    groups.sort_by_key(|(id, rows)| {
+    groups.sort_by_key(|((service, id), rows)| {
         let worst = rows.iter().map(|f| f.status).min().unwrap_or(Status::Skip);
-        (worst, check_rank(id))
+        (*service, worst, check_rank(id))
     });
     groups.into_iter().map(|(_, rows)| rows).collect()
 }
@@ -61,9 +65,14 @@ pub fn details(f: &Finding) -> String {
 impl Render for Table {
     fn render(&self, report: &Report, style: Style) -> String {
         let mut grid = Grid::new();
+        let multi = !report.services.is_empty();
+        let mut header = vec!["Status", "Check", "Resource", "Finding"];
+        if multi {
+            header.insert(0, "Service");
+        }
         grid.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["Status", "Check", "Resource", "Finding"]);
+            .set_header(header);
         if style.color {
             grid.enforce_styling();
         } else {
@@ -76,12 +85,16 @@ impl Render for Table {
             } else {
                 status
             };
-            grid.add_row(vec![
+            let mut row = vec![
                 status,
                 Cell::new(f.check),
                 Cell::new(&f.resource),
                 Cell::new(details(f)),
-            ]);
+            ];
+            if multi {
+                row.insert(0, Cell::new(f.service.as_deref().unwrap_or_default()));
+            }
+            grid.add_row(row);
         }
         let source = report
             .target
@@ -94,8 +107,23 @@ impl Render for Table {
         } else {
             format!("{grid}\n")
         };
+        let per_service: String = report
+            .services
+            .iter()
+            .map(|s| {
+                format!(
+                    "  {}: {} fail, {} error, {} warn, {} pass, {} skip\n",
+                    s.service,
+                    s.summary.fail,
+                    s.summary.error,
+                    s.summary.warn,
+                    s.summary.pass,
+                    s.summary.skip
+                )
+            })
+            .collect();
         format!(
-            "{body}{}{source}: {}\n",
+            "{body}{per_service}{}{source}: {}\n",
             report.subject(),
             report.summary_line()
         )

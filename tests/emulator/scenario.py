@@ -4,6 +4,8 @@
 Usage: python scenario.py --endpoint http://127.0.0.1:PORT --region REGION NAME
        python scenario.py --list
 
+NAME is one of SCENARIOS, or `cluster-N` / `cluster-N-broken` for any N >= 0 (see `_cluster`).
+
 Prints one JSON object on stdout (see `Built.to_json`); every key is always present, null or
 empty when the scenario did not create that thing. Exit status 2 on an unknown NAME, 1 on an
 API error (the error goes to stderr).
@@ -17,7 +19,9 @@ own region (or account) to keep tests independent; building twice in one region 
 import argparse
 import dataclasses
 import json
+import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import boto3
@@ -69,6 +73,16 @@ TARGET_GROUP_HEALTH_CHECK = {
     "UnhealthyThresholdCount": 2,
     "Matcher": {"HttpCode": "200"},
 }
+# cluster-N: the task definition families, each (family, port mapping?, target group or None);
+# service i uses CLUSTER_FAMILIES[i % 3]. Each family's container is named after the family.
+CLUSTER_FAMILIES = (("web", True, TARGET_GROUP), ("api", True, "api-tg"), ("worker", False, None))
+CLUSTER_SERVICE = "svc-{index:0{width}d}"  # svc-000, svc-001, ...
+CLUSTER_GRACE = 300
+# cluster-N-broken: this family is registered, used by this service, then deregistered.
+BROKEN_FAMILY = "broken"
+BROKEN_SERVICE = "svc-broken"
+# Concurrent CreateService calls (moto serialises them anyway; this overlaps client and server).
+CREATE_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,13 @@ class Spec:
     alb_task_ingress: bool = True
     # healthCheckGracePeriodSeconds for CreateService; None = left out.
     health_check_grace_period: int | None = None
+    # With alb: more target groups like TARGET_GROUP (ip, HTTP:CONTAINER_PORT), each forwarded
+    # to by a rule of the listener (path /NAME-without-"-tg"/*), so each has LoadBalancerArns.
+    extra_target_groups: tuple = ()
+    # cluster-N: N services CLUSTER_SERVICE of the CLUSTER_FAMILIES instead of `web`; None = no.
+    cluster_services: int | None = None
+    # cluster-N-broken: also BROKEN_FAMILY, used by BROKEN_SERVICE, then deregistered.
+    broken_family: bool = False
 
 
 def _ptc(s):
@@ -136,6 +157,23 @@ def _secrets(s):
 def _alb(s, grace):
     """An internal ALB in front of the service, reaching the tasks, with this grace period."""
     return replace(s, alb=True, alb_task_ingress=True, health_check_grace_period=grace)
+
+
+def _cluster(s, n, broken=False):
+    """`alb-grace-300`'s network, SGs, endpoints and ALB, with target groups web-tg (listener
+    default) and api-tg (listener rule), task definition families web, api and worker (no port
+    mapping), and N services svc-000... in cluster `app`: service i uses family
+    CLUSTER_FAMILIES[i % 3] and its target group (grace CLUSTER_GRACE), worker none.
+    With broken: family `broken` (like web, no load balancer) is registered, service
+    `svc-broken` created with it, then the task definition is deregistered (INACTIVE)."""
+    return replace(
+        _alb(s, CLUSTER_GRACE),
+        extra_target_groups=tuple(
+            tg for _, _, tg in CLUSTER_FAMILIES if tg is not None and tg != TARGET_GROUP
+        ),
+        cluster_services=n,
+        broken_family=broken,
+    )
 
 
 SCENARIOS = {
@@ -171,6 +209,19 @@ SCENARIOS = {
     "alb-grace-300": lambda s: _alb(s, 300),
     "alb-task-sg-closed": lambda s: replace(_alb(s, 300), alb_task_ingress=False),
 }
+# Parameterised scenarios, not in SCENARIOS: cluster-N and cluster-N-broken.
+CLUSTER_RE = re.compile(r"^cluster-(\d+)(-broken)?$")
+PATTERNS = ("cluster-N", "cluster-N-broken")
+
+
+def spec_for(name):
+    """The Spec of a scenario name, or None if there is no such scenario."""
+    if name in SCENARIOS:
+        return SCENARIOS[name](Spec())
+    m = CLUSTER_RE.match(name or "")
+    if m:
+        return _cluster(Spec(), int(m.group(1)), broken=m.group(2) is not None)
+    return None
 
 
 @dataclass
@@ -210,6 +261,16 @@ class Built:
     target_group_arn: str | None = None
     load_balancer_arn: str | None = None
     alb_sg: str | None = None
+    # Every service created, in order, with its family and target group name (null when none);
+    # every task definition registered (family -> ARN) and target group created (name -> ARN).
+    # In the single-service scenarios: ["web"], {"web": ...}, and web-tg in the alb-* ones.
+    services: list = field(default_factory=list)
+    service_families: dict = field(default_factory=dict)
+    service_target_groups: dict = field(default_factory=dict)
+    task_definition_arns: dict = field(default_factory=dict)
+    target_group_arns: dict = field(default_factory=dict)
+    # cluster-N-broken: the task definition deregistered after its service was created.
+    deregistered_task_definition_arns: list = field(default_factory=list)
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -222,7 +283,7 @@ class Builder:
             aws_secret_access_key="testing",
             region_name=region,
         )
-        cfg = Config(retries={"max_attempts": 1})
+        cfg = Config(retries={"max_attempts": 1}, max_pool_connections=CREATE_WORKERS * 2)
         self.ec2 = session.client("ec2", endpoint_url=endpoint, config=cfg)
         self.ecs = session.client("ecs", endpoint_url=endpoint, config=cfg)
         self.ecr = session.client("ecr", endpoint_url=endpoint, config=cfg)
@@ -484,21 +545,34 @@ class Builder:
             Subnets=self.out.subnet_ids,
             SecurityGroups=[alb_sg],
         )["LoadBalancers"][0]["LoadBalancerArn"]
-        self.out.target_group_arn = self.elbv2.create_target_group(
-            Name=TARGET_GROUP,
-            TargetType="ip",
-            Protocol="HTTP",
-            Port=CONTAINER_PORT,
-            VpcId=vpc,
-            HealthCheckEnabled=True,
-            **TARGET_GROUP_HEALTH_CHECK,
-        )["TargetGroups"][0]["TargetGroupArn"]
-        self.elbv2.create_listener(
+        self.out.target_group_arn = self.target_group(TARGET_GROUP)
+        listener = self.elbv2.create_listener(
             LoadBalancerArn=self.out.load_balancer_arn,
             Protocol="HTTP",
             Port=ALB_LISTENER_PORT,
             DefaultActions=[{"Type": "forward", "TargetGroupArn": self.out.target_group_arn}],
-        )
+        )["Listeners"][0]["ListenerArn"]
+        for priority, name in enumerate(spec.extra_target_groups, start=1):
+            path = "/" + name.removesuffix("-tg") + "/*"
+            self.elbv2.create_rule(
+                ListenerArn=listener,
+                Priority=priority,
+                Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [path]}}],
+                Actions=[{"Type": "forward", "TargetGroupArn": self.target_group(name)}],
+            )
+
+    def target_group(self, name):
+        arn = self.elbv2.create_target_group(
+            Name=name,
+            TargetType="ip",
+            Protocol="HTTP",
+            Port=CONTAINER_PORT,
+            VpcId=self.out.vpc_id,
+            HealthCheckEnabled=True,
+            **TARGET_GROUP_HEALTH_CHECK,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.out.target_group_arns[name] = arn
+        return arn
 
     def pull_through_cache(self, spec):
         if spec.ptc_rule is not None:
@@ -521,25 +595,35 @@ class Builder:
             "repository"
         ]["repositoryUri"]
         self.out.image = self.fill(spec.image)
+        if spec.cluster_services is None:
+            self.out.task_definition_arn = self.task_definition(spec, FAMILY, True)
+            return
+        for family, port, _ in CLUSTER_FAMILIES:
+            self.task_definition(spec, family, port)
+        self.out.task_definition_arn = self.out.task_definition_arns[FAMILY]
+
+    def task_definition(self, spec, family, port):
+        """Registers `family` with one container named like it (CONTAINER_NAME for `web`)."""
         container = {
-            "name": CONTAINER_NAME,
+            "name": family,
             "image": self.out.image,
             "essential": True,
-            "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
             "environment": [SECRET_ENV],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
-                    "awslogs-group": "/ecs/web",
+                    "awslogs-group": f"/ecs/{family}",
                     "awslogs-region": self.region,
-                    "awslogs-stream-prefix": "web",
+                    "awslogs-stream-prefix": family,
                 },
             },
         }
+        if port:
+            container["portMappings"] = [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}]
         if spec.secret is not None:
             container["secrets"] = [{"name": spec.secret[2], "valueFrom": self.out.secret_arn}]
-        self.out.task_definition_arn = self.ecs.register_task_definition(
-            family=FAMILY,
+        arn = self.ecs.register_task_definition(
+            family=family,
             requiresCompatibilities=["FARGATE"],
             networkMode="awsvpc",
             cpu="256",
@@ -547,12 +631,35 @@ class Builder:
             executionRoleArn=self.out.execution_role_arn,
             containerDefinitions=[container],
         )["taskDefinition"]["taskDefinitionArn"]
+        self.out.task_definition_arns[family] = arn
+        return arn
 
     def service(self, spec):
+        self.out.platform_version_requested = spec.platform_version
+        tg = TARGET_GROUP if self.out.target_group_arn is not None else None
+        self.out.service_arn = self.create_service(
+            spec, SERVICE, FAMILY, CONTAINER_NAME, tg, spec.health_check_grace_period
+        )
+
+    def create_service(self, spec, name, family, container, target_group, grace):
+        """CreateService (see service_request); records the service; returns its ARN."""
+        request = self.service_request(spec, name, family, container, target_group, grace)
+        arn = self.ecs.create_service(**request)["service"]["serviceArn"]
+        self.record_service(name, family, target_group)
+        return arn
+
+    def record_service(self, name, family, target_group):
+        self.out.services.append(name)
+        self.out.service_families[name] = family
+        self.out.service_target_groups[name] = target_group
+
+    def service_request(self, spec, name, family, container, target_group, grace):
+        """CreateService arguments: `name` with the task definition of `family` and, when
+        target_group is a name, container:CONTAINER_PORT registered with it."""
         kwargs = dict(
             cluster=CLUSTER,
-            serviceName=SERVICE,
-            taskDefinition=self.out.task_definition_arn,
+            serviceName=name,
+            taskDefinition=self.out.task_definition_arns[family],
             desiredCount=1,
             launchType="FARGATE",
             networkConfiguration={
@@ -565,18 +672,49 @@ class Builder:
         )
         if spec.platform_version is not None:
             kwargs["platformVersion"] = spec.platform_version
-        if self.out.target_group_arn is not None:
+        if target_group is not None:
             kwargs["loadBalancers"] = [
                 {
-                    "targetGroupArn": self.out.target_group_arn,
-                    "containerName": CONTAINER_NAME,
+                    "targetGroupArn": self.out.target_group_arns[target_group],
+                    "containerName": container,
                     "containerPort": CONTAINER_PORT,
                 }
             ]
-        if spec.health_check_grace_period is not None:
-            kwargs["healthCheckGracePeriodSeconds"] = spec.health_check_grace_period
+        if grace is not None:
+            kwargs["healthCheckGracePeriodSeconds"] = grace
+        return kwargs
+
+    def cluster_services(self, spec):
+        """N services over CLUSTER_FAMILIES, created CREATE_WORKERS at a time, recorded in
+        name order; then, with broken_family, BROKEN_SERVICE and the deregistration."""
+        n = spec.cluster_services
+        width = max(3, len(str(n - 1)))
+        names = [CLUSTER_SERVICE.format(index=i, width=width) for i in range(n)]
+
+        def shape(i):
+            family, _, tg = CLUSTER_FAMILIES[i % len(CLUSTER_FAMILIES)]
+            return family, tg
+
+        def create(i):
+            family, tg = shape(i)
+            grace = spec.health_check_grace_period if tg is not None else None
+            request = self.service_request(spec, names[i], family, family, tg, grace)
+            return self.ecs.create_service(**request)["service"]["serviceArn"]
+
+        # Created concurrently, recorded in name order afterwards.
+        with ThreadPoolExecutor(max_workers=CREATE_WORKERS) as pool:
+            arns = list(pool.map(create, range(n)))
+        for i, name in enumerate(names):
+            self.record_service(name, *shape(i))
         self.out.platform_version_requested = spec.platform_version
-        self.out.service_arn = self.ecs.create_service(**kwargs)["service"]["serviceArn"]
+        self.out.service = CLUSTER_SERVICE.format(index=0, width=width)
+        if n:
+            self.out.service_arn = arns[0]
+        if spec.broken_family:
+            arn = self.task_definition(spec, BROKEN_FAMILY, True)
+            self.create_service(spec, BROKEN_SERVICE, BROKEN_FAMILY, BROKEN_FAMILY, None, None)
+            self.ecs.deregister_task_definition(taskDefinition=arn)
+            self.out.deregistered_task_definition_arns.append(arn)
 
     # ---- the whole thing -----------------------------------------------------------------
     def build(self, spec):
@@ -598,7 +736,9 @@ class Builder:
         self.execution_role(spec)
         self.pull_through_cache(spec)
         self.workload(spec)
-        if spec.create_service:
+        if spec.cluster_services is not None:
+            self.cluster_services(spec)
+        elif spec.create_service:
             self.service(spec)
         return self.out
 
@@ -611,13 +751,13 @@ def main():
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(SCENARIOS))
+        print("\n".join((*SCENARIOS, *PATTERNS)))
         return 0
-    if args.name not in SCENARIOS or not args.endpoint:
-        print(f"usage: scenario.py --endpoint URL --region REGION {{{','.join(SCENARIOS)}}}",
-              file=sys.stderr)
+    spec = spec_for(args.name)
+    if spec is None or not args.endpoint:
+        names = ",".join((*SCENARIOS, *PATTERNS))
+        print(f"usage: scenario.py --endpoint URL --region REGION {{{names}}}", file=sys.stderr)
         return 2
-    spec = SCENARIOS[args.name](Spec())
     try:
         built = Builder(args.endpoint, args.region, args.name).build(spec)
     except ClientError as e:

@@ -42,7 +42,7 @@ fn help_lists_the_commands() {
 #[test]
 fn bad_arguments_exit_2() {
     for args in [
-        vec!["check", "--cluster", "app"],
+        vec!["check", "--service", "web"],
         vec!["check", "--format", "xml", "--snapshot", "x.json"],
         vec!["frobnicate"],
         vec!["check", "--subnets", "subnet-1"],
@@ -104,6 +104,7 @@ fn json_output_has_the_product_shape() {
         assert_eq!(
             keys,
             BTreeSet::from([
+                "service",
                 "check",
                 "status",
                 "severity",
