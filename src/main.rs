@@ -238,6 +238,7 @@ async fn gather_snapshots(
         region: aws.region.clone(),
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
+        max_concurrency: usize::from(aws.max_concurrency),
     };
     let bar = spinner(verbose);
     let progress = bar.clone();

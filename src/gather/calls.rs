@@ -18,6 +18,33 @@ use serde::Serialize;
 tokio::task_local! {
     /// The sequential wave the running gather step belongs to (see `gather`'s module docs).
     static WAVE: u8;
+    /// `--max-concurrency`: slots for AWS calls in flight, shared by the whole gather.
+    static SLOTS: Arc<tokio::sync::Semaphore>;
+}
+
+/// Runs a whole gather with at most `max` AWS calls in flight.
+pub async fn with_max_concurrency<F: std::future::Future>(max: usize, gather: F) -> F::Output {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max.max(1)));
+    SLOTS.scope(slots, gather).await
+}
+
+/// `.limited()` on an AWS call's future: waits for a `--max-concurrency` slot first.
+pub trait Limited: std::future::Future + Sized {
+    fn limited(self) -> impl std::future::Future<Output = Self::Output> {
+        limited(self)
+    }
+}
+
+impl<F: std::future::Future> Limited for F {}
+
+/// Makes one AWS call (all pages of it) when a slot is free.
+pub async fn limited<F: std::future::Future>(call: F) -> F::Output {
+    let slots = SLOTS.try_with(Arc::clone).ok();
+    let _slot = match &slots {
+        Some(s) => Some(s.acquire().await.expect("the semaphore is never closed")),
+        None => None,
+    };
+    call.await
 }
 
 /// Runs `step` as part of `wave`: every AWS call it makes is counted in that wave.

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ec2::Client;
 use ipnet::Ipv4Net;
 
-use super::calls::later_wave;
+use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
 use crate::snapshot::{
     DhcpOptions, Fetched, GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway,
@@ -20,7 +20,14 @@ use crate::snapshot::{
 /// (`Option`: items missing their id are dropped), or the classified failure.
 macro_rules! all_pages {
     ($action:literal, $request:expr, $map:expr) => {
-        match $request.into_paginator().items().send().try_collect().await {
+        match $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .limited()
+            .await
+        {
             Ok(items) => Fetched::Ok(items.iter().filter_map($map).collect()),
             Err(err) => Fetched::failed(classify($action, &err)),
         }
@@ -124,7 +131,13 @@ pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Netw
 }
 
 async fn describe_vpc(client: &Client, vpc_id: &str) -> Fetched<Vpc> {
-    match client.describe_vpcs().vpc_ids(vpc_id).send().await {
+    match client
+        .describe_vpcs()
+        .vpc_ids(vpc_id)
+        .send()
+        .limited()
+        .await
+    {
         Ok(out) => match out.vpcs().first() {
             Some(vpc) => {
                 let mut cidr_blocks: Vec<Ipv4Net> = vpc
@@ -163,6 +176,7 @@ async fn vpc_attribute(client: &Client, vpc_id: &str, name: VpcAttributeName) ->
         .vpc_id(vpc_id)
         .attribute(name)
         .send()
+        .limited()
         .await
     {
         Ok(out) => {
@@ -455,6 +469,7 @@ async fn prefix_list_entries(
             .items()
             .send()
             .try_collect()
+            .limited()
             .await
             .map_err(|err| classify("ec2:GetManagedPrefixListEntries", &err))?;
         list.cidrs = entries.iter().filter_map(|e| cidr(e.cidr())).collect();
@@ -488,6 +503,7 @@ async fn describe_dhcp_options(client: &Client, vpc: &Fetched<Vpc>) -> Fetched<D
         .describe_dhcp_options()
         .dhcp_options_ids(id)
         .send()
+        .limited()
         .await
     {
         Ok(out) => {

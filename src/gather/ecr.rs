@@ -4,6 +4,7 @@
 use aws_sdk_ecr::Client;
 use futures::future::join_all;
 
+use super::calls::Limited;
 use super::errors::classify;
 use crate::snapshot::{Fetched, PullThroughCacheRule, Registry, RepositoryStatus};
 
@@ -15,7 +16,8 @@ pub async fn gather_registry(client: &Client, names: &[String]) -> Fetched<Regis
         .into_paginator()
         .items()
         .send()
-        .try_collect();
+        .try_collect()
+        .limited();
     let repositories = join_all(names.iter().map(|name| repository_exists(client, name)));
     let (rules, repositories) = tokio::join!(rules, repositories);
     let rules = match rules {
@@ -55,6 +57,7 @@ async fn repository_exists(
         .describe_repositories()
         .repository_names(name)
         .send()
+        .limited()
         .await
     {
         Ok(_) => Ok(RepositoryStatus {

@@ -3,7 +3,7 @@
 use aws_sdk_ecs::Client;
 use futures::future::join_all;
 
-use super::calls::in_wave;
+use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
     Container, ContainerHealthCheck, Fetched, GatherErrorKind, LogConfiguration, PortMapping,
@@ -50,7 +50,8 @@ pub async fn describe_services(
                 .into_paginator()
                 .items()
                 .send()
-                .try_collect(),
+                .try_collect()
+                .limited(),
         )
         .await
         .map_err(|err| {
@@ -71,6 +72,7 @@ pub async fn describe_services(
             .cluster(cluster)
             .set_services(Some(batch.to_vec()))
             .send()
+            .limited()
     });
     let mut workloads = Vec::new();
     let mut missing = Vec::new();
@@ -167,6 +169,7 @@ pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<Tas
         .describe_task_definition()
         .task_definition(arn)
         .send()
+        .limited()
         .await
     {
         Ok(out) => out,

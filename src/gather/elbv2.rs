@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use futures::future::join_all;
 
-use super::calls::later_wave;
+use super::calls::{later_wave, Limited};
 use super::errors::classify;
 use crate::snapshot::{Fetched, LoadBalancer, TargetGroup, TargetGroupHealthCheck};
 
@@ -24,6 +24,7 @@ fn describe_batch<'a>(
             .items()
             .send()
             .try_collect()
+            .limited()
             .await;
         match result {
             Ok(groups) => Ok(groups),
@@ -71,6 +72,7 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
             .describe_load_balancers()
             .set_load_balancer_arns(Some(chunk.to_vec()))
             .send()
+            .limited()
     });
     let mut load_balancers = Vec::new();
     for result in later_wave(1, join_all(batches)).await {

@@ -4,7 +4,7 @@
 use aws_sdk_iam::Client;
 use futures::future::join_all;
 
-use super::calls::later_wave;
+use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
 use crate::snapshot::{Fetched, GatherErrorKind, PolicyDocument, Role};
 
@@ -19,21 +19,23 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
     };
     let name = role_name(arn);
     let (role, attached, inline) = tokio::join!(
-        client.get_role().role_name(name).send(),
+        client.get_role().role_name(name).send().limited(),
         client
             .list_attached_role_policies()
             .role_name(name)
             .into_paginator()
             .items()
             .send()
-            .try_collect(),
+            .try_collect()
+            .limited(),
         client
             .list_role_policies()
             .role_name(name)
             .into_paginator()
             .items()
             .send()
-            .try_collect(),
+            .try_collect()
+            .limited(),
     );
     let role = match role {
         Ok(out) => match out.role() {
@@ -103,14 +105,15 @@ fn not_found(arn: &str) -> crate::snapshot::GatherError {
 }
 
 async fn managed_policy(client: &Client, arn: &str) -> PolicyDocument {
-    let document = match later_wave(1, client.get_policy().policy_arn(arn).send()).await {
+    let document = match later_wave(1, client.get_policy().policy_arn(arn).send().limited()).await {
         Ok(out) => match out.policy().and_then(|p| p.default_version_id()) {
             Some(version) => {
                 let request = client
                     .get_policy_version()
                     .policy_arn(arn)
                     .version_id(version)
-                    .send();
+                    .send()
+                    .limited();
                 match later_wave(2, request).await {
                     Ok(out) => match out.policy_version().and_then(|v| v.document()) {
                         Some(doc) => Fetched::Ok(doc.to_string()),
@@ -146,6 +149,7 @@ async fn inline_policy(client: &Client, role: &str, name: &str) -> PolicyDocumen
         .role_name(role)
         .policy_name(name)
         .send()
+        .limited()
         .await
     {
         Ok(out) => Fetched::Ok(out.policy_document().to_string()),

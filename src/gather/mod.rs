@@ -56,11 +56,13 @@ macro_rules! client {
     };
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    /// AWS calls in flight at most, across all services of a run.
+    pub max_concurrency: usize,
 }
 
 /// What to look at: an existing service, or the flags of a deploy that has not happened yet.
@@ -110,7 +112,16 @@ pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
     config.to_builder().retry_config(retry).build()
 }
 
+/// One snapshot per service, with at most `opts.max_concurrency` AWS calls in flight.
 pub async fn gather(
+    opts: &AwsOptions,
+    target: &Target,
+    observer: &Observer,
+) -> Result<Vec<Snapshot>, FatalError> {
+    calls::with_max_concurrency(opts.max_concurrency, gather_all(opts, target, observer)).await
+}
+
+async fn gather_all(
     opts: &AwsOptions,
     target: &Target,
     observer: &Observer,

@@ -78,9 +78,11 @@ TARGET_GROUP_HEALTH_CHECK = {
 CLUSTER_FAMILIES = (("web", True, TARGET_GROUP), ("api", True, "api-tg"), ("worker", False, None))
 CLUSTER_SERVICE = "svc-{index:0{width}d}"  # svc-000, svc-001, ...
 CLUSTER_GRACE = 300
-# cluster-N-broken: this family is registered, used by this service, then deregistered.
+# cluster-N-broken: this family is registered, used by this service behind a target group,
+# then the target group is deleted and the task definition deregistered.
 BROKEN_FAMILY = "broken"
 BROKEN_SERVICE = "svc-broken"
+BROKEN_TARGET_GROUP = "broken-tg"
 # Concurrent CreateService calls (moto serialises them anyway; this overlaps client and server).
 CREATE_WORKERS = 4
 
@@ -711,8 +713,24 @@ class Builder:
         if n:
             self.out.service_arn = arns[0]
         if spec.broken_family:
+            # Drift: the service's target group was deleted after the service was created
+            # (detached from the listener first, as AWS requires).
             arn = self.task_definition(spec, BROKEN_FAMILY, True)
-            self.create_service(spec, BROKEN_SERVICE, BROKEN_FAMILY, BROKEN_FAMILY, None, None)
+            tg = self.target_group(BROKEN_TARGET_GROUP)
+            listener = self.elbv2.describe_listeners(LoadBalancerArn=self.out.load_balancer_arn)[
+                "Listeners"
+            ][0]["ListenerArn"]
+            rule = self.elbv2.create_rule(
+                ListenerArn=listener,
+                Priority=99,
+                Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/broken/*"]}}],
+                Actions=[{"Type": "forward", "TargetGroupArn": tg}],
+            )["Rules"][0]["RuleArn"]
+            self.create_service(
+                spec, BROKEN_SERVICE, BROKEN_FAMILY, BROKEN_FAMILY, BROKEN_TARGET_GROUP, 300
+            )
+            self.elbv2.delete_rule(RuleArn=rule)
+            self.elbv2.delete_target_group(TargetGroupArn=tg)
             self.ecs.deregister_task_definition(taskDefinition=arn)
             self.out.deregistered_task_definition_arns.append(arn)
 

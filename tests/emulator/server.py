@@ -12,6 +12,8 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     platformVersion=LATEST (FARGATE launch type) and awsvpcConfiguration.assignPublicIp=DISABLED
     when they are absent, as AWS does.
   * ECR Create/Describe/DeletePullThroughCacheRule (moto answers HTTP 500).
+  * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
+    (reset clears it), to cross-check the tool's own call counts.
   * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
     later requests signed with that access key id for a listed action get the permission error
     AWS returns for that protocol. Action patterns may use IAM-style `*` wildcards.
@@ -233,20 +235,38 @@ class FaultInjection:
         self.app = app
         self.lock = threading.Lock()
         self.denied = {}  # access key id -> set of action patterns, as registered
+        self.requests = {}  # access key id -> {"ec2:DescribeVpcs": count}, every AWS request
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_fp/deny":
             return self._register(environ, start_response)
+        if path == "/_fp/requests":
+            key = (parse_qs(environ.get("QUERY_STRING", "")).get("access_key_id") or [""])[0]
+            with self.lock:
+                counts = dict(self.requests.get(key, {}))
+            return self._json(start_response, "200 OK", counts)
         if path.rstrip("/") == "/moto-api/reset" and method == "POST":
             with self.lock:
                 self.denied.clear()
+                self.requests.clear()
         else:
+            self._count(environ)
             denied = self._denied_action(environ)
             if denied is not None:
                 return self._deny(start_response, *denied)
         return self.app(environ, start_response)
+
+    def _count(self, environ):
+        """The request log tests cross-check the tool's own call counts against."""
+        identified = self._identify(environ)
+        if identified is None:
+            return
+        key, _, full, _ = identified
+        with self.lock:
+            per_key = self.requests.setdefault(key, {})
+            per_key[full] = per_key.get(full, 0) + 1
 
     def _register(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":
@@ -266,14 +286,23 @@ class FaultInjection:
         return self._json(start_response, "200 OK", {"access_key_id": key, "actions": current})
 
     def _denied_action(self, environ):
+        identified = self._identify(environ)
+        if identified is None:
+            return None
+        key, service, full, protocol = identified
+        with self.lock:
+            patterns = set(self.denied.get(key, ()))
+        # IAM action names match case-insensitively; `*` and `?` are wildcards.
+        if any(fnmatch.fnmatchcase(full.lower(), p.lower()) for p in patterns):
+            return protocol, service, full
+        return None
+
+    def _identify(self, environ):
+        """(access key id, service, "service:Action", protocol) of a signed AWS request."""
         match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not match:
             return None
         key, service = match.group(1), match.group(2).lower()
-        with self.lock:
-            patterns = set(self.denied.get(key, ()))
-        if not patterns:
-            return None
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             action, protocol = target.rsplit(".", 1)[-1], "json"
@@ -285,11 +314,7 @@ class FaultInjection:
             protocol = "ec2" if service == "ec2" else "query"
         if not action:
             return None
-        full = f"{service}:{action}"
-        # IAM action names match case-insensitively; `*` and `?` are wildcards.
-        if any(fnmatch.fnmatchcase(full.lower(), p.lower()) for p in patterns):
-            return protocol, service, full
-        return None
+        return key, service, f"{service}:{action}", protocol
 
     def _deny(self, start_response, protocol, service, full_action):
         request_id = str(uuid.uuid4())

@@ -3,6 +3,7 @@
 //! The emulator is installed into a venv under the target dir on first use and started once
 //! per test run; it exits when this process does (it watches its stdin).
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -648,4 +649,112 @@ fn task_sg_closed_to_the_load_balancer_fails() {
             .contains(built["alb_sg"].as_str().unwrap()),
         "{row}"
     );
+}
+
+/// What the emulator saw this access key ask for, per operation.
+fn emulator_requests(access_key: &str) -> Value {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
+        .arg(format!("{}/_fp/requests?access_key_id={access_key}", emu.url))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
+    let region = "ap-southeast-3";
+    let built = scenario("cluster-25", region);
+    let key = "AKIACLUSTER25";
+    let run = tool(
+        region,
+        key,
+        &["check", "--cluster", "app", "--format", "json"],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+
+    // Every service has its summary and its findings.
+    let services: BTreeSet<&str> = built["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(services.len(), 25);
+    let summarised: BTreeSet<&str> = doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(summarised, services);
+    let with_findings: BTreeSet<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(with_findings, services);
+
+    // Shared data is fetched once: 1 ListServices, 3 DescribeServices (10 + 10 + 5),
+    // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role.
+    let expected = serde_json::json!({
+        "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
+        "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
+        "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,
+        "ec2:DescribeNatGateways": 1, "ec2:DescribeNetworkAcls": 1, "ec2:DescribeRouteTables": 1,
+        "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
+        "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
+        "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
+        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
+        "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
+    });
+    assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
+    // The emulator's own request log agrees call for call.
+    assert_eq!(emulator_requests(key), expected);
+    assert_eq!(doc["stats"]["waves"], 6);
+}
+
+#[test]
+fn a_fault_in_one_service_is_that_services_error_not_the_runs() {
+    let region = "ca-west-1";
+    scenario("cluster-5-broken", region);
+    let run = tool(
+        region,
+        "AKIABROKEN",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--format",
+            "json",
+            "--startup-time",
+            "30",
+        ],
+    );
+    let doc = run.json();
+    // The deleted target group leaves svc-broken's load balancer checks unevaluated.
+    assert_eq!(run.code, 2, "{:#?}", failing(&doc));
+    let findings = doc["findings"].as_array().unwrap();
+    let errors: Vec<&Value> = findings.iter().filter(|f| f["status"] == "error").collect();
+    assert!(!errors.is_empty());
+    for e in &errors {
+        assert_eq!(e["service"], "svc-broken", "{e}");
+        assert!(e["message"].as_str().unwrap().contains("broken-tg"), "{e}");
+    }
+    // The other services were checked in full.
+    let summaries = doc["services"].as_array().unwrap();
+    assert_eq!(summaries.len(), 6);
+    for s in summaries.iter().filter(|s| s["service"] != "svc-broken") {
+        assert_eq!(s["summary"]["error"], 0, "{s}");
+        assert_eq!(s["summary"]["fail"], 0, "{s}");
+        assert!(s["summary"]["pass"].as_u64().unwrap() > 10, "{s}");
+    }
 }
