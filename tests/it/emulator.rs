@@ -758,3 +758,40 @@ fn a_fault_in_one_service_is_that_services_error_not_the_runs() {
         assert!(s["summary"]["pass"].as_u64().unwrap() > 10, "{s}");
     }
 }
+
+#[test]
+fn pre_deploy_with_a_target_group_judges_the_health_check_timing() {
+    let region = "eu-south-2";
+    let built = scenario("alb-grace-0", region);
+    let subnets: Vec<&str> = built["subnet_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let run = tool(
+        region,
+        "AKIATESTING",
+        &[
+            "check",
+            "--task-definition",
+            "web",
+            "--subnets",
+            &subnets.join(","),
+            "--security-groups",
+            built["task_sg"].as_str().unwrap(),
+            "--target-group",
+            built["target_group_arn"].as_str().unwrap(),
+            "--grace-period",
+            "0",
+            "--startup-time",
+            "120",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "health-check-timing"), ["fail"]);
+    assert_eq!(statuses(&doc, "load-balancer-ingress"), ["pass"]);
+}
