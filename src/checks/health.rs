@@ -251,16 +251,17 @@ fn update_service_command(ctx: &Context, grace: u32) -> String {
     )
 }
 
+/// `healthCheckGracePeriodSeconds`, 0 when unset (the ECS default).
+fn grace_seconds(ctx: &Context) -> u32 {
+    let grace = ctx.snap.workload.health_check_grace_period_seconds;
+    grace.and_then(|g| u32::try_from(g).ok()).unwrap_or(0)
+}
+
 fn timing(ctx: &Context) -> Outcome {
     if let Some(skip) = no_load_balancer(ctx) {
         return Ok(vec![skip]);
     }
-    let grace = ctx
-        .snap
-        .workload
-        .health_check_grace_period_seconds
-        .unwrap_or(0)
-        .max(0) as u32;
+    let grace = grace_seconds(ctx);
     let mut verdicts = Vec::new();
     for (index, tg) in target_groups(ctx)? {
         let t = TargetGroupTiming::of(tg);
@@ -312,11 +313,7 @@ fn grace(ctx: &Context) -> Outcome {
     if let Some(skip) = no_load_balancer(ctx) {
         return Ok(vec![skip]);
     }
-    let grace = ctx
-        .snap
-        .workload
-        .health_check_grace_period_seconds
-        .unwrap_or(0);
+    let grace = grace_seconds(ctx);
     if grace > 0 {
         return Ok(vec![Verdict::pass(
             ctx.scope(),
