@@ -9,28 +9,32 @@ pub struct ImageRef {
     pub reference: String,
 }
 
-/// A private ECR registry: `ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`.
+/// A private ECR registry: `ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`, or the
+/// dual-stack `ACCOUNT.dkr-ecr[-fips].REGION.on.aws`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcrRegistry {
     pub account: String,
     pub region: String,
+    /// ECR does not serve PrivateLink over dual-stack endpoints: such a pull needs a path out.
+    pub dualstack: bool,
 }
 
 pub fn parse(image: &str) -> ImageRef {
-    let (name, reference) = match image.split_once('@') {
-        Some((name, digest)) => (name, format!("@{digest}")),
-        None => {
-            // A tag's `:` comes after the last `/`; an earlier `:` is a registry port.
-            let last_slash = image.rfind('/').map_or(0, |i| i + 1);
-            match image[last_slash..].rfind(':') {
-                Some(i) => (
-                    &image[..last_slash + i],
-                    image[last_slash + i..].to_string(),
-                ),
-                None => (image, ":latest".to_string()),
-            }
-        }
+    let (name_and_tag, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(format!("@{digest}"))),
+        None => (image, None),
     };
+    // A tag's `:` comes after the last `/`; an earlier `:` is a registry port.
+    let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match name_and_tag[last_slash..].rfind(':') {
+        Some(i) => (
+            &name_and_tag[..last_slash + i],
+            Some(name_and_tag[last_slash + i..].to_string()),
+        ),
+        None => (name_and_tag, None),
+    };
+    // With both, the digest is what gets pulled.
+    let reference = digest.or(tag).unwrap_or_else(|| ":latest".to_string());
     let (registry, repository) = match name.split_once('/') {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>
@@ -38,6 +42,11 @@ pub fn parse(image: &str) -> ImageRef {
             (first.to_string(), rest.to_string())
         }
         _ => ("docker.io".to_string(), name.to_string()),
+    };
+    // Docker Hub answers under several names; they all mean the same registry.
+    let registry = match registry.as_str() {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+        _ => registry,
     };
     let repository = if registry == "docker.io" && !repository.contains('/') {
         format!("library/{repository}")
@@ -53,6 +62,19 @@ pub fn parse(image: &str) -> ImageRef {
 
 impl ImageRef {
     pub fn ecr(&self) -> Option<EcrRegistry> {
+        if let Some(host) = self.registry.strip_suffix(".on.aws") {
+            let mut parts = host.split('.');
+            let (account, dkr, region) = (parts.next()?, parts.next()?, parts.next()?);
+            let valid = account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && (dkr == "dkr-ecr" || dkr == "dkr-ecr-fips")
+                && parts.next().is_none();
+            return valid.then(|| EcrRegistry {
+                account: account.to_string(),
+                region: region.to_string(),
+                dualstack: true,
+            });
+        }
         let host = self.registry.strip_suffix(".cn").unwrap_or(&self.registry);
         let host = host.strip_suffix(".amazonaws.com")?;
         let mut parts = host.split('.');
@@ -68,6 +90,7 @@ impl ImageRef {
         valid.then(|| EcrRegistry {
             account: account.to_string(),
             region: region.to_string(),
+            dualstack: false,
         })
     }
 }
@@ -107,13 +130,21 @@ mod tests {
     }
 
     #[test]
+    fn tag_and_digest_together() {
+        let i = parse("nginx:1.27@sha256:abc");
+        assert_eq!(i.repository, "library/nginx");
+        assert_eq!(i.reference, "@sha256:abc");
+    }
+
+    #[test]
     fn ecr_uris() {
         let i = parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web:1.0");
         assert_eq!(
             i.ecr(),
             Some(EcrRegistry {
                 account: "123456789012".into(),
-                region: "eu-west-1".into()
+                region: "eu-west-1".into(),
+                dualstack: false,
             })
         );
         assert_eq!(i.repository, "team/web");

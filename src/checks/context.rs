@@ -306,6 +306,7 @@ impl<'a> Context<'a> {
             .filter_map(|c| {
                 image::parse(&c.image)
                     .ecr()
+                    .filter(|r| !r.dualstack)
                     .map(|r| (c.name.clone(), c.image.clone(), r.region))
             })
             .collect())
@@ -398,6 +399,10 @@ impl<'a> Context<'a> {
                 Some(ecr) if ecr.region != region => uses.push(format!(
                     "container {} image {} (ECR in {})",
                     c.name, c.image, ecr.region
+                )),
+                Some(ecr) if ecr.dualstack => uses.push(format!(
+                    "container {} image {} (ECR's dual-stack endpoint, which PrivateLink does not serve)",
+                    c.name, c.image
                 )),
                 Some(_) => {}
             }

@@ -264,6 +264,13 @@ fn timing(ctx: &Context) -> Outcome {
     let grace = grace_seconds(ctx);
     let mut verdicts = Vec::new();
     for (index, tg) in target_groups(ctx)? {
+        if tg.health_check.enabled == Some(false) {
+            verdicts.push(Verdict::pass(
+                tg.name.as_str(),
+                "the target group's health checks are disabled: every registered target counts as healthy",
+            ));
+            continue;
+        }
         let t = TargetGroupTiming::of(tg);
         let container = target_container(ctx, index)?.map(|(c, _)| c);
         let numbers = format!(
@@ -369,7 +376,17 @@ fn container_check(ctx: &Context) -> Outcome {
             continue;
         }
         let startup = ctx.options.startup_time;
+        // A service's scheduler ignores container health checks during the grace period.
+        let grace = if ctx.snap.workload.service.is_some() {
+            i64::from(grace_seconds(ctx))
+        } else {
+            0
+        };
         verdicts.push(match startup {
+            Some(s) if grace >= i64::from(s) + i64::from(t.interval) => Verdict::pass(
+                resource,
+                format!("{numbers} is shorter than the {s} s start-up, but the service's {grace} s grace period covers it (ECS ignores container health checks during the grace period)"),
+            ),
             Some(s) if i64::from(t.window()) <= i64::from(s) => Verdict::fail(
                 resource,
                 format!("the app needs {s} s but the container is marked unhealthy after {numbers}: an essential container marked unhealthy stops the task"),
@@ -412,6 +429,11 @@ fn ingress(ctx: &Context) -> Outcome {
         };
         let mut problems = Vec::new();
         let mut fixes = Vec::new();
+        let mut notes = Vec::new();
+        if tg.load_balancers.is_empty() {
+            problems.push(format!("target group {} is not attached to any load balancer: ECS rejects the service (\"does not have an associated load balancer\")", tg.name));
+            fixes.push(format!("forward to {} from a listener or listener rule of the load balancer (aws elbv2 create-rule / modify-listener)", tg.arn));
+        }
         if tg.target_type.as_deref() != Some("ip") {
             problems.push(format!(
                 "target type is {}, but awsvpc tasks register by IP",
@@ -437,16 +459,18 @@ fn ingress(ctx: &Context) -> Outcome {
             None | Some("traffic-port") => port,
             Some(p) => p.parse().unwrap_or(port),
         };
+        // awsvpc exposes every port the container listens on; an unmapped health-check port
+        // works if the app listens there, which the API cannot show.
         if health_port != port
             && !container
                 .port_mappings
                 .iter()
                 .any(|p| p.container_port == Some(health_port))
         {
-            problems.push(format!(
-                "the health check goes to port {health_port}, which no container maps"
+            notes.push((
+                format!("the health check goes to port {health_port}, which no port mapping names: it works only if the application listens there"),
+                format!("make sure the application answers health checks on {health_port}, or use traffic-port: aws elbv2 modify-target-group --target-group-arn {} --health-check-port traffic-port", tg.arn),
             ));
-            fixes.push(format!("set the health check port to traffic-port: aws elbv2 modify-target-group --target-group-arn {} --health-check-port traffic-port", tg.arn));
         }
         for lb in &tg.load_balancers {
             let lb_cidrs: Vec<_> = subnets
@@ -502,7 +526,14 @@ fn ingress(ctx: &Context) -> Outcome {
                 }
             }
         }
-        verdicts.push(if problems.is_empty() {
+        let (note_text, note_fix): (Vec<String>, Vec<String>) = notes.into_iter().unzip();
+        if !problems.is_empty() {
+            problems.extend(note_text.iter().cloned());
+            fixes.extend(note_fix.iter().cloned());
+        }
+        verdicts.push(if problems.is_empty() && !note_text.is_empty() {
+            Verdict::warn(resource, note_text.join("; "), note_fix.join("; "))
+        } else if problems.is_empty() {
             Verdict::pass(resource, format!("{} reaches container {} on port {port} (target type ip; health checks on {health_port})", tg.load_balancers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "), container.name))
         } else {
             Verdict::fail(resource, problems.join("; "), fixes.join("; "))

@@ -69,6 +69,7 @@ fn group_of(action: &str) -> &'static str {
         "ecr:BatchImportUpstreamImage" | "ecr:CreateRepository" => "pull-through cache",
         a if a.starts_with("ecr:") => "ECR image pull",
         a if a.starts_with("logs:") => "CloudWatch Logs",
+        a if a.starts_with("s3:") => "environment files",
         _ => "secrets",
     }
 }

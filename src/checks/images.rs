@@ -213,9 +213,12 @@ pub struct CachedImage {
     pub repository: String,
 }
 
+/// The prefix `ROOT` (ECR-to-ECR rules) matches every repository no other rule matches.
+const ROOT_PREFIX: &str = "ROOT";
+
 fn matching_rule<'r>(registry: &'r Registry, repository: &str) -> Option<&'r PullThroughCacheRule> {
-    registry
-        .pull_through_cache_rules
+    let rules = &registry.pull_through_cache_rules;
+    rules
         .iter()
         .filter(|r| {
             repository
@@ -223,6 +226,20 @@ fn matching_rule<'r>(registry: &'r Registry, repository: &str) -> Option<&'r Pul
                 .is_some_and(|rest| rest.starts_with('/'))
         })
         .max_by_key(|r| r.ecr_repository_prefix.len())
+        .or_else(|| {
+            rules
+                .iter()
+                .find(|r| r.ecr_repository_prefix == ROOT_PREFIX)
+        })
+}
+
+/// The repository name the rule asks its upstream for.
+fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String {
+    if rule.ecr_repository_prefix == ROOT_PREFIX {
+        repository.to_string()
+    } else {
+        repository[rule.ecr_repository_prefix.len() + 1..].to_string()
+    }
 }
 
 /// Images of this account and region, parsed.
@@ -320,7 +337,16 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
     for (container, original, parsed) in &images {
         let resource = format!("container {container} ({original})");
         let first = parsed.repository.split('/').next().unwrap_or_default();
+        let exists = registry
+            .repositories
+            .iter()
+            .find(|r| r.name == parsed.repository)
+            .map(|r| r.exists);
         let Some(rule) = matching_rule(registry, &parsed.repository) else {
+            // A plain repository that happens to be named like a cache prefix is fine.
+            if exists == Some(true) {
+                continue;
+            }
             if let Some((prefix, upstream_host)) = KNOWN_PREFIXES.iter().find(|(p, _)| *p == first)
             {
                 let upstream =
@@ -335,7 +361,7 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             continue;
         };
         let prefix = &rule.ecr_repository_prefix;
-        let upstream_repo = parsed.repository[prefix.len() + 1..].to_string();
+        let upstream_repo = upstream_repository(rule, &parsed.repository);
         let mut problems = Vec::new();
         let mut fixes = Vec::new();
         if needs_credential(&rule.upstream_registry_url) {
@@ -351,7 +377,13 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
                 Some(_) => {}
             }
         }
-        if is_ecr_upstream(rule) && rule.custom_role_arn.is_none() {
+        // ECR-to-ECR needs a role only across accounts (ECR guide, pull through cache).
+        let upstream_account = rule
+            .upstream_registry_url
+            .split('.')
+            .next()
+            .unwrap_or_default();
+        if is_ecr_upstream(rule) && upstream_account != acct && rule.custom_role_arn.is_none() {
             problems.push(format!(
                 "rule {prefix} caches from ECR but has no customRoleArn"
             ));
@@ -375,11 +407,6 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             ));
             continue;
         }
-        let exists = registry
-            .repositories
-            .iter()
-            .find(|r| r.name == parsed.repository)
-            .map(|r| r.exists);
         verdicts.push(match exists {
             Some(false) if depends(&dep) => Verdict::warn(
                 resource,

@@ -87,6 +87,25 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
             }
         }
     }
+    for c in &td.containers {
+        // ECS guide, environment files: the execution role reads them.
+        for file in &c.environment_files {
+            let bucket = file.split_once(":::").map_or("", |(_, rest)| rest);
+            let bucket = bucket.split('/').next().unwrap_or_default();
+            requests.push(TaskRequest {
+                service: "s3",
+                action: "s3:GetObject",
+                resource: file.clone(),
+                why: format!("container {} environment file", c.name),
+            });
+            requests.push(TaskRequest {
+                service: "s3",
+                action: "s3:GetBucketLocation",
+                resource: format!("arn:{partition}:s3:::{bucket}"),
+                why: format!("container {} environment file", c.name),
+            });
+        }
+    }
     if token_needed {
         requests.push(TaskRequest {
             service: "ecr.api",

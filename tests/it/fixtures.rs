@@ -338,7 +338,10 @@ fn s3_gateway_endpoint_and_policy() {
     // A gateway on the route table is in the path even when a NAT exists.
     assert_verdicts("nat-s3-gateway-deny", &[("s3-endpoint-policy", "fail")]);
     // Environment files are S3 objects too: the minimal ECR policy does not cover them.
-    let f = assert_verdicts("s3-policy-env-file", &[("s3-endpoint-policy", "fail")]);
+    let f = assert_verdicts(
+        "s3-policy-env-file",
+        &[("s3-endpoint-policy", "fail"), ("execution-role", "fail")],
+    );
     assert_eq!(
         find(&f, "s3-endpoint-policy", Status::Fail).resource,
         "vpce-0s3 (environment file of container web)"
@@ -778,4 +781,39 @@ fn load_balancer_ingress() {
     assert!(find(&f, "load-balancer-ingress", Status::Fail)
         .message
         .contains("its subnets 10.0.1.0/24, 10.0.2.0/24"));
+}
+
+#[test]
+fn second_review_cases() {
+    // ROOT (ECR-to-ECR) matches any repository; across accounts it needs a custom role, and the
+    // execution role then needs the first-pull actions.
+    let f = assert_verdicts(
+        "ptc-root-rule",
+        &[("pull-through-cache", "fail"), ("execution-role", "fail")],
+    );
+    assert!(find(&f, "pull-through-cache", Status::Fail)
+        .message
+        .contains("customRoleArn"));
+    assert!(find(&f, "execution-role", Status::Fail)
+        .message
+        .contains("ecr:BatchImportUpstreamImage"));
+    // A target group no listener forwards to: ECS rejects the service.
+    let f = assert_verdicts_with(
+        "alb-target-group-without-lb",
+        &startup(30),
+        &[("load-balancer-ingress", "fail")],
+    );
+    assert!(find(&f, "load-balancer-ingress", Status::Fail)
+        .message
+        .contains("not attached to any load balancer"));
+    // IfExists on a key we cannot see is not a pass.
+    let f = assert_verdicts("policy-if-exists", &[("execution-role", "warn")]);
+    assert!(find(&f, "execution-role", Status::Warn)
+        .message
+        .contains("aws:RequestedRegion"));
+    // ECS ignores container health checks during the service's grace period.
+    let f = assert_verdicts_with("container-health-check-within-grace", &startup(120), &[]);
+    assert!(find(&f, "container-health-check", Status::Pass)
+        .message
+        .contains("grace period covers it"));
 }
