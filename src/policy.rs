@@ -153,9 +153,7 @@ fn condition_holds(condition: &Value, context: &[(&str, &str)]) -> Option<bool> 
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| *v);
             // An unknown key may well be present on the real request (IfExists or not).
-            let Some(actual) = actual else {
-                return None;
-            };
+            let actual = actual?;
             let expected = strings(Some(expected))?;
             let equal = expected.contains(&actual);
             let like = expected.iter().any(|e| wildcard_match(e, actual, false));
