@@ -438,7 +438,11 @@ pub struct PullThroughCacheRule {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepositoryStatus {
     pub name: String,
-    pub exists: bool,
+    /// Unknown when the lookup failed (then `error` says why): one repository's failure
+    /// stays with the services that pull from it.
+    pub exists: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<GatherError>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -281,7 +281,7 @@ fn repository_exists(ctx: &Context, name: &str) -> Option<bool> {
         .repositories
         .iter()
         .find(|r| r.name == name)
-        .map(|r| r.exists)
+        .and_then(|r| r.exists)
 }
 
 /// The first-pull requests of cache images, made with the execution role.
@@ -337,11 +337,11 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
     for (container, original, parsed) in &images {
         let resource = format!("container {container} ({original})");
         let first = parsed.repository.split('/').next().unwrap_or_default();
-        let exists = registry
+        let status = registry
             .repositories
             .iter()
-            .find(|r| r.name == parsed.repository)
-            .map(|r| r.exists);
+            .find(|r| r.name == parsed.repository);
+        let exists = status.and_then(|r| r.exists);
         let Some(rule) = matching_rule(registry, &parsed.repository) else {
             // A plain repository that happens to be named like a cache prefix is fine.
             if exists == Some(true) {
@@ -404,6 +404,17 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
                 resource,
                 problems.join("; "),
                 fixes.join("; "),
+            ));
+            continue;
+        }
+        if let Some(error) = status.and_then(|r| r.error.as_ref()) {
+            verdicts.push(Verdict::new(
+                super::Status::Error,
+                resource,
+                format!(
+                    "rule {prefix} matches, but whether its cache repository exists is unknown: {}",
+                    error.describe()
+                ),
             ));
             continue;
         }

@@ -24,10 +24,6 @@ pub async fn gather_registry(client: &Client, names: &[String]) -> Fetched<Regis
         Ok(rules) => rules,
         Err(err) => return Fetched::failed(classify("ecr:DescribePullThroughCacheRules", &err)),
     };
-    let repositories = match repositories.into_iter().collect::<Result<Vec<_>, _>>() {
-        Ok(r) => r,
-        Err(error) => return Fetched::failed(error),
-    };
     Fetched::Ok(Registry {
         pull_through_cache_rules: rules
             .iter()
@@ -49,31 +45,27 @@ pub async fn gather_registry(client: &Client, names: &[String]) -> Fetched<Regis
     })
 }
 
-async fn repository_exists(
-    client: &Client,
-    name: &str,
-) -> Result<RepositoryStatus, crate::snapshot::GatherError> {
-    match client
+async fn repository_exists(client: &Client, name: &str) -> RepositoryStatus {
+    let result = client
         .describe_repositories()
         .repository_names(name)
         .send()
         .limited()
-        .await
-    {
-        Ok(_) => Ok(RepositoryStatus {
-            name: name.to_string(),
-            exists: true,
-        }),
+        .await;
+    let (exists, error) = match result {
+        Ok(_) => (Some(true), None),
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_repository_not_found_exception()) =>
         {
-            Ok(RepositoryStatus {
-                name: name.to_string(),
-                exists: false,
-            })
+            (Some(false), None)
         }
-        Err(err) => Err(classify("ecr:DescribeRepositories", &err)),
+        Err(err) => (None, Some(classify("ecr:DescribeRepositories", &err))),
+    };
+    RepositoryStatus {
+        name: name.to_string(),
+        exists,
+        error,
     }
 }

@@ -785,6 +785,14 @@ fn load_balancer_ingress() {
 
 #[test]
 fn second_review_cases() {
+    // One repository that could not be looked up is that image's error, not a pass.
+    let f = assert_verdicts(
+        "ptc-repository-lookup-denied",
+        &[("pull-through-cache", "error")],
+    );
+    assert!(find(&f, "pull-through-cache", Status::Error)
+        .message
+        .contains("ecr:DescribeRepositories was denied"));
     // ROOT (ECR-to-ECR) matches any repository; across accounts it needs a custom role, and the
     // execution role then needs the first-pull actions.
     let f = assert_verdicts(
