@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::images::cache_requests;
-use super::requests::{account, execution_requests, TaskRequest};
+use super::requests::{account, execution_requests, TaskRequest, PARTIAL_SECRET_SUFFIX};
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{GatherError, GatherErrorKind, PolicyDocument, Role};
@@ -215,6 +215,14 @@ fn execution_role(ctx: &Context) -> Outcome {
                         r.action,
                         r.resource,
                         reasons.join("; ")
+                    )),
+                // A partial secret ARN: the policy may name the full one, which we cannot know.
+                Decision::ImplicitDeny if r.resource.ends_with(PARTIAL_SECRET_SUFFIX) => uncertain
+                    .entry(group_of(r.action))
+                    .or_default()
+                    .push(format!(
+                        "{} on {}: the task definition names the secret without its 6-character suffix, so whether a policy naming the full ARN matches cannot be told; use the full ARN in valueFrom",
+                        r.action, r.resource
                     )),
                 Decision::ExplicitDeny { .. } | Decision::ImplicitDeny => {
                     let list = missing.entry(group_of(r.action)).or_default();

@@ -21,10 +21,24 @@ pub fn account(td: &TaskDefinition) -> &str {
     td.arn.split(':').nth(4).unwrap_or_default()
 }
 
-/// A secret reference without the JSON-key / version suffix ECS allows after the ARN.
+/// A secret reference without the JSON-key / version suffix ECS allows after the ARN. A
+/// partial ARN (no `-XXXXXX` suffix) gets `-??????`: IAM sees the full ARN, whose six-character
+/// suffix only Secrets Manager knows.
 fn secret_arn(value_from: &str) -> String {
-    value_from.split(':').take(7).collect::<Vec<_>>().join(":")
+    let arn = value_from.split(':').take(7).collect::<Vec<_>>().join(":");
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    let complete = name.rsplit_once('-').is_some_and(|(_, suffix)| {
+        suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    if complete {
+        arn
+    } else {
+        format!("{arn}{PARTIAL_SECRET_SUFFIX}")
+    }
 }
+
+/// Marks a secret ARN whose real suffix is unknown.
+pub const PARTIAL_SECRET_SUFFIX: &str = "-??????";
 
 fn parameter_arn(value_from: &str, partition: &str, region: &str, account: &str) -> String {
     if value_from.starts_with("arn:") {
@@ -150,6 +164,10 @@ mod tests {
         assert_eq!(
             secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::"),
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+        );
+        assert_eq!(
+            secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db"),
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????"
         );
         assert_eq!(
             parameter_arn("/prod/key", "aws", "eu-west-1", "123456789012"),

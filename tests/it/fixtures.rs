@@ -784,6 +784,20 @@ fn load_balancer_ingress() {
 }
 
 #[test]
+fn partial_secret_arns() {
+    // IAM sees prod/db-AbCdEf: a policy on prod/db-* matches it.
+    assert_verdicts("secret-partial-arn-wildcard-policy", &[]);
+    // A policy on the full ARN may or may not be that secret: a warning, not a verdict.
+    let f = assert_verdicts(
+        "secret-partial-arn-exact-policy",
+        &[("execution-role", "warn")],
+    );
+    assert!(find(&f, "execution-role", Status::Warn)
+        .message
+        .contains("6-character suffix"));
+}
+
+#[test]
 fn second_review_cases() {
     // One repository that could not be looked up is that image's error, not a pass.
     let f = assert_verdicts(
