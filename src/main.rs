@@ -8,7 +8,7 @@ use fargate_preflight::checks::{self, REGISTRY};
 use fargate_preflight::cli::{
     AwsArgs, CheckArgs, Cli, ColorChoice, Command, FailOn, ListFormat, TargetArgs,
 };
-use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, Target};
+use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, PreDeploy, Target};
 use fargate_preflight::report::{self, Format, Style};
 use fargate_preflight::snapshot::{Snapshot, SnapshotFile, SCHEMA_VERSION};
 
@@ -220,7 +220,7 @@ async fn gather_snapshots(
             cluster: cluster.clone(),
             services: target.service.clone(),
         },
-        (_, Some(td)) => Target::PreDeploy {
+        (_, Some(td)) => Target::PreDeploy(PreDeploy {
             task_definition: td.clone(),
             subnets: target.subnets.clone(),
             security_groups: target.security_groups.clone(),
@@ -229,7 +229,7 @@ async fn gather_snapshots(
             enable_execute_command: target.enable_execute_command,
             grace_period: target.grace_period,
             target_group: target.target_group.clone(),
-        },
+        }),
         _ => anyhow::bail!(
             "nothing to check: pass --cluster NAME [--service NAME…], --task-definition … --subnets … --security-groups …, or --snapshot FILE"
         ),

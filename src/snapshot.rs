@@ -25,6 +25,11 @@ impl<T> Fetched<T> {
         }
     }
 
+    /// The value, or the gather error as an owned value, so checks can use `?`.
+    pub fn get(&self) -> Result<&T, GatherError> {
+        self.ok().map_err(Clone::clone)
+    }
+
     pub fn failed(error: GatherError) -> Self {
         Fetched::Failed { error }
     }
@@ -204,6 +209,11 @@ pub struct TaskDefinition {
 }
 
 impl TaskDefinition {
+    /// The account that registered it (its ARN's fifth field).
+    pub fn account(&self) -> &str {
+        self.arn.split(':').nth(4).unwrap_or_default()
+    }
+
     pub fn is_windows(&self) -> bool {
         self.os_family
             .as_deref()

@@ -9,6 +9,7 @@ use crate::snapshot::{
     VpcEndpoint,
 };
 
+use super::netrules::private_range;
 use super::platform;
 
 pub struct Context<'a> {
@@ -104,11 +105,11 @@ impl<'a> Context<'a> {
     }
 
     pub fn task_definition(&self) -> Result<&'a TaskDefinition, GatherError> {
-        self.snap.task_definition.ok().cloned_err()
+        self.snap.task_definition.get()
     }
 
     pub fn network(&self) -> Result<&'a Network, GatherError> {
-        self.snap.network.ok().cloned_err()
+        self.snap.network.get()
     }
 
     pub fn vpc_id(&self) -> Result<&'a str, GatherError> {
@@ -122,8 +123,8 @@ impl<'a> Context<'a> {
 
     pub fn task_subnets(&self) -> Result<Vec<TaskSubnet<'a>>, GatherError> {
         let net = self.network()?;
-        let subnets = net.subnets.ok().cloned_err()?;
-        let tables = net.route_tables.ok().cloned_err()?;
+        let subnets = net.subnets.get()?;
+        let tables = net.route_tables.get()?;
         let main = tables.iter().find(|t| t.is_main);
         self.snap
             .workload
@@ -197,7 +198,7 @@ impl<'a> Context<'a> {
         if !target.starts_with("nat-") {
             return Ok(Egress::Unverifiable { target });
         }
-        let nats = net.nat_gateways.ok().cloned_err()?;
+        let nats = net.nat_gateways.get()?;
         let Some(nat) = nats.iter().find(|n| n.id == target) else {
             return Ok(Egress::Broken {
                 target,
@@ -213,7 +214,7 @@ impl<'a> Context<'a> {
                 target: format!("{target} (a private NAT gateway)"),
             });
         }
-        let tables = net.route_tables.ok().cloned_err()?;
+        let tables = net.route_tables.get()?;
         let nat_subnet = nat.subnet_id.as_deref().unwrap_or_default();
         let nat_table = tables
             .iter()
@@ -249,7 +250,7 @@ impl<'a> Context<'a> {
     }
 
     fn attached_igw(&self, id: &str) -> Result<Result<(), String>, GatherError> {
-        let igws = self.network()?.internet_gateways.ok().cloned_err()?;
+        let igws = self.network()?.internet_gateways.get()?;
         Ok(match igws.iter().find(|g| g.id == id) {
             None => Err(format!("internet gateway {id} is not attached to this VPC")),
             Some(g) => match g.attachment_state.as_deref() {
@@ -279,7 +280,14 @@ impl<'a> Context<'a> {
     }
 
     pub fn endpoints(&self) -> Result<&'a [VpcEndpoint], GatherError> {
-        Ok(self.network()?.vpc_endpoints.ok().cloned_err()?.as_slice())
+        Ok(self.network()?.vpc_endpoints.get()?.as_slice())
+    }
+
+    /// Is `endpoint` for SERVICE of this region? China names it `cn.com.amazonaws.…`.
+    pub fn serves(&self, endpoint: &VpcEndpoint, short: &str) -> bool {
+        let wanted = self.service_name(short);
+        endpoint.service_name == wanted
+            || endpoint.service_name.strip_prefix("cn.") == Some(wanted.as_str())
     }
 
     /// The usable endpoint of `kind` (Interface / Gateway) for a service of this region.
@@ -288,10 +296,8 @@ impl<'a> Context<'a> {
         short: &str,
         kind: &str,
     ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
-        let wanted = self.service_name(short);
-        let china = format!("cn.{wanted}");
         Ok(self.endpoints()?.iter().find(|e| {
-            (e.service_name == wanted || e.service_name == china)
+            self.serves(e, short)
                 && e.endpoint_type.eq_ignore_ascii_case(kind)
                 && endpoint_usable(&e.state)
         }))
@@ -347,18 +353,16 @@ impl<'a> Context<'a> {
     /// Private DNS names of interface endpoints resolve only with both VPC DNS attributes on.
     pub fn private_dns_resolves(&self) -> Result<bool, GatherError> {
         let net = self.network()?;
-        Ok(*net.dns_support.ok().cloned_err()? && *net.dns_hostnames.ok().cloned_err()?)
+        Ok(*net.dns_support.get()? && *net.dns_hostnames.get()?)
     }
 
     /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
     pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
-        let wanted = self.service_name("s3");
-        let china = format!("cn.{wanted}");
         Ok(self
             .endpoints()?
             .iter()
             .filter(|e| {
-                (e.service_name == wanted || e.service_name == china)
+                self.serves(e, "s3")
                     && e.endpoint_type.eq_ignore_ascii_case("Gateway")
                     && endpoint_usable(&e.state)
             })
@@ -379,7 +383,7 @@ impl<'a> Context<'a> {
         if !configured.is_empty() {
             return Ok(configured.clone());
         }
-        let groups = self.network()?.security_groups.ok().cloned_err()?;
+        let groups = self.network()?.security_groups.get()?;
         Ok(groups
             .iter()
             .filter(|g| g.name.as_deref() == Some("default"))
@@ -495,18 +499,6 @@ fn secret_source(value_from: &str) -> (&'static str, String) {
     ("ssm", String::new())
 }
 
-fn private_range(net: &ipnet::Ipv4Net) -> bool {
-    [
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
-    ]
-    .iter()
-    .any(|p| p.parse::<ipnet::Ipv4Net>().is_ok_and(|p| p.contains(net)))
-}
-
 fn more_specific_public_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {
     table.routes.iter().find(|r| {
         r.target != "local"
@@ -520,15 +512,4 @@ fn default_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {
         .routes
         .iter()
         .find(|r| r.destination_cidr.is_some_and(|c| c.prefix_len() == 0))
-}
-
-/// `Result<&T, &GatherError>` → `Result<&T, GatherError>`, so checks can use `?`.
-pub trait ClonedErr<'a, T> {
-    fn cloned_err(self) -> Result<&'a T, GatherError>;
-}
-
-impl<'a, T> ClonedErr<'a, T> for Result<&'a T, &'a GatherError> {
-    fn cloned_err(self) -> Result<&'a T, GatherError> {
-        self.map_err(Clone::clone)
-    }
 }

@@ -44,8 +44,8 @@ fn relies_on_private_dns(ctx: &Context) -> Result<bool, GatherError> {
 fn vpc_dns(ctx: &Context) -> Outcome {
     let net = ctx.network()?;
     let vpc = &net.vpc_id;
-    let support = *net.dns_support.ok().map_err(Clone::clone)?;
-    let hostnames = *net.dns_hostnames.ok().map_err(Clone::clone)?;
+    let support = *net.dns_support.get()?;
+    let hostnames = *net.dns_hostnames.get()?;
     let modify = |attr: &str| {
         format!("aws ec2 modify-vpc-attribute --vpc-id {vpc} --{attr} '{{\"Value\":true}}'")
     };
@@ -78,7 +78,7 @@ fn vpc_dns(ctx: &Context) -> Outcome {
 
 fn dhcp_dns(ctx: &Context) -> Outcome {
     let net = ctx.network()?;
-    let dhcp = net.dhcp_options.ok().map_err(Clone::clone)?;
+    let dhcp = net.dhcp_options.get()?;
     let resource = format!("{} ({})", net.vpc_id, dhcp.id);
     let servers = &dhcp.domain_name_servers;
     let amazon_only = servers.is_empty()

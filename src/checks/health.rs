@@ -214,7 +214,7 @@ fn startup(ctx: &Context, container: Option<&Container>) -> Option<(u32, String)
 
 /// Each target group of the service, with its index in the service's load balancer list.
 fn target_groups<'a>(ctx: &Context<'a>) -> Result<Vec<(usize, &'a TargetGroup)>, GatherError> {
-    let groups = ctx.snap.target_groups.ok().map_err(Clone::clone)?;
+    let groups = ctx.snap.target_groups.get()?;
     let mut found = Vec::new();
     for (i, lb) in ctx.snap.workload.load_balancers.iter().enumerate() {
         // Classic load balancers (no target group) are outside these checks.
@@ -407,8 +407,8 @@ fn ingress(ctx: &Context) -> Outcome {
         return Ok(vec![skip]);
     }
     let net = ctx.network()?;
-    let all_groups = net.security_groups.ok().map_err(Clone::clone)?;
-    let subnets = net.subnets.ok().map_err(Clone::clone)?;
+    let all_groups = net.security_groups.get()?;
+    let subnets = net.subnets.get()?;
     let task_sgs = ctx.task_security_groups()?;
     let task_ingress: Vec<_> = all_groups
         .iter()

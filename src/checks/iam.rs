@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::images::cache_requests;
-use super::requests::{account, execution_requests, TaskRequest, PARTIAL_SECRET_SUFFIX};
+use super::requests::{execution_requests, TaskRequest, PARTIAL_SECRET_SUFFIX};
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{GatherError, GatherErrorKind, PolicyDocument, Role};
@@ -54,7 +54,7 @@ fn required(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
                 resource: format!(
                     "arn:{}:logs:{region}:{}:log-group:{group}:*",
                     ctx.snap.partition(),
-                    account(td)
+                    td.account()
                 ),
                 why: format!("container {} (awslogs-create-group)", c.name),
             });
@@ -75,7 +75,7 @@ fn group_of(action: &str) -> &'static str {
 }
 
 fn document(p: &PolicyDocument) -> Result<Value, GatherError> {
-    let text = p.document.ok().map_err(Clone::clone)?;
+    let text = p.document.get()?;
     policy::parse_document(text).map_err(|e| GatherError {
         action: "iam:GetPolicyVersion".into(),
         kind: GatherErrorKind::Unavailable,
@@ -155,7 +155,7 @@ fn execution_role(ctx: &Context) -> Outcome {
             kind: GatherErrorKind::Unavailable,
             message: format!("trust policy of {}: {e}", role.name),
         })?;
-    let acct = account(td);
+    let acct = td.account();
     let trusted = trust.as_ref().map(|doc| {
         policy::evaluate(
             doc,

@@ -3,7 +3,7 @@
 //! through the private registry.
 
 use super::context::Dependence;
-use super::requests::{account, TaskRequest};
+use super::requests::TaskRequest;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::image::{self, ImageRef};
 use crate::snapshot::{GatherError, PullThroughCacheRule, Registry};
@@ -127,7 +127,7 @@ fn depends(dep: &Dependence) -> bool {
 
 fn public_image(ctx: &Context) -> Outcome {
     let td = ctx.task_definition()?;
-    let acct = account(td);
+    let acct = td.account();
     let external: Vec<(&str, &str, ImageRef)> = td
         .containers
         .iter()
@@ -245,7 +245,7 @@ fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String 
 /// Images of this account and region, parsed.
 fn own_images(ctx: &Context) -> Result<Vec<(String, String, ImageRef)>, GatherError> {
     let td = ctx.task_definition()?;
-    let acct = account(td);
+    let acct = td.account();
     Ok(td
         .containers
         .iter()
@@ -262,7 +262,7 @@ pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, GatherError> {
     if images.is_empty() {
         return Ok(vec![]);
     }
-    let registry = ctx.snap.registry.ok().map_err(Clone::clone)?;
+    let registry = ctx.snap.registry.get()?;
     Ok(images
         .into_iter()
         .filter_map(|(container, image, parsed)| {
@@ -293,7 +293,7 @@ pub fn cache_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
             "arn:{}:ecr:{}:{}:repository/{}",
             ctx.snap.partition(),
             ctx.region(),
-            account(td),
+            td.account(),
             cached.repository
         );
         let why = format!(
@@ -328,9 +328,9 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             "no image is in this account's private ECR registry in this region",
         )]);
     }
-    let registry = ctx.snap.registry.ok().map_err(Clone::clone)?;
+    let registry = ctx.snap.registry.get()?;
     let td = ctx.task_definition()?;
-    let acct = account(td);
+    let acct = td.account();
     let subnets = ctx.task_subnets()?;
     let dep = ctx.dependence(&subnets)?;
     let mut verdicts = Vec::new();

@@ -82,12 +82,14 @@ pub enum NaclResult {
     },
 }
 
-fn private_range(net: &Ipv4Net) -> bool {
+/// Inside address space no AWS public endpoint uses (RFC 1918, shared, link-local).
+pub fn private_range(net: &Ipv4Net) -> bool {
     [
         "10.0.0.0/8",
         "172.16.0.0/12",
         "192.168.0.0/16",
         "100.64.0.0/10",
+        "169.254.0.0/16",
     ]
     .iter()
     .any(|p| p.parse::<Ipv4Net>().is_ok_and(|p| p.contains(net)))

@@ -4,7 +4,7 @@
 use super::context::secret_uses;
 use super::Context;
 use crate::image;
-use crate::snapshot::{GatherError, TaskDefinition};
+use crate::snapshot::GatherError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRequest {
@@ -14,11 +14,6 @@ pub struct TaskRequest {
     pub resource: String,
     /// Why the task makes it, for messages: "container web (…)".
     pub why: String,
-}
-
-/// The account of the task definition (its ARN's fifth field).
-pub fn account(td: &TaskDefinition) -> &str {
-    td.arn.split(':').nth(4).unwrap_or_default()
 }
 
 /// A secret reference without the JSON-key / version suffix ECS allows after the ARN. A
@@ -56,7 +51,7 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
     let td = ctx.task_definition()?;
     let partition = ctx.snap.partition();
     let region = ctx.region();
-    let acct = account(td);
+    let acct = td.account();
     let mut requests = Vec::new();
     let mut token_needed = false;
     for c in &td.containers {

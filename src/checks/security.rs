@@ -94,8 +94,7 @@ fn destinations<'a>(
     let nat_subnet = match &egress {
         Egress::Nat { nat, .. } => net
             .nat_gateways
-            .ok()
-            .map_err(Clone::clone)?
+            .get()?
             .iter()
             .find(|n| &n.id == nat)
             .and_then(|n| n.subnet_id.clone()),
@@ -134,7 +133,7 @@ fn destinations<'a>(
 }
 
 fn groups<'a>(ctx: &Context<'a>, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, GatherError> {
-    let all = ctx.network()?.security_groups.ok().map_err(Clone::clone)?;
+    let all = ctx.network()?.security_groups.get()?;
     ids.iter()
         .map(|id| {
             all.iter().find(|g| &g.id == id).ok_or_else(|| GatherError {
@@ -160,7 +159,7 @@ fn rules(groups: &[&SecurityGroup], egress: bool) -> Vec<SgRule> {
 }
 
 fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, GatherError> {
-    let subnets = ctx.network()?.subnets.ok().map_err(Clone::clone)?;
+    let subnets = ctx.network()?.subnets.get()?;
     Ok(subnets
         .iter()
         .filter(|s| ids.contains(&s.id))
@@ -169,7 +168,7 @@ fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, GatherErr
 }
 
 fn s3_prefix_list(ctx: &Context) -> Result<Option<String>, GatherError> {
-    let lists = ctx.network()?.prefix_lists.ok().map_err(Clone::clone)?;
+    let lists = ctx.network()?.prefix_lists.get()?;
     let name = ctx.service_name("s3");
     Ok(lists.iter().find(|p| p.name == name).map(|p| p.id.clone()))
 }
@@ -187,7 +186,7 @@ fn security_groups(ctx: &Context) -> Outcome {
     let task_groups = groups(ctx, task_sg_ids)?;
     let task_egress = rules(&task_groups, true);
     let task_label = task_sg_ids.join(", ");
-    let prefix_lists = ctx.network()?.prefix_lists.ok().map_err(Clone::clone)?;
+    let prefix_lists = ctx.network()?.prefix_lists.get()?;
     let task_cidrs: Vec<Ipv4Net> = subnets.iter().map(|ts| ts.subnet.cidr).collect();
 
     let mut all: BTreeMap<String, (Dest, Vec<String>)> = BTreeMap::new();
@@ -447,7 +446,7 @@ fn verdict_from_gaps(resource: String, gaps: Vec<Gap>, ok: String, fix: String) 
 
 fn network_acls(ctx: &Context) -> Outcome {
     let subnets = ctx.task_subnets()?;
-    let acls = ctx.network()?.network_acls.ok().map_err(Clone::clone)?;
+    let acls = ctx.network()?.network_acls.get()?;
     let ports = task_ports(ctx)?;
     let mut verdicts = Vec::new();
     let mut endpoint_sides: BTreeMap<String, Verdict> = BTreeMap::new();

@@ -63,7 +63,6 @@ pub struct Call {
     /// `ec2:DescribeVpcEndpoints`
     pub operation: String,
     pub wave: u8,
-    pub started: Duration,
     pub elapsed: Duration,
     pub ok: bool,
 }
@@ -121,7 +120,6 @@ impl Intercept for CallLog {
         let call = Call {
             operation,
             wave: WAVE.try_with(|w| *w).unwrap_or(0),
-            started: started - self.origin,
             elapsed: now - started,
             ok,
         };

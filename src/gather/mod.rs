@@ -73,16 +73,20 @@ pub enum Target {
         cluster: String,
         services: Vec<String>,
     },
-    PreDeploy {
-        task_definition: String,
-        subnets: Vec<String>,
-        security_groups: Vec<String>,
-        platform_version: Option<String>,
-        assign_public_ip: bool,
-        enable_execute_command: bool,
-        grace_period: Option<i32>,
-        target_group: Option<String>,
-    },
+    PreDeploy(PreDeploy),
+}
+
+/// The flags of a deploy that has not happened yet.
+#[derive(Debug, Clone)]
+pub struct PreDeploy {
+    pub task_definition: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub platform_version: Option<String>,
+    pub assign_public_ip: bool,
+    pub enable_execute_command: bool,
+    pub grace_period: Option<i32>,
+    pub target_group: Option<String>,
 }
 
 pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
@@ -147,7 +151,7 @@ async fn gather_all(
         Target::Services { cluster, services } => {
             ecs::describe_services(&ecs_client, cluster, services).await?
         }
-        Target::PreDeploy { .. } => (vec![pre_deploy_workload(target)], 0),
+        Target::PreDeploy(flags) => (vec![pre_deploy_workload(flags)], 0),
     };
 
     // Everything below is fetched once per unique id, however many services share it.
@@ -173,9 +177,9 @@ async fn gather_all(
     .await;
     let task_definitions: BTreeMap<String, Fetched<TaskDefinition>> =
         td_arns.into_iter().zip(task_definitions).collect();
-    if let Target::PreDeploy {
+    if let Target::PreDeploy(PreDeploy {
         task_definition, ..
-    } = target
+    }) = target
     {
         if let Some(Fetched::Failed { error }) = task_definitions.values().next() {
             if error.kind == GatherErrorKind::NotFound {
@@ -284,7 +288,7 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 /// Repositories of the task definition's own account and this region: the ones a cache
 /// rule or the first pull concerns.
 fn own_repositories(td: &TaskDefinition, region: &str) -> Vec<String> {
-    let account = td.arn.split(':').nth(4).unwrap_or_default();
+    let account = td.account();
     td.containers
         .iter()
         .map(|c| crate::image::parse(&c.image))
@@ -341,8 +345,8 @@ fn network_of(
     }
 }
 
-fn pre_deploy_workload(target: &Target) -> Workload {
-    let Target::PreDeploy {
+fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
+    let PreDeploy {
         task_definition,
         subnets,
         security_groups,
@@ -351,10 +355,7 @@ fn pre_deploy_workload(target: &Target) -> Workload {
         enable_execute_command,
         grace_period,
         target_group,
-    } = target
-    else {
-        unreachable!("only called for pre-deploy targets")
-    };
+    } = flags;
     Workload {
         cluster: None,
         service: None,

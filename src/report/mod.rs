@@ -70,7 +70,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(findings: &[Finding]) -> Self {
+    pub fn of<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Self {
         let mut s = Summary::default();
         for f in findings {
             match f.status {
@@ -132,15 +132,15 @@ impl Report {
                 .iter()
                 .map(|s| {
                     let name = s.workload.service.clone().unwrap_or_default();
-                    let own: Vec<Finding> = findings
-                        .iter()
-                        .filter(|f| f.service.as_deref() == Some(name.as_str()))
-                        .cloned()
-                        .collect();
+                    let summary = Summary::of(
+                        findings
+                            .iter()
+                            .filter(|f| f.service.as_deref() == Some(name.as_str())),
+                    );
                     ServiceSummary {
                         service: name,
                         task_definition: task_definition(s),
-                        summary: Summary::of(&own),
+                        summary,
                     }
                 })
                 .collect()
