@@ -4,6 +4,7 @@ mod cli;
 mod cmd;
 mod emulator;
 mod fixtures;
+mod golden;
 
 use std::path::PathBuf;
 
