@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod facts;
 pub mod gather;
 pub mod image;
 pub mod policy;

@@ -72,6 +72,103 @@ pub enum GatherErrorKind {
     Skipped,
 }
 
+/// An AWS enum value the checks branch on: the known values as variants (matched without
+/// regard to case, so every comparison is the same), anything else kept as `Other`.
+/// Serialized as the plain string, so snapshot files are unchanged.
+macro_rules! aws_value {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)+
+            /// A value this version does not know, as AWS sent it.
+            Other(String),
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                $(if text.eq_ignore_ascii_case($text) {
+                    return $name::$variant;
+                })+
+                $name::Other(text)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                text.to_string().into()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_string()
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(text) => text,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_value!(
+    /// EC2 RouteState.
+    RouteState { Active = "active", Blackhole = "blackhole" }
+);
+
+aws_value!(
+    /// EC2 VpcEndpointType.
+    EndpointType {
+        Interface = "Interface",
+        Gateway = "Gateway",
+        GatewayLoadBalancer = "GatewayLoadBalancer",
+        Resource = "Resource",
+        ServiceNetwork = "ServiceNetwork",
+    }
+);
+
+aws_value!(
+    /// EC2 State of a VPC endpoint.
+    EndpointState {
+        PendingAcceptance = "pendingAcceptance",
+        Pending = "pending",
+        Available = "available",
+        Deleting = "deleting",
+        Deleted = "deleted",
+        Rejected = "rejected",
+        Failed = "failed",
+        Expired = "expired",
+        Partial = "partial",
+    }
+);
+
+impl EndpointState {
+    /// Can the endpoint carry traffic now or soon (not gone or refused)?
+    pub fn usable(&self) -> bool {
+        !matches!(
+            self,
+            EndpointState::Deleting
+                | EndpointState::Deleted
+                | EndpointState::Rejected
+                | EndpointState::Failed
+                | EndpointState::Expired
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     pub schema_version: u32,
@@ -336,8 +433,13 @@ pub struct Route {
     pub destination_prefix_list_id: Option<String>,
     /// igw-…, vpce-…, local, nat-…, tgw-…, pcx-…, eni-…, eigw-…, …
     pub target: String,
-    /// `active` or `blackhole`.
-    pub state: Option<String>,
+    pub state: Option<RouteState>,
+}
+
+impl Route {
+    pub fn is_blackhole(&self) -> bool {
+        self.state == Some(RouteState::Blackhole)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,9 +462,8 @@ pub struct InternetGateway {
 pub struct VpcEndpoint {
     pub id: String,
     pub service_name: String,
-    /// `Interface`, `Gateway`, `GatewayLoadBalancer`, …
-    pub endpoint_type: String,
-    pub state: String,
+    pub endpoint_type: EndpointType,
+    pub state: EndpointState,
     #[serde(default)]
     pub private_dns_enabled: bool,
     #[serde(default)]

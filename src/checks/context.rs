@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 
 use crate::image;
 use crate::snapshot::{
-    GatherError, GatherErrorKind, Network, RouteTable, Snapshot, Subnet, TaskDefinition,
-    VpcEndpoint,
+    EndpointState, EndpointType, GatherError, GatherErrorKind, Network, RouteTable, Snapshot,
+    Subnet, TaskDefinition, VpcEndpoint,
 };
 
-use super::netrules::private_range;
 use super::platform;
+pub use crate::facts::path::Egress;
+use crate::facts::path::{table_of, Paths};
 
 pub struct Context<'a> {
     pub snap: &'a Snapshot,
@@ -24,41 +25,19 @@ pub struct TaskSubnet<'a> {
     pub via_main: bool,
 }
 
-/// How a subnet's `0.0.0.0/0` traffic leaves the VPC.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Egress {
-    /// Through an available public NAT gateway whose own subnet routes to an attached IGW.
-    Nat { nat: String, igw: String },
-    /// Straight to an attached internet gateway, with a public IP on the task.
-    Igw { igw: String },
-    /// Routed to an IGW, but the task gets no public IP: nothing leaves.
-    IgwWithoutPublicIp { igw: String },
-    /// Routed somewhere we cannot follow (transit gateway, peering, firewall, appliance).
-    Unverifiable { target: String },
-    /// A default route that leads nowhere (blackhole, NAT not available, NAT without IGW).
-    Broken { target: String, why: String },
-    /// No default route at all.
-    Isolated,
+/// A service's interface endpoints in the VPC.
+pub struct ServiceEndpoints<'a> {
+    /// The endpoint whose private DNS answers for the service name (CreateVpcEndpoint
+    /// `PrivateDnsEnabled`): the one SDKs and the Fargate agent reach.
+    pub owner: Option<&'a VpcEndpoint>,
+    /// Every usable interface endpoint of the service, the owner included.
+    pub all: Vec<&'a VpcEndpoint>,
 }
 
-impl Egress {
-    pub fn has_path(&self) -> bool {
-        matches!(self, Egress::Nat { .. } | Egress::Igw { .. })
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Egress::Nat { nat, igw } => format!("reaches the internet via {nat} (to {igw})"),
-            Egress::Igw { igw } => format!("reaches the internet via {igw} with a public IP"),
-            Egress::IgwWithoutPublicIp { igw } => format!(
-                "routes 0.0.0.0/0 to {igw} but the task gets no public IP (assignPublicIp DISABLED)"
-            ),
-            Egress::Unverifiable { target } => {
-                format!("sends 0.0.0.0/0 to {target}, which this tool cannot follow")
-            }
-            Egress::Broken { target, why } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
-            Egress::Isolated => "has no route to the internet".to_string(),
-        }
+impl<'a> ServiceEndpoints<'a> {
+    /// The endpoint to report on: the owner, else the first one (whose private DNS is off).
+    pub fn main(&self) -> Option<&'a VpcEndpoint> {
+        self.owner.or_else(|| self.all.first().copied())
     }
 }
 
@@ -78,13 +57,6 @@ pub fn ids<'b>(subnets: impl IntoIterator<Item = &'b &'b TaskSubnet<'b>>) -> Str
         .map(|s| s.subnet.id.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-pub fn endpoint_usable(state: &str) -> bool {
-    !matches!(
-        state.to_ascii_lowercase().as_str(),
-        "deleting" | "deleted" | "rejected" | "failed" | "expired"
-    )
 }
 
 impl<'a> Context<'a> {
@@ -125,7 +97,6 @@ impl<'a> Context<'a> {
         let net = self.network()?;
         let subnets = net.subnets.get()?;
         let tables = net.route_tables.get()?;
-        let main = tables.iter().find(|t| t.is_main);
         self.snap
             .workload
             .subnets
@@ -140,7 +111,7 @@ impl<'a> Context<'a> {
                         message: format!("task subnet {id} is not in {}", net.vpc_id),
                     })?;
                 let explicit = tables.iter().find(|t| t.subnet_ids.contains(id));
-                let route_table = explicit.or(main).ok_or_else(|| GatherError {
+                let route_table = table_of(tables, id).ok_or_else(|| GatherError {
                     action: "ec2:DescribeRouteTables".into(),
                     kind: GatherErrorKind::NotFound,
                     message: format!("no route table for {id} and no main route table"),
@@ -154,110 +125,13 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// Where a task subnet's route table sends traffic for AWS's public endpoints.
     pub fn egress(&self, table: &RouteTable) -> Result<Egress, GatherError> {
-        let net = self.network()?;
-        let Some(route) = default_route(table) else {
-            return Ok(Egress::Isolated);
-        };
-        let target = route.target.clone();
-        if route.state.as_deref() == Some("blackhole") {
-            return Ok(Egress::Broken {
-                target,
-                why: "the route is a blackhole (its target was deleted)".into(),
-            });
+        Paths {
+            net: self.network()?,
+            assign_public_ip: self.snap.workload.assign_public_ip,
         }
-        // Longest prefix wins: a more specific route over public addresses (0.0.0.0/1 to a
-        // transit gateway, say) takes AWS's public endpoints away from the default route.
-        if let Some(specific) = more_specific_public_route(table) {
-            let cidr = specific
-                .destination_cidr
-                .map(|c| c.to_string())
-                .unwrap_or_default();
-            return Ok(if specific.state.as_deref() == Some("blackhole") {
-                Egress::Broken {
-                    target,
-                    why: format!("the more specific route {cidr} is a blackhole"),
-                }
-            } else {
-                Egress::Unverifiable {
-                    target: format!(
-                        "{} (route {cidr} is more specific than 0.0.0.0/0 → {target})",
-                        specific.target
-                    ),
-                }
-            });
-        }
-        if target.starts_with("igw-") {
-            let igw = self.attached_igw(&target)?;
-            return Ok(match igw {
-                Err(why) => Egress::Broken { target, why },
-                Ok(()) if self.snap.workload.assign_public_ip => Egress::Igw { igw: target },
-                Ok(()) => Egress::IgwWithoutPublicIp { igw: target },
-            });
-        }
-        if !target.starts_with("nat-") {
-            return Ok(Egress::Unverifiable { target });
-        }
-        let nats = net.nat_gateways.get()?;
-        let Some(nat) = nats.iter().find(|n| n.id == target) else {
-            return Ok(Egress::Broken {
-                target,
-                why: "that NAT gateway does not exist in this VPC".into(),
-            });
-        };
-        if !nat.state.eq_ignore_ascii_case("available") {
-            let why = format!("the NAT gateway is {}", nat.state);
-            return Ok(Egress::Broken { target, why });
-        }
-        if nat.connectivity_type.as_deref() == Some("private") {
-            return Ok(Egress::Unverifiable {
-                target: format!("{target} (a private NAT gateway)"),
-            });
-        }
-        let tables = net.route_tables.get()?;
-        let nat_subnet = nat.subnet_id.as_deref().unwrap_or_default();
-        let nat_table = tables
-            .iter()
-            .find(|t| t.subnet_ids.iter().any(|s| s == nat_subnet))
-            .or_else(|| tables.iter().find(|t| t.is_main));
-        let no_igw = || Egress::Broken {
-            target: target.clone(),
-            why: format!("the NAT gateway's subnet {nat_subnet} has no 0.0.0.0/0 route"),
-        };
-        let Some(nat_route) = nat_table.and_then(default_route) else {
-            return Ok(no_igw());
-        };
-        if nat_route.state.as_deref() == Some("blackhole") {
-            return Ok(no_igw());
-        }
-        if !nat_route.target.starts_with("igw-") {
-            // E.g. AWS Network Firewall between the NAT and the internet gateway.
-            return Ok(Egress::Unverifiable {
-                target: format!(
-                    "{target}, whose subnet {nat_subnet} sends 0.0.0.0/0 to {}",
-                    nat_route.target
-                ),
-            });
-        }
-        let igw = nat_route.target.clone();
-        Ok(match self.attached_igw(&igw)? {
-            Ok(()) => Egress::Nat { nat: target, igw },
-            Err(why) => Egress::Broken {
-                target,
-                why: format!("its subnet's {why}"),
-            },
-        })
-    }
-
-    fn attached_igw(&self, id: &str) -> Result<Result<(), String>, GatherError> {
-        let igws = self.network()?.internet_gateways.get()?;
-        Ok(match igws.iter().find(|g| g.id == id) {
-            None => Err(format!("internet gateway {id} is not attached to this VPC")),
-            Some(g) => match g.attachment_state.as_deref() {
-                Some("available") | Some("attached") | None => Ok(()),
-                Some(state) => Err(format!("internet gateway {id} attachment is {state}")),
-            },
-        })
+        .egress(table)
     }
 
     pub fn dependence<'s>(
@@ -294,13 +168,42 @@ impl<'a> Context<'a> {
     pub fn endpoint(
         &self,
         short: &str,
-        kind: &str,
+        kind: EndpointType,
     ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
-        Ok(self.endpoints()?.iter().find(|e| {
-            self.serves(e, short)
-                && e.endpoint_type.eq_ignore_ascii_case(kind)
-                && endpoint_usable(&e.state)
-        }))
+        Ok(self
+            .endpoints()?
+            .iter()
+            .find(|e| self.serves(e, short) && e.endpoint_type == kind && e.state.usable()))
+    }
+
+    /// The usable interface endpoints of a service, and which of them owns its name.
+    pub fn interface_endpoints(&self, short: &str) -> Result<ServiceEndpoints<'a>, GatherError> {
+        let all: Vec<&'a VpcEndpoint> = self
+            .endpoints()?
+            .iter()
+            .filter(|e| {
+                self.serves(e, short)
+                    && e.endpoint_type == EndpointType::Interface
+                    && e.state.usable()
+            })
+            .collect();
+        // EC2 lets one endpoint per service and VPC enable private DNS ("conflicting DNS
+        // domain" otherwise); should a snapshot show several, the available one is taken.
+        let named = all.iter().copied().filter(|e| e.private_dns_enabled);
+        let owner = named
+            .clone()
+            .find(|e| e.state == EndpointState::Available)
+            .or_else(|| named.clone().next());
+        Ok(ServiceEndpoints { owner, all })
+    }
+
+    /// The interface endpoint that carries the task's traffic for a service: the one whose
+    /// private DNS owns the service name, when the VPC's DNS attributes let it resolve.
+    pub fn endpoint_in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        match self.interface_endpoints(short)?.owner {
+            Some(e) if self.private_dns_resolves()? => Ok(Some(e)),
+            _ => Ok(None),
+        }
     }
 
     /// Private ECR images of the task: (container, image, registry region).
@@ -362,9 +265,7 @@ impl<'a> Context<'a> {
             .endpoints()?
             .iter()
             .filter(|e| {
-                self.serves(e, "s3")
-                    && e.endpoint_type.eq_ignore_ascii_case("Gateway")
-                    && endpoint_usable(&e.state)
+                self.serves(e, "s3") && e.endpoint_type == EndpointType::Gateway && e.state.usable()
             })
             .collect())
     }
@@ -497,19 +398,4 @@ fn secret_source(value_from: &str) -> (&'static str, String) {
     }
     // A bare name refers to an SSM parameter in the task's region.
     ("ssm", String::new())
-}
-
-fn more_specific_public_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {
-    table.routes.iter().find(|r| {
-        r.target != "local"
-            && r.destination_cidr
-                .is_some_and(|c| c.prefix_len() > 0 && !private_range(&c))
-    })
-}
-
-fn default_route(table: &RouteTable) -> Option<&crate::snapshot::Route> {
-    table
-        .routes
-        .iter()
-        .find(|r| r.destination_cidr.is_some_and(|c| c.prefix_len() == 0))
 }

@@ -7,7 +7,7 @@ use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
 use super::{Check, Context, Explain, Outcome, Severity, Status, Verdict};
 use crate::policy::{self, Decision, Request};
-use crate::snapshot::{GatherError, VpcEndpoint};
+use crate::snapshot::{EndpointState, EndpointType, GatherError, VpcEndpoint};
 
 const ECR_VPCE_DOCS: &str =
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
@@ -122,7 +122,7 @@ fn create_command(
     let existing_sgs = ctx
         .endpoints()?
         .iter()
-        .find(|e| e.endpoint_type == "Interface" && !e.security_group_ids.is_empty())
+        .find(|e| e.endpoint_type == EndpointType::Interface && !e.security_group_ids.is_empty())
         .map(|e| e.security_group_ids.join(" "));
     let sgs = existing_sgs.unwrap_or_else(|| {
         format!(
@@ -169,11 +169,8 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
         .join(", ");
     // With private DNS the endpoint takes the service's names, path out or not: its policy
     // decides whatever the route table says.
-    let endpoint = ctx.endpoint(short, "Interface")?;
-    let in_path = match endpoint {
-        Some(e) if e.private_dns_enabled && ctx.private_dns_resolves()? => Some(e),
-        _ => None,
-    };
+    let endpoint = ctx.interface_endpoints(short)?.main();
+    let in_path = ctx.endpoint_in_path(short)?;
     let mut verdicts = match in_path {
         Some(e) => policy_verdicts(ctx, short, e)?,
         None => vec![],
@@ -493,56 +490,28 @@ fn private_dns(ctx: &Context) -> Outcome {
     let hard = !dep.required.is_empty();
     let mut verdicts = Vec::new();
     for short in &services {
-        let Some(e) = ctx.endpoint(short, "Interface")? else {
-            continue;
+        let endpoints = ctx.interface_endpoints(short)?;
+        // The owner of the name is judged; the others carry none of the task's traffic.
+        let judged: Vec<&VpcEndpoint> = match endpoints.owner {
+            Some(owner) => vec![owner],
+            None => endpoints.all.clone(),
         };
-        let available = e.state.eq_ignore_ascii_case("available");
-        let mut problems = Vec::new();
-        let mut fixes = Vec::new();
-        if !e.private_dns_enabled {
-            problems.push(format!(
-                "private DNS is off, so {} resolves to public IPs",
-                ctx.service_name(short)
-            ));
-            fixes.push(format!(
-                "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --private-dns-enabled",
-                e.id
-            ));
+        for e in &endpoints.all {
+            if let (Some(owner), false) = (endpoints.owner, judged.iter().any(|j| j.id == e.id)) {
+                verdicts.push(Verdict::pass(
+                    format!("{} ({short})", e.id),
+                    format!(
+                        "{} is not in the task's path: its private DNS is off, and {} resolves to {}, which is judged instead",
+                        e.id,
+                        ctx.service_name(short),
+                        owner.id
+                    ),
+                ));
+            }
         }
-        if !available {
-            problems.push(format!("its state is {}", e.state));
-            fixes.push(if e.state.eq_ignore_ascii_case("pendingAcceptance") {
-                "accept the endpoint connection (or recreate it against the AWS service)"
-                    .to_string()
-            } else {
-                format!("wait until {} is available before deploying", e.id)
-            });
+        for e in judged {
+            verdicts.push(judge_private_dns(ctx, short, e, depends, hard));
         }
-        let resource = format!("{} ({short})", e.id);
-        verdicts.push(if problems.is_empty() {
-            Verdict::pass(resource, format!("{} is available with private DNS", e.id))
-        } else if !depends {
-            Verdict::pass(
-                resource,
-                format!(
-                    "{} {}; not used: every task subnet has a path out",
-                    e.id,
-                    problems.join(" and ")
-                ),
-            )
-        } else if hard {
-            Verdict::fail(
-                resource,
-                format!("{} {}", e.id, problems.join(" and ")),
-                fixes.join("; "),
-            )
-        } else {
-            Verdict::warn(
-                resource,
-                format!("{} {}", e.id, problems.join(" and ")),
-                fixes.join("; "),
-            )
-        });
     }
     if verdicts.is_empty() {
         verdicts.push(Verdict::skip(
@@ -551,4 +520,59 @@ fn private_dns(ctx: &Context) -> Outcome {
         ));
     }
     Ok(verdicts)
+}
+
+fn judge_private_dns(
+    ctx: &Context,
+    short: &str,
+    e: &VpcEndpoint,
+    depends: bool,
+    hard: bool,
+) -> Verdict {
+    let available = e.state == EndpointState::Available;
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    if !e.private_dns_enabled {
+        problems.push(format!(
+            "private DNS is off, so {} resolves to public IPs",
+            ctx.service_name(short)
+        ));
+        fixes.push(format!(
+            "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --private-dns-enabled",
+            e.id
+        ));
+    }
+    if !available {
+        problems.push(format!("its state is {}", e.state));
+        fixes.push(if e.state == EndpointState::PendingAcceptance {
+            "accept the endpoint connection (or recreate it against the AWS service)".to_string()
+        } else {
+            format!("wait until {} is available before deploying", e.id)
+        });
+    }
+    let resource = format!("{} ({short})", e.id);
+    if problems.is_empty() {
+        Verdict::pass(resource, format!("{} is available with private DNS", e.id))
+    } else if !depends {
+        Verdict::pass(
+            resource,
+            format!(
+                "{} {}; not used: every task subnet has a path out",
+                e.id,
+                problems.join(" and ")
+            ),
+        )
+    } else if hard {
+        Verdict::fail(
+            resource,
+            format!("{} {}", e.id, problems.join(" and ")),
+            fixes.join("; "),
+        )
+    } else {
+        Verdict::warn(
+            resource,
+            format!("{} {}", e.id, problems.join(" and ")),
+            fixes.join("; "),
+        )
+    }
 }

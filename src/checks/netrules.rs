@@ -2,6 +2,7 @@
 
 use ipnet::Ipv4Net;
 
+use crate::facts::addr::private_range;
 use crate::snapshot::{NaclEntry, PrefixList, SgRule};
 
 fn is_tcp(protocol: &str) -> bool {
@@ -80,19 +81,6 @@ pub enum NaclResult {
     PartlyDenied {
         by: Vec<i32>,
     },
-}
-
-/// Inside address space no AWS public endpoint uses (RFC 1918, shared, link-local).
-pub fn private_range(net: &Ipv4Net) -> bool {
-    [
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
-    ]
-    .iter()
-    .any(|p| p.parse::<Ipv4Net>().is_ok_and(|p| p.contains(net)))
 }
 
 /// Evaluate TCP traffic to/from `peer` on ports `lo..=hi` in one direction, in rule-number

@@ -79,7 +79,7 @@ fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, GatherError> 
         return Ok(false);
     }
     for service in ctx.interface_services()? {
-        if ctx.endpoint(&service, "Interface")?.is_none() {
+        if ctx.endpoint_in_path(&service)?.is_none() {
             return Ok(false);
         }
     }

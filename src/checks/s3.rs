@@ -4,7 +4,7 @@
 use super::context::{ids, TaskSubnet};
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
-use crate::snapshot::{GatherError, VpcEndpoint};
+use crate::snapshot::{EndpointType, GatherError, VpcEndpoint};
 
 const DOCS: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
 
@@ -69,7 +69,7 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
     let vpc = ctx.vpc_id()?;
     let subnets = ctx.task_subnets()?;
     let dep = ctx.dependence(&subnets)?;
-    if let Some(g) = ctx.endpoint("s3", "Gateway")? {
+    if let Some(g) = ctx.endpoint("s3", EndpointType::Gateway)? {
         return Ok(vec![Verdict::pass(
             g.id.as_str(),
             format!("gateway endpoint {} serves {name}", g.id),
@@ -93,7 +93,7 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
         t.dedup();
         t
     };
-    let interface = ctx.endpoint("s3", "Interface")?;
+    let interface = ctx.endpoint("s3", EndpointType::Interface)?;
     let mut message = format!(
         "no S3 gateway endpoint in {vpc}; subnets {} have no path out, so image layers (prod-{}-starport-layer-bucket) cannot be downloaded",
         ids(&needing),

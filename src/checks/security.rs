@@ -81,7 +81,6 @@ fn destinations<'a>(
     let egress = ctx.egress(ts.route_table)?;
     let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
     let net = ctx.network()?;
-    let dns_ok = ctx.private_dns_resolves()?;
     let mut dests: BTreeMap<String, (Dest<'a>, Vec<String>)> = BTreeMap::new();
     let mut add = |dest: Dest<'a>, service: &str| {
         dests
@@ -105,8 +104,8 @@ fn destinations<'a>(
         nat_subnet: nat_subnet.clone(),
     };
     for service in ctx.interface_services()? {
-        match ctx.endpoint(&service, "Interface")? {
-            Some(e) if e.private_dns_enabled && dns_ok => add(
+        match ctx.endpoint_in_path(&service)? {
+            Some(e) => add(
                 Dest::Endpoint {
                     service: service.clone(),
                     endpoint: e,

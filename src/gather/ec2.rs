@@ -11,9 +11,9 @@ use ipnet::Ipv4Net;
 use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
 use crate::snapshot::{
-    DhcpOptions, Fetched, GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway,
-    Network, NetworkAcl, PrefixList, Route, RouteTable, SecurityGroup, SgRule, Subnet, Vpc,
-    VpcEndpoint,
+    DhcpOptions, EndpointState, EndpointType, Fetched, GatherError, GatherErrorKind,
+    InternetGateway, NaclEntry, NatGateway, Network, NetworkAcl, PrefixList, Route, RouteTable,
+    SecurityGroup, SgRule, Subnet, Vpc, VpcEndpoint,
 };
 
 /// Every page of a paginated describe, each item mapped into the snapshot's own type
@@ -230,7 +230,7 @@ fn route(r: &aws_sdk_ec2::types::Route) -> Route {
         destination_cidr: cidr(r.destination_cidr_block()),
         destination_prefix_list_id: r.destination_prefix_list_id().map(str::to_string),
         target,
-        state: r.state().map(|s| s.as_str().to_string()),
+        state: r.state().map(|s| s.as_str().into()),
     }
 }
 
@@ -312,12 +312,10 @@ fn vpc_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
         service_name: e.service_name().unwrap_or_default().to_string(),
         endpoint_type: e
             .vpc_endpoint_type()
-            .map(|t| t.as_str().to_string())
-            .unwrap_or_default(),
+            .map_or(EndpointType::Other(String::new()), |t| t.as_str().into()),
         state: e
             .state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+            .map_or(EndpointState::Other(String::new()), |s| s.as_str().into()),
         private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
         subnet_ids: e.subnet_ids().to_vec(),
         route_table_ids: e.route_table_ids().to_vec(),

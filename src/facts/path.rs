@@ -1,0 +1,304 @@
+//! Where a route table sends traffic for AWS's public endpoints. Route resolution follows the
+//! VPC guide's route priority: the most specific route wins (longest prefix match), prefix-list
+//! destinations count with their entries, and every hop (the task subnet's table, then the NAT
+//! gateway's subnet's table) is resolved the same way.
+
+use ipnet::Ipv4Net;
+
+use super::addr::{covers_public, private_range};
+use crate::snapshot::{GatherError, Network, Route, RouteTable};
+
+/// How a subnet's traffic to public addresses leaves the VPC.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Egress {
+    /// Through an available public NAT gateway whose own subnet routes to an attached IGW.
+    Nat { nat: String, igw: String },
+    /// Straight to an attached internet gateway, with a public IP on the task.
+    Igw { igw: String },
+    /// Routed to an IGW, but the task gets no public IP: nothing leaves.
+    IgwWithoutPublicIp { igw: String },
+    /// Routed somewhere we cannot follow (transit gateway, peering, firewall, appliance).
+    Unverifiable { target: String },
+    /// A route that leads nowhere (blackhole, NAT not available, NAT without IGW).
+    Broken { target: String, why: String },
+    /// No route covers the public address space.
+    Isolated,
+}
+
+impl Egress {
+    pub fn has_path(&self) -> bool {
+        matches!(self, Egress::Nat { .. } | Egress::Igw { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Egress::Nat { nat, igw } => format!("reaches the internet via {nat} (to {igw})"),
+            Egress::Igw { igw } => format!("reaches the internet via {igw} with a public IP"),
+            Egress::IgwWithoutPublicIp { igw } => format!(
+                "routes 0.0.0.0/0 to {igw} but the task gets no public IP (assignPublicIp DISABLED)"
+            ),
+            Egress::Unverifiable { target } => {
+                format!("sends 0.0.0.0/0 to {target}, which this tool cannot follow")
+            }
+            Egress::Broken { target, why } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
+            Egress::Isolated => "has no route to the internet".to_string(),
+        }
+    }
+
+    /// Which outcome decides when routes of one table disagree: the worst.
+    fn badness(&self) -> u8 {
+        match self {
+            Egress::Nat { .. } | Egress::Igw { .. } => 0,
+            Egress::Isolated => 1,
+            Egress::Unverifiable { .. } => 2,
+            Egress::IgwWithoutPublicIp { .. } => 3,
+            Egress::Broken { .. } => 4,
+        }
+    }
+}
+
+/// A route that decides traffic to some public addresses.
+struct PublicRoute<'a> {
+    route: &'a Route,
+    /// Its public destinations; `None` for a prefix list whose entries are unknown.
+    destinations: Option<Vec<Ipv4Net>>,
+    /// The destination as the route table shows it.
+    label: String,
+    specificity: u8,
+}
+
+/// Routes that carry traffic to public addresses, least specific first. The local route and
+/// gateway endpoint routes (a prefix list to a `vpce-`: S3 or DynamoDB only) are left out.
+fn public_routes<'a>(
+    net: &Network,
+    table: &'a RouteTable,
+) -> Result<Vec<PublicRoute<'a>>, GatherError> {
+    let mut routes = Vec::new();
+    for route in &table.routes {
+        if route.target == "local" {
+            continue;
+        }
+        if let Some(cidr) = route.destination_cidr {
+            if !private_range(&cidr) {
+                routes.push(PublicRoute {
+                    route,
+                    destinations: Some(vec![cidr]),
+                    label: cidr.to_string(),
+                    specificity: cidr.prefix_len(),
+                });
+            }
+        } else if let Some(list) = route.destination_prefix_list_id.as_deref() {
+            if route.target.starts_with("vpce-") {
+                continue;
+            }
+            let entries = net
+                .prefix_lists
+                .get()?
+                .iter()
+                .find(|p| p.id == list)
+                .map(|p| p.cidrs.clone())
+                .filter(|c| !c.is_empty());
+            let public: Option<Vec<Ipv4Net>> =
+                entries.map(|c| c.into_iter().filter(|c| !private_range(c)).collect());
+            if public.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            let specificity = public
+                .as_ref()
+                .and_then(|c| c.iter().map(Ipv4Net::prefix_len).min())
+                .unwrap_or(32);
+            routes.push(PublicRoute {
+                route,
+                destinations: public,
+                label: list.to_string(),
+                specificity,
+            });
+        }
+    }
+    routes.sort_by_key(|r| r.specificity);
+    Ok(routes)
+}
+
+/// Resolves a table: each public route's target through `hop`, then the worst outcome wins
+/// (a more specific route takes its addresses away from the default route).
+fn resolve(
+    net: &Network,
+    table: &RouteTable,
+    hop: impl Fn(&Route) -> Result<Egress, GatherError>,
+) -> Result<Egress, GatherError> {
+    let routes = public_routes(net, table)?;
+    let known: Vec<Ipv4Net> = routes
+        .iter()
+        .flat_map(|r| r.destinations.iter().flatten().copied())
+        .collect();
+    let unknown = routes.iter().find(|r| r.destinations.is_none());
+    if !covers_public(&known) {
+        return Ok(match unknown {
+            Some(r) => Egress::Unverifiable {
+                target: format!(
+                    "{} (for prefix list {}, whose entries are not known)",
+                    r.route.target, r.label
+                ),
+            },
+            None => Egress::Isolated,
+        });
+    }
+    let mut outcomes = Vec::new();
+    for r in &routes {
+        let outcome = hop(r.route)?;
+        let outcome = match (&r.destinations, outcome.has_path()) {
+            (None, false) => Egress::Unverifiable {
+                target: format!(
+                    "{} (for prefix list {}, whose entries are not known)",
+                    r.route.target, r.label
+                ),
+            },
+            _ => outcome,
+        };
+        outcomes.push(outcome);
+    }
+    let base = &routes[0];
+    let worst = (0..outcomes.len())
+        .max_by_key(|&i| (outcomes[i].badness(), std::cmp::Reverse(i)))
+        .expect("at least one route");
+    let outcome = outcomes[worst].clone();
+    if worst == 0 || outcome.has_path() {
+        return Ok(outcomes.swap_remove(0));
+    }
+    let specific = &routes[worst];
+    let more_specific = format!(
+        "route {} is more specific than {} → {}",
+        specific.label, base.label, base.route.target
+    );
+    Ok(match outcome {
+        Egress::Broken { target, why } => Egress::Broken {
+            target: base.route.target.clone(),
+            why: format!(
+                "the more specific route {} → {target}: {why}",
+                specific.label
+            ),
+        },
+        Egress::Unverifiable { target } => Egress::Unverifiable {
+            target: format!("{target} ({more_specific})"),
+        },
+        other => other,
+    })
+}
+
+/// The route table a subnet uses: its explicit association, else the VPC's main table.
+pub fn table_of<'a>(tables: &'a [RouteTable], subnet: &str) -> Option<&'a RouteTable> {
+    tables
+        .iter()
+        .find(|t| t.subnet_ids.iter().any(|s| s == subnet))
+        .or_else(|| tables.iter().find(|t| t.is_main))
+}
+
+/// Paths out of one VPC for a task with or without a public IP.
+pub struct Paths<'a> {
+    pub net: &'a Network,
+    pub assign_public_ip: bool,
+}
+
+const BLACKHOLE: &str = "the route is a blackhole (its target was deleted)";
+
+impl Paths<'_> {
+    /// Where `table` (a task subnet's effective route table) sends public traffic.
+    pub fn egress(&self, table: &RouteTable) -> Result<Egress, GatherError> {
+        resolve(self.net, table, |route| self.task_hop(route))
+    }
+
+    fn task_hop(&self, route: &Route) -> Result<Egress, GatherError> {
+        let target = route.target.clone();
+        if route.is_blackhole() {
+            return Ok(Egress::Broken {
+                target,
+                why: BLACKHOLE.into(),
+            });
+        }
+        if target.starts_with("igw-") {
+            return Ok(match self.attached_igw(&target)? {
+                Err(why) => Egress::Broken { target, why },
+                Ok(()) if self.assign_public_ip => Egress::Igw { igw: target },
+                Ok(()) => Egress::IgwWithoutPublicIp { igw: target },
+            });
+        }
+        if target.starts_with("nat-") {
+            return self.nat_hop(target);
+        }
+        Ok(Egress::Unverifiable { target })
+    }
+
+    fn nat_hop(&self, nat_id: String) -> Result<Egress, GatherError> {
+        let nats = self.net.nat_gateways.get()?;
+        let Some(nat) = nats.iter().find(|n| n.id == nat_id) else {
+            return Ok(Egress::Broken {
+                target: nat_id,
+                why: "that NAT gateway does not exist in this VPC".into(),
+            });
+        };
+        if !nat.state.eq_ignore_ascii_case("available") {
+            let why = format!("the NAT gateway is {}", nat.state);
+            return Ok(Egress::Broken {
+                target: nat_id,
+                why,
+            });
+        }
+        if nat.connectivity_type.as_deref() == Some("private") {
+            return Ok(Egress::Unverifiable {
+                target: format!("{nat_id} (a private NAT gateway)"),
+            });
+        }
+        let nat_subnet = nat.subnet_id.as_deref().unwrap_or_default();
+        let tables = self.net.route_tables.get()?;
+        let no_route = || Egress::Broken {
+            target: nat_id.clone(),
+            why: format!("the NAT gateway's subnet {nat_subnet} has no 0.0.0.0/0 route"),
+        };
+        let Some(table) = table_of(tables, nat_subnet) else {
+            return Ok(no_route());
+        };
+        // The NAT gateway has its own public IP: an attached IGW is the way out.
+        let out = resolve(self.net, table, |route| {
+            let target = route.target.clone();
+            if route.is_blackhole() {
+                return Ok(Egress::Broken {
+                    target,
+                    why: BLACKHOLE.into(),
+                });
+            }
+            if !target.starts_with("igw-") {
+                return Ok(Egress::Unverifiable { target });
+            }
+            Ok(match self.attached_igw(&target)? {
+                Ok(()) => Egress::Nat {
+                    nat: nat_id.clone(),
+                    igw: target,
+                },
+                Err(why) => Egress::Broken { target, why },
+            })
+        })?;
+        Ok(match out {
+            Egress::Isolated => no_route(),
+            Egress::Broken { why, .. } => Egress::Broken {
+                target: nat_id.clone(),
+                why: format!("in the NAT gateway's subnet {nat_subnet}: {why}"),
+            },
+            // E.g. AWS Network Firewall between the NAT and the internet gateway.
+            Egress::Unverifiable { target } => Egress::Unverifiable {
+                target: format!("{nat_id}, whose subnet {nat_subnet} sends 0.0.0.0/0 to {target}"),
+            },
+            other => other,
+        })
+    }
+
+    fn attached_igw(&self, id: &str) -> Result<Result<(), String>, GatherError> {
+        let igws = self.net.internet_gateways.get()?;
+        Ok(match igws.iter().find(|g| g.id == id) {
+            None => Err(format!("internet gateway {id} is not attached to this VPC")),
+            Some(g) => match g.attachment_state.as_deref() {
+                Some("available") | Some("attached") | None => Ok(()),
+                Some(state) => Err(format!("internet gateway {id} attachment is {state}")),
+            },
+        })
+    }
+}
