@@ -81,32 +81,35 @@ pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Netw
         let dhcp = later_wave(1, describe_dhcp_options(client, &vpc)).await;
         (vpc, dhcp)
     };
-    let groups_and_lists = async {
-        let (groups, lists) = tokio::join!(
+    let groups_tables_and_lists = async {
+        let (groups, tables, lists) = tokio::join!(
             describe_security_groups(client, v),
+            describe_route_tables(client, v),
             describe_managed_prefix_lists(client)
         );
-        let lists = later_wave(1, prefix_list_entries(client, region, lists, &groups)).await;
-        (groups, lists)
+        let lists = later_wave(
+            1,
+            prefix_list_entries(client, region, lists, &groups, &tables),
+        )
+        .await;
+        (groups, tables, lists)
     };
     let (
         (vpc, dhcp_options),
-        (security_groups, prefix_lists),
+        (security_groups, route_tables, prefix_lists),
         dns_support,
         dns_hostnames,
         subnets,
-        route_tables,
         nat_gateways,
         internet_gateways,
         vpc_endpoints,
         network_acls,
     ) = tokio::join!(
         vpc_and_dhcp,
-        groups_and_lists,
+        groups_tables_and_lists,
         vpc_attribute(client, v, VpcAttributeName::EnableDnsSupport),
         vpc_attribute(client, v, VpcAttributeName::EnableDnsHostnames),
         describe_vpc_subnets(client, v),
-        describe_route_tables(client, v),
         describe_nat_gateways(client, v),
         describe_internet_gateways(client, v),
         describe_vpc_endpoints(client, v),
@@ -432,18 +435,20 @@ async fn describe_managed_prefix_lists(client: &Client) -> Fetched<Vec<(PrefixLi
     )
 }
 
-/// Wave 3: entries of the customer-managed lists that security group rules reference.
+/// Wave 3: entries of the customer-managed lists that security group rules and routes
+/// reference (a prefix-list route takes part in longest prefix match with its entries).
 async fn prefix_list_entries(
     client: &Client,
     region: &str,
     lists: Fetched<Vec<(PrefixList, bool)>>,
     security_groups: &Fetched<Vec<SecurityGroup>>,
+    route_tables: &Fetched<Vec<RouteTable>>,
 ) -> Fetched<Vec<PrefixList>> {
     let lists = match lists {
         Fetched::Ok(lists) => lists,
         Fetched::Failed { error } => return Fetched::failed(error),
     };
-    let referenced: BTreeSet<&str> = match security_groups.ok() {
+    let mut referenced: BTreeSet<&str> = match security_groups.ok() {
         Ok(groups) => groups
             .iter()
             .flat_map(|g| g.ingress.iter().chain(&g.egress))
@@ -451,6 +456,14 @@ async fn prefix_list_entries(
             .collect(),
         Err(_) => BTreeSet::new(),
     };
+    if let Ok(tables) = route_tables.ok() {
+        referenced.extend(
+            tables
+                .iter()
+                .flat_map(|t| &t.routes)
+                .filter_map(|r| r.destination_prefix_list_id.as_deref()),
+        );
+    }
     let s3_name = format!("com.amazonaws.{region}.s3");
     let wanted: Vec<(PrefixList, bool)> = lists
         .into_iter()
