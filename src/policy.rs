@@ -25,6 +25,74 @@ pub struct Request<'a> {
     pub context: &'a [(&'a str, &'a str)],
 }
 
+impl Request<'_> {
+    /// The value of a context key; `Known(None)` when the key is known to be absent.
+    fn key(&self, key: &str) -> Lookup<'_> {
+        if let Some((_, v)) = self
+            .context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            return Lookup::Known(Some(v));
+        }
+        // Every principal tag of the caller is in the context (see `principal_context`): a tag
+        // not listed is one the principal does not have.
+        let tag_prefix = "aws:principaltag/";
+        let tags_known = self
+            .context
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(TAGS_KNOWN));
+        if tags_known && key.to_ascii_lowercase().starts_with(tag_prefix) {
+            return Lookup::Known(None);
+        }
+        // aws:username exists only for IAM users; a role's requests never carry it.
+        if key.eq_ignore_ascii_case("aws:username") && self.principal_is_role() {
+            return Lookup::Known(None);
+        }
+        Lookup::Unknown
+    }
+
+    fn principal_is_role(&self) -> bool {
+        self.context
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("aws:PrincipalArn") && v.contains(":role/"))
+    }
+}
+
+enum Lookup<'a> {
+    Known(Option<&'a str>),
+    Unknown,
+}
+
+/// Marks a context whose `aws:PrincipalTag/*` entries are the principal's complete tag set.
+pub const TAGS_KNOWN: &str = "fargate-preflight:PrincipalTagsComplete";
+
+/// What IAM knows about a role making a request: its ARN, account and every tag.
+pub fn principal_context(
+    role_arn: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let account = role_arn.split(':').nth(4).unwrap_or_default();
+    let mut context = vec![
+        ("aws:PrincipalArn".to_string(), role_arn.to_string()),
+        ("aws:PrincipalAccount".to_string(), account.to_string()),
+        (TAGS_KNOWN.to_string(), "true".to_string()),
+    ];
+    context.extend(
+        tags.iter()
+            .map(|(k, v)| (format!("aws:PrincipalTag/{k}"), v.clone())),
+    );
+    context
+}
+
+/// Borrowed pairs for `Request::context`.
+pub fn pairs(context: &[(String, String)]) -> Vec<(&str, &str)> {
+    context
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 #[derive(Debug)]
 pub struct PolicyError(pub String);
 
@@ -113,6 +181,33 @@ fn field_matches(
     }
 }
 
+/// Resource / NotResource, with policy variables resolved from the request.
+fn resource_matches(stmt: &Value, req: &Request) -> Match {
+    let (patterns, negated) = match (
+        strings(stmt.get("Resource")),
+        strings(stmt.get("NotResource")),
+    ) {
+        (Some(p), _) => (p, false),
+        (None, Some(p)) => (p, true),
+        // Trust and resource-less statements: no resource restriction.
+        (None, None) => return Match::Yes,
+    };
+    let mut unsure = None;
+    let mut hit = false;
+    for p in patterns {
+        match substitute(p, req) {
+            Ok(Some(p)) if wildcard_match(&p, req.resource, false) => hit = true,
+            Ok(_) => {}
+            Err(why) => unsure = Some(why),
+        }
+    }
+    match (hit, unsure, negated) {
+        (true, _, false) | (false, None, true) => Match::Yes,
+        (true, _, true) | (false, None, false) => Match::No,
+        (false, Some(why), _) => Match::Maybe(format!("the resource depends on {why}")),
+    }
+}
+
 fn principal_matches(stmt: &Value, principal: Option<&str>) -> Match {
     let (key, negated) = match (stmt.get("Principal"), stmt.get("NotPrincipal")) {
         (Some(p), _) => (p, false),
@@ -129,7 +224,16 @@ fn principal_matches(stmt: &Value, principal: Option<&str>) -> Match {
         _ => vec![],
     };
     let any = listed.contains(&"*");
-    let named = principal.is_some_and(|p| listed.iter().any(|l| wildcard_match(l, p, false)));
+    // An account (its id or `arn:…:iam::ID:root`) stands for every principal in it (IAM User
+    // Guide, Principal element: "does not limit permissions to only the root user").
+    let account_of = |arn: &str| arn.split(':').nth(4).map(str::to_string);
+    let named = principal.is_some_and(|p| {
+        listed.iter().any(|l| {
+            wildcard_match(l, p, false)
+                || listed_account(l)
+                    .is_some_and(|a| p.starts_with("arn:") && account_of(p) == Some(a))
+        })
+    });
     match (negated, any || named, principal) {
         (false, true, _) => Match::Yes,
         (true, true, _) => Match::No,
@@ -142,19 +246,70 @@ fn principal_matches(stmt: &Value, principal: Option<&str>) -> Match {
     }
 }
 
+/// The account a Principal entry names as a whole: `123456789012` or `arn:PARTITION:iam::ID:root`.
+fn listed_account(entry: &str) -> Option<String> {
+    let is_id = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if is_id(entry) {
+        return Some(entry.to_string());
+    }
+    let parts: Vec<&str> = entry.split(':').collect();
+    (parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[5] == "root"
+        && is_id(parts[4]))
+    .then(|| parts[4].to_string())
+}
+
+/// A pattern after substituting policy variables (`${aws:PrincipalTag/team}`, with an optional
+/// `, 'default'`): `Ok(Some(text))`, `Ok(None)` when a variable has no value (the element then
+/// matches nothing, IAM User Guide "Policy variables with no value"), `Err` when we cannot know.
+fn substitute(pattern: &str, req: &Request) -> Result<Option<String>, String> {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(Some(out));
+        };
+        let inner = &rest[start + 2..start + len];
+        rest = &rest[start + len + 1..];
+        let (key, default) = match inner.split_once(',') {
+            Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\''))),
+            None => (inner.trim(), None),
+        };
+        if matches!(key, "*" | "?" | "$") {
+            return Err(format!("the escaped character ${{{key}}} in {pattern}"));
+        }
+        match (req.key(key), default) {
+            (Lookup::Known(Some(v)), _) => out.push_str(v),
+            (Lookup::Known(None), Some(d)) => out.push_str(d),
+            (Lookup::Known(None), None) => return Ok(None),
+            (Lookup::Unknown, _) => {
+                return Err(format!("the policy variable ${{{key}}} in {pattern}"))
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(Some(out))
+}
+
 /// Evaluates a Condition block against the known keys: `Some(holds)`, or `None` when it uses
 /// an operator or key we cannot evaluate.
-fn condition_holds(condition: &Value, context: &[(&str, &str)]) -> Option<bool> {
+fn condition_holds(condition: &Value, req: &Request) -> Option<bool> {
     for (operator, block) in condition.as_object()? {
         let base = operator.strip_suffix("IfExists").unwrap_or(operator);
         for (key, expected) in block.as_object()? {
-            let actual = context
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| *v);
             // An unknown key may well be present on the real request (IfExists or not).
-            let actual = actual?;
-            let expected = strings(Some(expected))?;
+            let Lookup::Known(Some(actual)) = req.key(key) else {
+                return None;
+            };
+            let expected: Vec<String> = strings(Some(expected))?
+                .into_iter()
+                .map(|e| substitute(e, req).ok().flatten())
+                .collect::<Option<_>>()?;
+            let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
             let equal = expected.contains(&actual);
             let like = expected.iter().any(|e| wildcard_match(e, actual, false));
             let holds = match base {
@@ -190,25 +345,26 @@ pub fn evaluate(doc: &Value, req: &Request) -> Decision {
     let mut uncertain = Vec::new();
     for (i, stmt) in statements.iter().enumerate() {
         let action = field_matches(stmt, "Action", "NotAction", req.action, true);
-        let resource = if stmt.get("Resource").is_none() && stmt.get("NotResource").is_none() {
-            // Trust and resource-less statements: no resource restriction.
-            true
-        } else {
-            field_matches(stmt, "Resource", "NotResource", req.resource, false)
-        };
-        if !action || !resource {
+        if !action {
             continue;
         }
-        let mut maybe = match principal_matches(stmt, req.principal) {
+        let resource_unsure = match resource_matches(stmt, req) {
             Match::No => continue,
             Match::Yes => None,
             Match::Maybe(why) => Some(why),
+        };
+        let mut maybe = match principal_matches(stmt, req.principal) {
+            Match::No => continue,
+            Match::Yes => resource_unsure,
+            Match::Maybe(why) => {
+                Some(resource_unsure.map_or(why.clone(), |r| format!("{r}; {why}")))
+            }
         };
         if let Some(cond) = stmt
             .get("Condition")
             .filter(|c| c.as_object().is_some_and(|m| !m.is_empty()))
         {
-            match condition_holds(cond, req.context) {
+            match condition_holds(cond, req) {
                 Some(true) => {}
                 Some(false) => continue,
                 None => {

@@ -565,6 +565,9 @@ pub struct Role {
     pub attached_policies: Vec<PolicyDocument>,
     pub inline_policies: Vec<PolicyDocument>,
     pub permissions_boundary: Option<PolicyDocument>,
+    /// The role's tags (GetRole): the values of `aws:PrincipalTag/KEY` in its requests.
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -206,6 +206,21 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// What IAM knows of the execution role when it makes the task's requests.
+    pub fn execution_principal_context(&self) -> Result<Vec<(String, String)>, GatherError> {
+        if let Ok(Some(role)) = self.snap.execution_role.ok() {
+            return Ok(crate::policy::principal_context(&role.arn, &role.tags));
+        }
+        let Some(arn) = self.task_definition()?.execution_role_arn.clone() else {
+            return Ok(vec![]);
+        };
+        let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+        Ok(vec![
+            ("aws:PrincipalArn".into(), arn),
+            ("aws:PrincipalAccount".into(), account),
+        ])
+    }
+
     /// Private ECR images of the task: (container, image, registry region).
     pub fn ecr_images(&self) -> Result<Vec<(String, String, String)>, GatherError> {
         Ok(self

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
 use super::{Check, Context, Explain, Outcome, Severity, Status, Verdict};
-use crate::policy::{self, Decision, Request};
+use crate::policy::{self, Decision};
 use crate::snapshot::{EndpointState, EndpointType, GatherError, VpcEndpoint};
 
 const ECR_VPCE_DOCS: &str =
@@ -293,16 +293,10 @@ fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcom
         .collect();
     let mut denied = Vec::new();
     let mut uncertain = Vec::new();
+    let known = ctx.execution_principal_context()?;
+    let context = policy::pairs(&known);
     for r in &requests {
-        let decision = policy::evaluate(
-            &doc,
-            &Request {
-                action: r.action,
-                resource: &r.resource,
-                principal: principal.as_deref(),
-                context: &[],
-            },
-        );
+        let decision = r.decide(&doc, principal.as_deref(), &context);
         match decision {
             Decision::Allowed => {}
             Decision::ExplicitDeny { statement } => denied.push(format!(

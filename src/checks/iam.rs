@@ -48,16 +48,16 @@ fn required(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
                 .get("awslogs-region")
                 .map_or(ctx.region(), String::as_str);
             let group = log.options.get("awslogs-group").map_or("*", String::as_str);
-            requests.push(TaskRequest {
-                service: "logs",
-                action: "logs:CreateLogGroup",
-                resource: format!(
+            requests.push(TaskRequest::new(
+                "logs",
+                "logs:CreateLogGroup",
+                format!(
                     "arn:{}:logs:{region}:{}:log-group:{group}:*",
                     ctx.snap.partition(),
                     td.account()
                 ),
-                why: format!("container {} (awslogs-create-group)", c.name),
-            });
+                format!("container {} (awslogs-create-group)", c.name),
+            ));
         }
     }
     requests.extend(cache_requests(ctx)?);
@@ -193,16 +193,12 @@ fn execution_role(ctx: &Context) -> Outcome {
         .transpose()?;
     let mut missing: BTreeMap<&str, Vec<&TaskRequest>> = BTreeMap::new();
     let mut uncertain: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let known = policy::principal_context(&role.arn, &role.tags);
+    let context = policy::pairs(&known);
     for r in &needed {
-        let request = Request {
-            action: r.action,
-            resource: &r.resource,
-            principal: None,
-            context: &[],
-        };
-        let mut decisions = vec![policy::evaluate(&identity, &request)];
+        let mut decisions = vec![r.decide(&identity, None, &context)];
         if let Some(b) = &boundary {
-            decisions.push(policy::evaluate(b, &request));
+            decisions.push(r.decide(b, None, &context));
         }
         for d in decisions {
             match d {

@@ -305,12 +305,12 @@ pub fn cache_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
             actions.push("ecr:CreateRepository");
         }
         for action in actions {
-            requests.push(TaskRequest {
-                service: "ecr.api",
+            requests.push(TaskRequest::new(
+                "ecr.api",
                 action,
-                resource: resource.clone(),
-                why: why.clone(),
-            });
+                resource.clone(),
+                why.clone(),
+            ));
         }
     }
     Ok(requests)

@@ -4,7 +4,9 @@
 use super::context::secret_uses;
 use super::Context;
 use crate::image;
+use crate::policy::{self, Decision, Request};
 use crate::snapshot::GatherError;
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRequest {
@@ -12,25 +14,113 @@ pub struct TaskRequest {
     pub service: &'static str,
     pub action: &'static str,
     pub resource: String,
+    /// Another ARN IAM may see for the same request, when the reference is ambiguous.
+    pub alternative: Option<Alternative>,
     /// Why the task makes it, for messages: "container web (…)".
     pub why: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    pub resource: String,
+    pub why: &'static str,
+}
+
+impl TaskRequest {
+    pub fn new(service: &'static str, action: &'static str, resource: String, why: String) -> Self {
+        TaskRequest {
+            service,
+            action,
+            resource,
+            alternative: None,
+            why,
+        }
+    }
+
+    /// The policy's decision; where the resource is ambiguous, both readings must agree.
+    pub fn decide(
+        &self,
+        doc: &Value,
+        principal: Option<&str>,
+        context: &[(&str, &str)],
+    ) -> Decision {
+        let decide = |resource: &str| {
+            policy::evaluate(
+                doc,
+                &Request {
+                    action: self.action,
+                    resource,
+                    principal,
+                    context,
+                },
+            )
+        };
+        let first = decide(&self.resource);
+        let Some(alt) = &self.alternative else {
+            return first;
+        };
+        let second = decide(&alt.resource);
+        if first == second {
+            return first;
+        }
+        let allowed = |d: &Decision| matches!(d, Decision::Allowed);
+        if allowed(&first) == allowed(&second) && !allowed(&first) {
+            return first;
+        }
+        Decision::Uncertain {
+            reasons: vec![format!(
+                "{}: as {} it is {}, as {} it is {}",
+                alt.why,
+                self.resource,
+                verdict_word(&first),
+                alt.resource,
+                verdict_word(&second)
+            )],
+        }
+    }
+}
+
+fn verdict_word(d: &Decision) -> &'static str {
+    match d {
+        Decision::Allowed => "allowed",
+        Decision::Uncertain { .. } => "uncertain",
+        _ => "not allowed",
+    }
+}
+
+/// The Secrets Manager API reference: a partial ARN of a name that ends in a hyphen and six
+/// characters is taken for a complete ARN, so such a reference can mean either.
+const AMBIGUOUS_SECRET: &str = "the secret reference ends in '-' and six characters, which Secrets Manager reads as its random suffix, though it may be part of the name (a partial ARN); use the complete ARN";
+
 /// A secret reference without the JSON-key / version suffix ECS allows after the ARN. A
 /// partial ARN (no `-XXXXXX` suffix) gets `-??????`: IAM sees the full ARN, whose six-character
 /// suffix only Secrets Manager knows.
-fn secret_arn(value_from: &str) -> String {
+fn secret_arn(value_from: &str) -> (String, Option<Alternative>) {
     let arn = value_from.split(':').take(7).collect::<Vec<_>>().join(":");
     let name = arn.rsplit(':').next().unwrap_or_default();
-    let complete = name.rsplit_once('-').is_some_and(|(_, suffix)| {
-        suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
-    });
-    if complete {
-        arn
-    } else {
-        format!("{arn}{PARTIAL_SECRET_SUFFIX}")
+    let suffix = name
+        .rsplit_once('-')
+        .map(|(_, s)| s)
+        .filter(|s| s.len() == 6 && s.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let Some(suffix) = suffix else {
+        return (format!("{arn}{PARTIAL_SECRET_SUFFIX}"), None);
+    };
+    // The random suffix mixes upper case, lower case and digits; one without an upper-case
+    // letter ("-secret", "-prod01") may as well be the end of the name.
+    if suffix.bytes().any(|b| b.is_ascii_uppercase()) {
+        return (arn, None);
+    }
+    {
+        let partial = Alternative {
+            resource: format!("{arn}{PARTIAL_SECRET_SUFFIX}"),
+            why: AMBIGUOUS_SECRET,
+        };
+        (arn, Some(partial))
     }
 }
+
+/// Stands for the ECS task id in a log stream name (`PREFIX/CONTAINER/TASK-ID`).
+const TASK_ID: &str = "0123456789abcdef0123456789abcdef";
 
 /// Marks a secret ARN whose real suffix is unknown.
 pub const PARTIAL_SECRET_SUFFIX: &str = "-??????";
@@ -67,12 +157,12 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
                 "ecr:GetDownloadUrlForLayer",
                 "ecr:BatchGetImage",
             ] {
-                requests.push(TaskRequest {
-                    service: "ecr.dkr",
+                requests.push(TaskRequest::new(
+                    "ecr.dkr",
                     action,
-                    resource: repo.clone(),
-                    why: format!("container {} ({})", c.name, c.image),
-                });
+                    repo.clone(),
+                    format!("container {} ({})", c.name, c.image),
+                ));
             }
         }
         if let Some(log) = c
@@ -85,14 +175,22 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
                 .get("awslogs-region")
                 .map_or(region, String::as_str);
             let group = log.options.get("awslogs-group").map_or("*", String::as_str);
-            let resource = format!("arn:{partition}:logs:{log_region}:{acct}:log-group:{group}:*");
+            // IAM sees the stream's ARN, as AccessDenied messages for both actions show
+            // ("… on resource: arn:aws:logs:R:A:log-group:G:log-stream:S").
+            let stream = match log.options.get("awslogs-stream-prefix") {
+                Some(prefix) => format!("{prefix}/{}/{TASK_ID}", c.name),
+                None => TASK_ID.to_string(),
+            };
+            let resource = format!(
+                "arn:{partition}:logs:{log_region}:{acct}:log-group:{group}:log-stream:{stream}"
+            );
             for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-                requests.push(TaskRequest {
-                    service: "logs",
+                requests.push(TaskRequest::new(
+                    "logs",
                     action,
-                    resource: resource.clone(),
-                    why: format!("container {} (awslogs group {group})", c.name),
-                });
+                    resource.clone(),
+                    format!("container {} (awslogs group {group})", c.name),
+                ));
             }
         }
     }
@@ -101,27 +199,28 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
         for file in &c.environment_files {
             let bucket = file.split_once(":::").map_or("", |(_, rest)| rest);
             let bucket = bucket.split('/').next().unwrap_or_default();
-            requests.push(TaskRequest {
-                service: "s3",
-                action: "s3:GetObject",
-                resource: file.clone(),
-                why: format!("container {} environment file", c.name),
-            });
-            requests.push(TaskRequest {
-                service: "s3",
-                action: "s3:GetBucketLocation",
-                resource: format!("arn:{partition}:s3:::{bucket}"),
-                why: format!("container {} environment file", c.name),
-            });
+            let why = format!("container {} environment file", c.name);
+            requests.push(TaskRequest::new(
+                "s3",
+                "s3:GetObject",
+                file.clone(),
+                why.clone(),
+            ));
+            requests.push(TaskRequest::new(
+                "s3",
+                "s3:GetBucketLocation",
+                format!("arn:{partition}:s3:::{bucket}"),
+                why,
+            ));
         }
     }
     if token_needed {
-        requests.push(TaskRequest {
-            service: "ecr.api",
-            action: "ecr:GetAuthorizationToken",
-            resource: "*".into(),
-            why: "the ECR registry login".into(),
-        });
+        requests.push(TaskRequest::new(
+            "ecr.api",
+            "ecr:GetAuthorizationToken",
+            "*".into(),
+            "the ECR registry login".into(),
+        ));
     }
     for secret in secret_uses(td) {
         let secret_region = if secret.region.is_empty() {
@@ -129,7 +228,7 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
         } else {
             secret.region.as_str()
         };
-        let (action, resource) = if secret.service == "secretsmanager" {
+        let (action, (resource, alternative)) = if secret.service == "secretsmanager" {
             (
                 "secretsmanager:GetSecretValue",
                 secret_arn(&secret.value_from),
@@ -137,13 +236,17 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
         } else {
             (
                 "ssm:GetParameters",
-                parameter_arn(&secret.value_from, partition, secret_region, acct),
+                (
+                    parameter_arn(&secret.value_from, partition, secret_region, acct),
+                    None,
+                ),
             )
         };
         requests.push(TaskRequest {
             service: secret.service,
             action,
             resource,
+            alternative,
             why: format!("secret {}", secret.what),
         });
     }
@@ -158,11 +261,27 @@ mod tests {
     fn secret_references() {
         assert_eq!(
             secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password::"),
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf".to_string(),
+                None
+            )
+        );
+        let (arn, alternative) =
+            secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-secret");
+        assert_eq!(
+            arn,
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-secret"
+        );
+        assert_eq!(
+            alternative.map(|a| a.resource).as_deref(),
+            Some("arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-secret-??????")
         );
         assert_eq!(
             secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db"),
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????"
+            (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-??????".to_string(),
+                None
+            )
         );
         assert_eq!(
             parameter_arn("/prod/key", "aws", "eu-west-1", "123456789012"),

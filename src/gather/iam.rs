@@ -93,6 +93,11 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
         attached_policies,
         inline_policies,
         permissions_boundary,
+        tags: role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
     }))
 }
 
