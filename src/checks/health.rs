@@ -20,8 +20,8 @@ pub static HEALTH_CHECK_TIMING: Check = Check {
     run: timing,
     explain: Explain {
         verifies: "That the application's startup time fits the time a task survives failing load balancer health checks.",
-        why: "The load balancer checks a target from the moment it registers. A slow starter is marked unhealthy after interval × unhealthy threshold seconds, and ECS replaces it unless the grace period still covers it: start, fail, stop, start again, forever.",
-        decides: "With startup S (--startup-time, else the container health check's startPeriod), detection D = interval × unhealthy threshold, grace G and recovery R = interval × healthy threshold: S < D passes; G ≥ S + R passes; S ≤ G < S + R warns; G < S fails. Without a startup time it warns with the window.",
+        why: "The load balancer checks a target from the moment it registers. A slow starter can be marked unhealthy at the U-th failed probe, (unhealthy threshold − 1) × interval after registration, and ECS replaces it unless the grace period still covers it: start, fail, stop, start again, forever.",
+        decides: "With startup S (--startup-time, else the container health check's startPeriod), detection D = (unhealthy threshold − 1) × interval (first probe at registration, no later first probe is documented), grace G and healthy threshold H: S < D passes; G ≥ S + H × interval passes; S + (H − 1) × interval < G < S + H × interval warns (recovery may not be complete); otherwise the target is still unhealthy for certain when the grace period ends: fail. Without a startup time it warns with the window.",
         fix: "Set healthCheckGracePeriodSeconds to at least S + R (aws ecs update-service --health-check-grace-period-seconds N), or loosen the target group (interval, unhealthy threshold).",
     },
 };
@@ -62,8 +62,8 @@ pub static CONTAINER_HEALTH_CHECK: Check = Check {
     run: container_check,
     explain: Explain {
         verifies: "That an essential container's health check is valid and gives the application enough time.",
-        why: "An essential container marked unhealthy stops the whole task. Failures during startPeriod do not count; after it, retries × interval decides.",
-        decides: "Defaults interval 30, timeout 5, retries 3, startPeriod 0. Values outside interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 fail (ECS rejects them). startPeriod + retries × interval not above the startup time fails.",
+        why: "An essential container marked unhealthy stops the whole task. Docker probes one interval after start and then every interval; failures during startPeriod do not count.",
+        decides: "Defaults interval 30, timeout 5, retries 3, startPeriod 0. Values outside interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 fail (ECS rejects them). The container is unhealthy at max(1, ceil(startPeriod / interval)) × interval + (retries − 1) × interval; not above the startup time fails.",
         fix: "Raise startPeriod (max 300) or retries × interval.",
     },
 };
@@ -88,9 +88,18 @@ impl TargetGroupTiming {
         }
     }
 
-    /// Seconds of failing checks before the target is marked unhealthy.
+    /// Seconds after registration by which the target can be marked unhealthy. The load
+    /// balancer checks from registration on, and no AWS page promises a later first probe: the
+    /// U-th consecutive failure can come at (U − 1) × interval (a refused connection fails at
+    /// once; a hanging probe adds its timeout).
     pub fn detection(&self) -> u32 {
-        self.interval * self.unhealthy_threshold
+        self.interval * (self.unhealthy_threshold.max(1) - 1)
+    }
+
+    /// The earliest a target that answers from `startup` on is healthy again: H passes in a row,
+    /// the first at `startup` at best.
+    pub fn earliest_recovery(&self) -> u32 {
+        self.interval * (self.healthy_threshold.max(1) - 1)
     }
 
     /// Seconds of passing checks an unhealthy target needs to become healthy again.
@@ -106,9 +115,9 @@ pub enum Survival {
     BeforeDetection { margin: u32 },
     /// Marked unhealthy first, but healthy again before the grace period ends.
     WithinGrace { margin: u32 },
-    /// Answers within the grace period, but the target is still recovering when it ends.
+    /// The grace period may end while the target is still recovering.
     Tight { short_by: u32 },
-    /// Stopped before it answers.
+    /// The grace period ends while the target is still unhealthy for certain: ECS stops it.
     Killed { short_by: u32 },
 }
 
@@ -124,7 +133,7 @@ pub fn survival(startup: u32, grace: u32, tg: TargetGroupTiming) -> Survival {
         Survival::WithinGrace {
             margin: grace - healthy_again,
         }
-    } else if grace >= startup {
+    } else if grace > startup + tg.earliest_recovery() {
         Survival::Tight {
             short_by: healthy_again - grace,
         }
@@ -154,9 +163,14 @@ impl ContainerTiming {
         }
     }
 
-    /// Seconds before an app that never answers is marked unhealthy.
+    /// Seconds before an app that never answers is marked unhealthy. Docker runs the first
+    /// probe one interval after start and stays on that grid; failures inside startPeriod do not
+    /// count, so the first that counts is the first probe at or after it, and `retries` of them
+    /// in a row mark the container unhealthy (Docker HEALTHCHECK reference).
     pub fn window(&self) -> i32 {
-        self.start_period + self.retries * self.interval
+        let interval = self.interval.max(1);
+        let first_counted = (self.start_period + interval - 1) / interval;
+        first_counted.max(1) * interval + (self.retries - 1).max(0) * interval
     }
 
     /// Values outside the ranges of the ECS HealthCheck API.
@@ -274,8 +288,8 @@ fn timing(ctx: &Context) -> Outcome {
         let t = TargetGroupTiming::of(tg);
         let container = target_container(ctx, index)?.map(|(c, _)| c);
         let numbers = format!(
-            "detection window {} s (interval {} s × unhealthy threshold {}), grace {grace} s, recovery {} s (interval × healthy threshold {})",
-            t.detection(), t.interval, t.unhealthy_threshold, t.recovery(), t.healthy_threshold
+            "detection window {} s ((unhealthy threshold {} − 1) × interval {} s, counting the first probe at registration), grace {grace} s, recovery up to {} s (interval × healthy threshold {})",
+            t.detection(), t.unhealthy_threshold, t.interval, t.recovery(), t.healthy_threshold
         );
         let resource = tg.name.clone();
         let Some((s, source)) = startup(ctx, container) else {
@@ -288,13 +302,13 @@ fn timing(ctx: &Context) -> Outcome {
             continue;
         };
         let needed = s + t.recovery();
-        // A target group that tolerates the start-up on its own: interval × threshold > S,
+        // A target group that tolerates the start-up on its own: interval × (threshold − 1) > S,
         // within ELB's limits (threshold ≤ 10, interval ≤ 300).
-        let interval = t.interval.max((s + 1).div_ceil(10)).min(300);
-        let threshold = (s + 1).div_ceil(interval).clamp(2, 10);
+        let interval = t.interval.max((s + 1).div_ceil(9)).min(300);
+        let threshold = ((s + 1).div_ceil(interval) + 1).clamp(2, 10);
         let fix = format!(
-            "set healthCheckGracePeriodSeconds to at least startup + interval × healthy threshold = {s} + {} = {needed} ({}), or let the target group tolerate the start-up ({interval} s × {threshold} = {} s): aws elbv2 modify-target-group --target-group-arn {} --health-check-interval-seconds {interval} --unhealthy-threshold-count {threshold}",
-            t.recovery(), update_service_command(ctx, needed), interval * threshold, tg.arn
+            "set healthCheckGracePeriodSeconds to at least startup + interval × healthy threshold = {s} + {} = {needed} ({}), or let the target group tolerate the start-up ({interval} s × ({threshold} − 1) = {} s): aws elbv2 modify-target-group --target-group-arn {} --health-check-interval-seconds {interval} --unhealthy-threshold-count {threshold}",
+            t.recovery(), update_service_command(ctx, needed), interval * (threshold - 1), tg.arn
         );
         let message =
             |verdict: &str| format!("startup {s} s (from {source}): {verdict}; {numbers}");
@@ -302,12 +316,13 @@ fn timing(ctx: &Context) -> Outcome {
             Survival::BeforeDetection { margin } => Verdict::pass(resource, message(&format!("answers {margin} s before the target could be marked unhealthy"))),
             Survival::WithinGrace { margin } => Verdict::pass(resource, message(&format!("the target is marked unhealthy at {} s but is healthy again at {needed} s, {margin} s before the grace period ends", t.detection()))),
             Survival::Tight { short_by } => Verdict::warn(resource, message(&format!("the target is marked unhealthy at {} s and is healthy again only at {needed} s, {short_by} s after the grace period ends: ECS may stop the task", t.detection())), fix),
-            Survival::Killed { short_by } => Verdict::fail(resource, message(&format!("the target is marked unhealthy at {} s and the grace period ends at {grace} s, before the app answers: ECS stops the task and starts another, forever (short by {short_by} s)", t.detection())), fix),
+            Survival::Killed { short_by } => Verdict::fail(resource, message(&format!("the target can be marked unhealthy at {} s, and when the grace period ends at {grace} s it is still unhealthy for certain (healthy again at {} s at the earliest): ECS stops the task and starts another, forever (short by {short_by} s)", t.detection(), s + t.earliest_recovery())), fix),
         }.with_details(json!({
             "startup_seconds": s,
             "detection_window_seconds": t.detection(),
             "grace_period_seconds": grace,
             "recovery_seconds": t.recovery(),
+            "earliest_recovery_seconds": t.earliest_recovery(),
             "container_window_seconds": container.and_then(|c| c.health_check.as_ref()).map(|h| ContainerTiming::of(h).window()),
         })));
     }
@@ -361,11 +376,11 @@ fn container_check(ctx: &Context) -> Outcome {
         let t = ContainerTiming::of(hc);
         let invalid = t.invalid();
         let numbers = format!(
-            "startPeriod {} s + retries {} × interval {} s = {} s",
+            "unhealthy at {} s (first counted probe at the first interval mark at or after startPeriod {} s, then retries {} × interval {} s, the first probe one interval after start)",
+            t.window(),
             t.start_period,
             t.retries,
-            t.interval,
-            t.window()
+            t.interval
         );
         if !invalid.is_empty() {
             verdicts.push(Verdict::fail(
@@ -390,7 +405,7 @@ fn container_check(ctx: &Context) -> Outcome {
             Some(s) if i64::from(t.window()) <= i64::from(s) => Verdict::fail(
                 resource,
                 format!("the app needs {s} s but the container is marked unhealthy after {numbers}: an essential container marked unhealthy stops the task"),
-                format!("raise startPeriod to at least {} (max 300) or retries × interval", (i64::from(s) - i64::from(t.retries * t.interval) + 1).clamp(0, 300)),
+                format!("raise startPeriod to at least {} (max 300) or retries × interval", (i64::from(s) - i64::from((t.retries - 1) * t.interval) + 1).clamp(0, 300)),
             ),
             Some(s) => Verdict::pass(resource, format!("{numbers} leaves the {s} s start-up {} s to spare", i64::from(t.window()) - i64::from(s))),
             None => Verdict::pass(resource, format!("the app must answer within {numbers} (pass --startup-time to compare)")),
@@ -554,22 +569,59 @@ mod tests {
 
     #[test]
     fn startup_against_the_detection_window() {
-        // Answering at 19 s: the second failed check (20 s) never happens.
-        assert_eq!(survival(19, 0, TG), Survival::BeforeDetection { margin: 1 });
-        // Answering exactly at the window is too late: the target is marked unhealthy.
-        assert_eq!(survival(20, 0, TG), Survival::Killed { short_by: 40 });
+        // Probes at 0 and 10 s: the second failure, at 10 s, marks the target unhealthy.
+        assert_eq!(survival(9, 0, TG), Survival::BeforeDetection { margin: 1 });
+        assert_eq!(survival(10, 0, TG), Survival::Killed { short_by: 30 });
+        // The defaults (30 s, 2): a 45 s starter can be marked unhealthy at 30 s.
+        let defaults = TargetGroupTiming {
+            interval: 30,
+            healthy_threshold: 5,
+            unhealthy_threshold: 2,
+        };
+        assert_eq!(defaults.detection(), 30);
+        assert_eq!(
+            survival(29, 0, defaults),
+            Survival::BeforeDetection { margin: 1 }
+        );
+        assert_eq!(
+            survival(45, 0, defaults),
+            Survival::Killed { short_by: 195 }
+        );
+        // grace = startup = 120 s: still unhealthy for certain when the grace period ends.
+        assert_eq!(
+            survival(120, 120, defaults),
+            Survival::Killed { short_by: 150 }
+        );
     }
 
     #[test]
     fn grace_must_cover_startup_plus_recovery() {
+        // Healthy again at 130 s at the earliest, 140 s at the latest.
         assert_eq!(survival(120, 140, TG), Survival::WithinGrace { margin: 0 });
         assert_eq!(
             survival(120, 300, TG),
             Survival::WithinGrace { margin: 160 }
         );
-        assert_eq!(survival(120, 130, TG), Survival::Tight { short_by: 10 });
-        assert_eq!(survival(120, 120, TG), Survival::Tight { short_by: 20 });
-        assert_eq!(survival(120, 119, TG), Survival::Killed { short_by: 21 });
+        assert_eq!(survival(120, 139, TG), Survival::Tight { short_by: 1 });
+        assert_eq!(survival(120, 131, TG), Survival::Tight { short_by: 9 });
+        assert_eq!(survival(120, 130, TG), Survival::Killed { short_by: 10 });
+        assert_eq!(survival(120, 120, TG), Survival::Killed { short_by: 20 });
+    }
+
+    #[test]
+    fn container_window_on_the_probe_grid() {
+        let timing = |start_period, interval, retries| ContainerTiming {
+            interval,
+            timeout: 5,
+            retries,
+            start_period,
+        };
+        // startPeriod 45 / interval 30 / retries 3: probes at 30 (ignored), 60, 90, 120.
+        assert_eq!(timing(45, 30, 3).window(), 120);
+        assert_eq!(timing(60, 30, 3).window(), 120);
+        assert_eq!(timing(61, 30, 3).window(), 150);
+        assert_eq!(timing(0, 30, 3).window(), 90);
+        assert_eq!(timing(0, 10, 1).window(), 10);
     }
 
     #[test]
@@ -594,7 +646,7 @@ mod tests {
             load_balancers: vec![],
         };
         let t = TargetGroupTiming::of(&tg);
-        assert_eq!((t.detection(), t.recovery()), (60, 150));
+        assert_eq!((t.detection(), t.recovery()), (30, 150));
         let c = ContainerTiming::of(&ContainerHealthCheck {
             command: vec![],
             interval: None,

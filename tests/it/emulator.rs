@@ -616,7 +616,8 @@ fn grace_0_with_a_slow_start_is_killed() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(statuses(&doc, "health-check-timing"), ["fail"]);
     let row = finding(&doc, "health-check-timing");
-    assert_eq!(row["details"]["detection_window_seconds"], 20);
+    // Probes at 0 and 10 s: the second failure marks it unhealthy at (2 − 1) × 10 s.
+    assert_eq!(row["details"]["detection_window_seconds"], 10);
     assert_eq!(row["details"]["grace_period_seconds"], 0);
     assert_eq!(statuses(&doc, "health-check-grace"), ["fail"]);
     assert_eq!(statuses(&doc, "load-balancer-ingress"), ["pass"]);

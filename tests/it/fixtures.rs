@@ -644,12 +644,13 @@ fn health_check_timing_and_grace() {
     // Grace 300 covers a 120 s start plus 2 × 10 s recovery.
     let f = assert_verdicts_with("alb", &startup(120), &[]);
     let row = find(&f, "health-check-timing", Status::Pass);
+    // (unhealthy threshold 2 − 1) × interval 10: the first probe comes at registration.
     assert_eq!(
         row.details.as_ref().unwrap()["detection_window_seconds"],
-        20
+        10
     );
     assert_eq!(row.details.as_ref().unwrap()["recovery_seconds"], 20);
-    // Grace 0, 10 s × 2 window, 120 s start: killed, and the grace check says what grace does.
+    // Grace 0, 10 s window, 120 s start: killed, and the grace check says what grace does.
     let f = assert_verdicts_with(
         "alb-grace-0",
         &startup(120),
@@ -681,9 +682,17 @@ fn health_check_timing_and_grace() {
     );
     assert!(find(&f, "health-check-timing", Status::Warn)
         .message
-        .contains("within 20 s"));
-    // A fast app needs no grace.
-    assert_verdicts_with("alb-grace-0", &startup(15), &[]);
+        .contains("within 10 s"));
+    // A fast app needs no grace; one answering at the second probe is already too late.
+    assert_verdicts_with("alb-grace-0", &startup(9), &[]);
+    assert_verdicts_with(
+        "alb-grace-0",
+        &startup(10),
+        &[
+            ("health-check-timing", "fail"),
+            ("health-check-grace", "fail"),
+        ],
+    );
     // Without a load balancer these checks do not apply.
     let f = assert_verdicts_with("endpoint-only", &startup(120), &[]);
     find(&f, "health-check-timing", Status::Skip);
@@ -692,7 +701,7 @@ fn health_check_timing_and_grace() {
 
 #[test]
 fn container_health_checks() {
-    // startPeriod 30 + 3 × 10 = 60 s < 120 s: the container is marked unhealthy first.
+    // startPeriod 30, interval 10, retries 3: counted probes at 30, 40, 50 s < 120 s.
     let f = assert_verdicts_with(
         "container-health-check",
         &startup(120),
@@ -704,7 +713,7 @@ fn container_health_checks() {
     );
     assert!(find(&f, "container-health-check", Status::Fail)
         .message
-        .contains("= 60 s"));
+        .contains("unhealthy at 50 s"));
     // Without --startup-time, the startPeriod is the startup time, and the finding says so.
     let f = assert_verdicts(
         "container-health-check",
