@@ -614,4 +614,7 @@ pub struct LoadBalancer {
     pub security_groups: Vec<String>,
     #[serde(default)]
     pub subnets: Vec<String>,
+    /// The Availability Zones enabled on the load balancer; targets elsewhere stay unused.
+    #[serde(default)]
+    pub availability_zones: Vec<String>,
 }

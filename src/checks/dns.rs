@@ -76,15 +76,28 @@ fn vpc_dns(ctx: &Context) -> Outcome {
     )])
 }
 
+/// The Amazon DNS server's addresses: 169.254.169.253, fd00:ec2::253, and the VPC's primary
+/// IPv4 CIDR plus two (VPC guide, "Amazon DNS server").
+fn amazon_resolvers(net: &crate::snapshot::Network) -> Result<Vec<String>, GatherError> {
+    let mut addresses = vec!["169.254.169.253".to_string(), "fd00:ec2::253".to_string()];
+    if let Some(primary) = net.vpc.get()?.cidr_blocks.first() {
+        let base = u32::from(primary.network());
+        addresses.push(std::net::Ipv4Addr::from(base.wrapping_add(2)).to_string());
+    }
+    Ok(addresses)
+}
+
 fn dhcp_dns(ctx: &Context) -> Outcome {
     let net = ctx.network()?;
     let dhcp = net.dhcp_options.get()?;
     let resource = format!("{} ({})", net.vpc_id, dhcp.id);
     let servers = &dhcp.domain_name_servers;
-    let amazon_only = servers.is_empty()
-        || servers
+    let amazon_only = servers.is_empty() || {
+        let resolvers = amazon_resolvers(net)?;
+        servers
             .iter()
-            .all(|s| s.eq_ignore_ascii_case("AmazonProvidedDNS") || s == "169.254.169.253");
+            .all(|s| s.eq_ignore_ascii_case("AmazonProvidedDNS") || resolvers.contains(s))
+    };
     if amazon_only {
         return Ok(vec![Verdict::pass(
             resource,

@@ -488,6 +488,32 @@ fn ingress(ctx: &Context) -> Outcome {
             ));
         }
         for lb in &tg.load_balancers {
+            // ELB TargetHealth: a target "in an Availability Zone that is not enabled for its
+            // load balancer" stays unused (Target.NotInUse) and never becomes healthy.
+            match load_balancer_zones(lb, subnets) {
+                Some(zones) => {
+                    let outside: Vec<String> = subnets
+                        .iter()
+                        .filter(|s| ctx.snap.workload.subnets.contains(&s.id))
+                        .filter(|s| s.availability_zone.as_ref().is_some_and(|az| !zones.contains(az)))
+                        .map(|s| format!("{} ({})", s.id, s.availability_zone.as_deref().unwrap_or_default()))
+                        .collect();
+                    if !outside.is_empty() {
+                        problems.push(format!(
+                            "task subnets {} are in Availability Zones that {} does not enable ({}): tasks there stay unused (Target.NotInUse) and never pass health checks",
+                            outside.join(", "), lb.name, zones.join(", ")
+                        ));
+                        fixes.push(format!(
+                            "enable those zones on the load balancer (aws elbv2 set-subnets --load-balancer-arn {} --subnets {} SUBNET-IN-EACH-MISSING-AZ) or run the service only in subnets of {}",
+                            lb.arn, lb.subnets.join(" "), zones.join(", ")
+                        ));
+                    }
+                }
+                None => notes.push((
+                    format!("the Availability Zones of {} are not known (its subnets {} are not in the task's VPC data), so whether the task subnets' zones are enabled cannot be verified", lb.name, lb.subnets.join(", ")),
+                    format!("make sure {} has a subnet in every Availability Zone of the task subnets", lb.name),
+                )),
+            }
             let lb_cidrs: Vec<_> = subnets
                 .iter()
                 .filter(|s| lb.subnets.contains(&s.id))
@@ -555,6 +581,27 @@ fn ingress(ctx: &Context) -> Outcome {
         });
     }
     Ok(verdicts)
+}
+
+/// The zones a load balancer enables: as DescribeLoadBalancers reports them, else those of its
+/// subnets; `None` when neither is known.
+fn load_balancer_zones(
+    lb: &crate::snapshot::LoadBalancer,
+    subnets: &[crate::snapshot::Subnet],
+) -> Option<Vec<String>> {
+    if !lb.availability_zones.is_empty() {
+        return Some(lb.availability_zones.clone());
+    }
+    lb.subnets
+        .iter()
+        .map(|id| {
+            subnets
+                .iter()
+                .find(|s| &s.id == id)
+                .and_then(|s| s.availability_zone.clone())
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|zones| !zones.is_empty())
 }
 
 #[cfg(test)]

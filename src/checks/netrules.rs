@@ -2,7 +2,7 @@
 
 use ipnet::Ipv4Net;
 
-use crate::facts::addr::private_range;
+use crate::facts::addr::{covers_public, private_range, uncovered};
 use crate::snapshot::{NaclEntry, PrefixList, SgRule};
 
 fn is_tcp(protocol: &str) -> bool {
@@ -34,14 +34,9 @@ pub fn sg_allows_prefix_list(rules: &[SgRule], port: i32, id: &str) -> bool {
         .any(|r| sg_rule_covers_port(r, port) && r.prefix_list_ids.iter().any(|p| p == id))
 }
 
-/// The targets no rule allowing TCP `port` covers (CIDRs and customer prefix list entries).
-pub fn sg_uncovered(
-    rules: &[SgRule],
-    port: i32,
-    targets: &[Ipv4Net],
-    prefix_lists: &[PrefixList],
-) -> Vec<Ipv4Net> {
-    let allowed: Vec<Ipv4Net> = rules
+/// Every CIDR the rules allowing TCP `port` name (customer prefix lists expanded).
+fn allowed_cidrs(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> Vec<Ipv4Net> {
+    rules
         .iter()
         .filter(|r| sg_rule_covers_port(r, port))
         .flat_map(|r| {
@@ -53,19 +48,23 @@ pub fn sg_uncovered(
             });
             r.cidrs.iter().copied().chain(listed).collect::<Vec<_>>()
         })
-        .collect();
-    targets
-        .iter()
-        .filter(|t| !allowed.iter().any(|a| a.contains(*t)))
-        .copied()
         .collect()
 }
 
-/// Does a rule allow TCP `port` to anywhere (0.0.0.0/0)?
-pub fn sg_allows_anywhere(rules: &[SgRule], port: i32) -> bool {
-    rules
-        .iter()
-        .any(|r| sg_rule_covers_port(r, port) && r.cidrs.iter().any(|c| c.prefix_len() == 0))
+/// The targets that the rules allowing TCP `port`, taken together, do not cover.
+pub fn sg_uncovered(
+    rules: &[SgRule],
+    port: i32,
+    targets: &[Ipv4Net],
+    prefix_lists: &[PrefixList],
+) -> Vec<Ipv4Net> {
+    uncovered(&allowed_cidrs(rules, port, prefix_lists), targets)
+}
+
+/// Do the rules allowing TCP `port` cover all public address space (AWS's public endpoints)?
+/// 0.0.0.0/0 does, and so do 0.0.0.0/1 + 128.0.0.0/1.
+pub fn sg_allows_public(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> bool {
+    covers_public(&allowed_cidrs(rules, port, prefix_lists))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +75,8 @@ pub enum NaclResult {
         rule: Option<i32>,
         /// Earlier rules that allow only part of the flow.
         partly_allowed_by: Vec<i32>,
+        /// Some of those allow every port of the flow for part of the peer's addresses.
+        addresses_partly_allowed: bool,
     },
     /// Allowed, but earlier rules deny part of the addresses or ports.
     PartlyDenied {
@@ -97,6 +98,7 @@ pub fn nacl_evaluate(
     rules.sort_by_key(|e| e.rule_number);
     let mut partial_denies = Vec::new();
     let mut partial_allows = Vec::new();
+    let mut addresses_partly_allowed = false;
     for e in rules {
         if !matches!(e.protocol.as_str(), "-1" | "6") {
             continue;
@@ -125,12 +127,14 @@ pub fn nacl_evaluate(
                 NaclResult::Denied {
                     rule: Some(e.rule_number),
                     partly_allowed_by: partial_allows,
+                    addresses_partly_allowed,
                 }
             };
         }
         if ips_overlap && ports_overlap {
             if e.allow {
                 partial_allows.push(e.rule_number);
+                addresses_partly_allowed |= ports_cover;
             } else {
                 partial_denies.push(e.rule_number);
             }
@@ -139,6 +143,7 @@ pub fn nacl_evaluate(
     NaclResult::Denied {
         rule: None,
         partly_allowed_by: partial_allows,
+        addresses_partly_allowed,
     }
 }
 
@@ -182,7 +187,8 @@ mod tests {
             nacl_evaluate(&entries, true, net("10.0.2.0/24"), (443, 443), false),
             NaclResult::Denied {
                 rule: Some(100),
-                partly_allowed_by: vec![]
+                partly_allowed_by: vec![],
+                addresses_partly_allowed: false
             }
         );
         assert_eq!(
@@ -198,7 +204,8 @@ mod tests {
             nacl_evaluate(&entries, false, net("0.0.0.0/0"), (1024, 65535), true),
             NaclResult::Denied {
                 rule: None,
-                partly_allowed_by: vec![100]
+                partly_allowed_by: vec![100],
+                addresses_partly_allowed: false
             }
         );
         assert_eq!(
@@ -209,7 +216,24 @@ mod tests {
             nacl_evaluate(&entries, true, net("0.0.0.0/0"), (443, 443), true),
             NaclResult::Denied {
                 rule: None,
-                partly_allowed_by: vec![]
+                partly_allowed_by: vec![],
+                addresses_partly_allowed: false
+            }
+        );
+    }
+
+    #[test]
+    fn catch_all_deny_after_partial_address_allows() {
+        let entries = vec![
+            entry(100, true, true, "52.95.0.0/16", Some((443, 443))),
+            entry(32767, true, false, "0.0.0.0/0", None),
+        ];
+        assert_eq!(
+            nacl_evaluate(&entries, true, net("0.0.0.0/0"), (443, 443), true),
+            NaclResult::Denied {
+                rule: Some(32767),
+                partly_allowed_by: vec![100],
+                addresses_partly_allowed: true
             }
         );
     }
@@ -241,7 +265,7 @@ mod tests {
         assert!(sg_allows_groups(&rules, 443, &["sg-1".into()]));
         assert!(!sg_allows_groups(&rules, 80, &["sg-1".into()]));
         assert!(sg_allows_prefix_list(&rules, 443, "pl-1"));
-        assert!(!sg_allows_anywhere(&rules, 443));
+        assert!(!sg_allows_public(&rules, 443, &[]));
         let lists = vec![PrefixList {
             id: "pl-1".into(),
             name: "mine".into(),
@@ -260,5 +284,15 @@ mod tests {
             ),
             vec![net("172.16.0.0/24")]
         );
+        let halves = |port| SgRule {
+            protocol: "tcp".into(),
+            from_port: Some(port),
+            to_port: Some(port),
+            cidrs: vec![net("0.0.0.0/1"), net("128.0.0.0/1")],
+            security_group_ids: vec![],
+            prefix_list_ids: vec![],
+        };
+        assert!(sg_allows_public(&[halves(443)], 443, &[]));
+        assert!(!sg_allows_public(&[halves(80)], 443, &[]));
     }
 }

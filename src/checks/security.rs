@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 
 use super::context::{Egress, TaskSubnet};
 use super::netrules::{
-    nacl_evaluate, sg_allows_anywhere, sg_allows_groups, sg_allows_prefix_list, sg_uncovered,
+    nacl_evaluate, sg_allows_groups, sg_allows_prefix_list, sg_allows_public, sg_uncovered,
     NaclResult,
 };
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
@@ -260,7 +260,7 @@ fn security_groups(ctx: &Context) -> Outcome {
                 let allowed = pl
                     .as_deref()
                     .is_some_and(|pl| sg_allows_prefix_list(&task_egress, HTTPS, pl))
-                    || sg_allows_anywhere(&task_egress, HTTPS);
+                    || sg_allows_public(&task_egress, HTTPS, prefix_lists);
                 let pl_label = pl
                     .clone()
                     .unwrap_or_else(|| format!("the {} prefix list", ctx.service_name("s3")));
@@ -286,7 +286,7 @@ fn security_groups(ctx: &Context) -> Outcome {
             }
             Dest::Internet { via, .. } => {
                 let key = format!("{task_label} → internet");
-                if sg_allows_anywhere(&task_egress, HTTPS) {
+                if sg_allows_public(&task_egress, HTTPS, prefix_lists) {
                     Verdict::pass(
                         key,
                         format!("task security groups {task_label} allow TCP 443 to 0.0.0.0/0 for {used_by}; the subnet {via}"),
@@ -322,16 +322,26 @@ enum Gap {
 fn describe_nacl(result: &NaclResult) -> String {
     match result {
         NaclResult::Allowed => "allowed".into(),
+        NaclResult::Denied {
+            rule: Some(n),
+            partly_allowed_by,
+            ..
+        } if !partly_allowed_by.is_empty() => format!(
+            "only partly allowed (rules {}), the rest is denied by rule {n}",
+            join_numbers(partly_allowed_by)
+        ),
         NaclResult::Denied { rule: Some(n), .. } => format!("denied by rule {n}"),
         NaclResult::Denied {
             rule: None,
             partly_allowed_by,
+            ..
         } if partly_allowed_by.is_empty() => {
             "denied by the implicit * rule (no rule matches)".into()
         }
         NaclResult::Denied {
             rule: None,
             partly_allowed_by,
+            ..
         } => format!(
             "only partly allowed (rules {}), the rest falls to the implicit * deny",
             join_numbers(partly_allowed_by)
@@ -359,6 +369,25 @@ fn task_ports(ctx: &Context) -> Result<(i32, i32), GatherError> {
     })
 }
 
+/// What a NACL result means for a flow. Toward AWS's public ranges, allows that cover only
+/// part of the peer before a deny (the catch-all rule 32767 that every NACL ends with, or any
+/// other) with every port of the flow may well cover the real endpoint addresses: that cannot be
+/// verified, not a block. Ports partly allowed are a block.
+fn gap(result: &NaclResult, public_only: bool, flow: String) -> Option<Gap> {
+    let text = format!("{flow} is {}", describe_nacl(result));
+    match result {
+        NaclResult::Allowed => None,
+        NaclResult::PartlyDenied { .. } => Some(Gap::Partial(text)),
+        NaclResult::Denied {
+            addresses_partly_allowed: true,
+            ..
+        } if public_only => Some(Gap::Partial(format!(
+            "{text}; whether the allowed ranges hold AWS's public endpoints cannot be verified"
+        ))),
+        NaclResult::Denied { .. } => Some(Gap::Blocked(text)),
+    }
+}
+
 /// HTTPS out (or in) and the return traffic on ephemeral ports the other way.
 fn flow_gaps(
     acl: &NetworkAcl,
@@ -378,23 +407,7 @@ fn flow_gaps(
     );
     let dir = if outbound_443 { "outbound" } else { "inbound" };
     let back = if outbound_443 { "inbound" } else { "outbound" };
-    let public_partial = public_only
-        && matches!(&https, NaclResult::Denied { rule: None, partly_allowed_by } if !partly_allowed_by.is_empty());
-    match &https {
-        NaclResult::Allowed => {}
-        NaclResult::PartlyDenied { .. } => gaps.push(Gap::Partial(format!(
-            "{dir} TCP 443 {what} is {}",
-            describe_nacl(&https)
-        ))),
-        _ if public_partial => gaps.push(Gap::Partial(format!(
-            "{dir} TCP 443 {what} is {}; AWS public ranges cannot be verified",
-            describe_nacl(&https)
-        ))),
-        _ => gaps.push(Gap::Blocked(format!(
-            "{dir} TCP 443 {what} is {}",
-            describe_nacl(&https)
-        ))),
-    }
+    gaps.extend(gap(&https, public_only, format!("{dir} TCP 443 {what}")));
     let full = nacl_evaluate(
         &acl.entries,
         !outbound_443,
@@ -407,12 +420,11 @@ fn flow_gaps(
         // 1024-65535; the client's own range is what must be open.
         let (lo, hi) = client_ports;
         let client = nacl_evaluate(&acl.entries, !outbound_443, peer, client_ports, public_only);
-        if client != NaclResult::Allowed {
-            gaps.push(Gap::Blocked(format!(
-                "{back} return traffic {what} to ephemeral ports {lo}-{hi} is {}",
-                describe_nacl(&client)
-            )));
-        }
+        gaps.extend(gap(
+            &client,
+            public_only,
+            format!("{back} return traffic {what} to ephemeral ports {lo}-{hi}"),
+        ));
     }
     gaps
 }

@@ -89,6 +89,11 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
                         .iter()
                         .filter_map(|z| z.subnet_id().map(str::to_string))
                         .collect(),
+                    availability_zones: lb
+                        .availability_zones()
+                        .iter()
+                        .filter_map(|z| z.zone_name().map(str::to_string))
+                        .collect(),
                 }
             })),
             Err(err) => {
