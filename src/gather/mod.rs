@@ -22,7 +22,7 @@ mod iam;
 
 use std::time::Duration;
 
-use aws_config::retry::{RetryConfig, RetryMode};
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use chrono::Utc;
@@ -107,14 +107,39 @@ pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
-    // Keep AWS_MAX_ATTEMPTS / the profile's max_attempts, but always adapt to throttling.
-    let retry = config
-        .retry_config()
+    config
+        .to_builder()
+        .retry_config(retry_config(config.retry_config()))
+        .build()
+}
+
+/// The SDK's standard retries (exponential backoff with jitter) unless AWS_RETRY_MODE / the
+/// profile's `retry_mode` asks for adaptive, with `DEFAULT_MAX_ATTEMPTS` unless
+/// AWS_MAX_ATTEMPTS / `max_attempts` sets a number. Adaptive mode is no longer forced: its
+/// client-side rate limiter is what made a throttled run hang, since smithy-rs deducted capacity
+/// even for requests it refused, so concurrent requests drove the send rate towards zero and
+/// slept past the operation timeout (smithy-rs PR #4632, "Fix adaptive retry rate limiter
+/// negative capacity bug").
+fn retry_config(configured: Option<&RetryConfig>) -> RetryConfig {
+    // Half the SDK's 1 s first backoff: a throttled chain of six dependent calls then waits at
+    // most 9 s for two retries each, not 18 s.
+    let base = configured
         .cloned()
         .unwrap_or_else(RetryConfig::standard)
-        .with_retry_mode(RetryMode::Adaptive);
-    config.to_builder().retry_config(retry).build()
+        .with_initial_backoff(Duration::from_millis(500));
+    let attempts_set = std::env::var_os("AWS_MAX_ATTEMPTS").is_some()
+        || base.max_attempts() != RetryConfig::standard().max_attempts();
+    if attempts_set {
+        base
+    } else {
+        base.with_max_attempts(DEFAULT_MAX_ATTEMPTS)
+    }
 }
+
+/// Attempts per call, the first included. The SDK default of 3 survives two throttled answers;
+/// a scan of a busy account meets more. The backoff before the 5th attempt is at most 4 s
+/// (7.5 s in all), within the 30 s operation timeout.
+const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// One snapshot per service, with at most `opts.max_concurrency` AWS calls in flight.
 pub async fn gather(

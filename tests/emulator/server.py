@@ -17,6 +17,11 @@ Extensions (each one follows the AWS API reference, not what our code expects):
   * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
     later requests signed with that access key id for a listed action get the permission error
     AWS returns for that protocol. Action patterns may use IAM-style `*` wildcards.
+  * POST /_fp/throttle {"access_key_id": "...", "first": N}: that key's first N requests of
+    every action get the protocol's throttling error: EC2 `RequestLimitExceeded` (HTTP 503,
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), ECS/ECR
+    `ThrottlingException` (HTTP 400, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html),
+    IAM/ELB `Throttling` (HTTP 400, https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
 State of the ECS/ECR extensions lives on moto's own per-account/per-region backend objects, so
 `POST /moto-api/reset` clears it; the deny list is cleared by the same reset.
 """
@@ -236,12 +241,15 @@ class FaultInjection:
         self.lock = threading.Lock()
         self.denied = {}  # access key id -> set of action patterns, as registered
         self.requests = {}  # access key id -> {"ec2:DescribeVpcs": count}, every AWS request
+        self.throttled = {}  # access key id -> how many first calls of each action are throttled
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_fp/deny":
             return self._register(environ, start_response)
+        if path == "/_fp/throttle":
+            return self._register_throttle(environ, start_response)
         if path == "/_fp/requests":
             key = (parse_qs(environ.get("QUERY_STRING", "")).get("access_key_id") or [""])[0]
             with self.lock:
@@ -251,22 +259,90 @@ class FaultInjection:
             with self.lock:
                 self.denied.clear()
                 self.requests.clear()
+                self.throttled.clear()
         else:
-            self._count(environ)
+            calls = self._count(environ)
             denied = self._denied_action(environ)
             if denied is not None:
                 return self._deny(start_response, *denied)
+            throttled = self._throttled_action(environ, calls)
+            if throttled is not None:
+                return self._throttle(start_response, *throttled)
         return self.app(environ, start_response)
 
     def _count(self, environ):
-        """The request log tests cross-check the tool's own call counts against."""
+        """The request log tests cross-check the tool's own call counts against; returns how
+        many requests of this action the key has made, this one included."""
         identified = self._identify(environ)
         if identified is None:
-            return
+            return 0
         key, _, full, _ = identified
         with self.lock:
             per_key = self.requests.setdefault(key, {})
             per_key[full] = per_key.get(full, 0) + 1
+            return per_key[full]
+
+    def _register_throttle(self, environ, start_response):
+        """POST {"access_key_id": "...", "first": N}: that key's first N requests of every
+        action are throttled, as a busy account sees them."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+        try:
+            spec = json.loads(_read_body(environ) or b"{}")
+            key, first = spec.get("access_key_id"), spec.get("first")
+            if not isinstance(key, str) or not key or not isinstance(first, int) or first < 0:
+                raise ValueError('expected {"access_key_id": "AKIA...", "first": N}')
+        except (ValueError, AttributeError) as exc:
+            return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+        with self.lock:
+            self.throttled[key] = first
+        return self._json(start_response, "200 OK", {"access_key_id": key, "first": first})
+
+    def _throttled_action(self, environ, calls):
+        identified = self._identify(environ)
+        if identified is None:
+            return None
+        key, service, full, protocol = identified
+        with self.lock:
+            first = self.throttled.get(key, 0)
+        return (protocol, service) if calls <= first else None
+
+    def _throttle(self, start_response, protocol, service):
+        """The throttling errors of each protocol, as the API references document them:
+        EC2 RequestLimitExceeded (HTTP 503, EC2 API "Error codes"), ECS/ECR
+        ThrottlingException (HTTP 400, "Common Errors"), IAM and ELB Throttling (HTTP 400)."""
+        request_id = str(uuid.uuid4())
+        message = "Rate exceeded"
+        if protocol == "ec2":
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                "<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+                "<Message>Request limit exceeded.</Message></Error></Errors>"
+                f"<RequestID>{request_id}</RequestID></Response>"
+            ).encode()
+            headers = [("Content-Type", "text/xml;charset=UTF-8")]
+            status = "503 Service Unavailable"
+        elif protocol == "json":
+            body = json.dumps({"__type": "ThrottlingException", "message": message}).encode()
+            headers = [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("x-amzn-ErrorType", "ThrottlingException"),
+                ("x-amzn-RequestId", request_id),
+            ]
+            status = "400 Bad Request"
+        else:
+            xmlns = XML_NAMESPACES.get(service)
+            open_tag = f'<ErrorResponse xmlns="{xmlns}">' if xmlns else "<ErrorResponse>"
+            body = (
+                f"{open_tag}<Error><Type>Sender</Type><Code>Throttling</Code>"
+                f"<Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
+            headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+            status = "400 Bad Request"
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
 
     def _register(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST":

@@ -122,11 +122,26 @@ fn scenario(name: &str, region: &str) -> Value {
 }
 
 fn deny(access_key: &str, actions: &[&str]) {
+    post(
+        "/_fp/deny",
+        serde_json::json!({"access_key_id": access_key, "actions": actions}),
+    );
+}
+
+/// Every action called with `access_key` is throttled for its first `first` calls.
+fn throttle(access_key: &str, first: u32) {
+    post(
+        "/_fp/throttle",
+        serde_json::json!({"access_key_id": access_key, "first": first}),
+    );
+}
+
+fn post(path: &str, body: Value) {
     let emu = emulator();
-    let body = serde_json::json!({"access_key_id": access_key, "actions": actions}).to_string();
+    let body = body.to_string();
     let out = Command::new(&emu.python)
         .args(["-c", "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))"])
-        .arg(format!("{}/_fp/deny", emu.url))
+        .arg(format!("{}{path}", emu.url))
         .arg(body)
         .output()
         .unwrap();
@@ -151,14 +166,18 @@ impl Run {
 }
 
 fn tool(region: &str, access_key: &str, args: &[&str]) -> Run {
+    tool_with_env(region, access_key, args, &[("AWS_MAX_ATTEMPTS", "1")])
+}
+
+fn tool_with_env(region: &str, access_key: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = bin()
         .args(args)
+        .envs(env.iter().copied())
         .env("AWS_ENDPOINT_URL", &emulator().url)
         .env("AWS_REGION", region)
         .env("AWS_ACCESS_KEY_ID", access_key)
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_MAX_ATTEMPTS", "1")
         .output()
         .expect("binary runs");
     Run {
@@ -795,4 +814,90 @@ fn pre_deploy_with_a_target_group_judges_the_health_check_timing() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(statuses(&doc, "health-check-timing"), ["fail"]);
     assert_eq!(statuses(&doc, "load-balancer-ingress"), ["pass"]);
+}
+
+/// (check, status, resource) of every finding: what a run decided.
+fn verdicts(doc: &Value) -> Vec<(String, String, String)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const CHECK_WEB: [&str; 7] = [
+    "check",
+    "--cluster",
+    "app",
+    "--service",
+    "web",
+    "--format",
+    "json",
+];
+
+#[test]
+fn throttling_slows_the_run_down_and_changes_no_verdict() {
+    let region = "ca-west-1";
+    scenario("alb-grace-300", region);
+    let clean = tool_with_env(region, "AKIACLEANRUN", &CHECK_WEB, &[]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    // Every action throttled for its first two calls: the default retries get through.
+    throttle("AKIATHROTTLE2", 2);
+    let throttled = tool_with_env(region, "AKIATHROTTLE2", &CHECK_WEB, &[]);
+    assert_eq!(throttled.code, clean.code, "{}", throttled.stderr);
+    assert_eq!(verdicts(&throttled.json()), verdicts(&clean.json()));
+    eprintln!(
+        "throttled run: {} ms, clean run: {} ms",
+        throttled.json()["stats"]["wall_ms"],
+        clean.json()["stats"]["wall_ms"]
+    );
+    let emu = emulator();
+    let log = Command::new(&emu.python)
+        .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
+        .arg(format!("{}/_fp/requests?access_key_id=AKIATHROTTLE2", emu.url))
+        .output()
+        .unwrap();
+    let requests: Value = serde_json::from_slice(&log.stdout).unwrap();
+    let calls = throttled.json()["stats"]["api_calls_by_operation"].clone();
+    for (operation, count) in calls.as_object().unwrap() {
+        // The first two requests of each action were throttled and retried.
+        assert_eq!(
+            requests[operation],
+            count.as_u64().unwrap() + 2,
+            "{operation}"
+        );
+    }
+}
+
+#[test]
+fn throttling_past_the_retry_budget_is_an_error_naming_the_action() {
+    let region = "mx-central-1";
+    scenario("endpoint-only", region);
+    throttle("AKIATHROTTLE9", 9);
+    let run = tool_with_env(
+        region,
+        "AKIATHROTTLE9",
+        &CHECK_WEB,
+        &[("AWS_MAX_ATTEMPTS", "2")],
+    );
+    // The service lookup itself is throttled: no report, one line naming the action.
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("DescribeServices") || run.stderr.contains("describe service"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("throttl") || run.stderr.contains("Rate exceeded"),
+        "{}",
+        run.stderr
+    );
 }
