@@ -28,7 +28,7 @@ pub static DHCP_DNS: Check = Check {
     explain: Explain {
         verifies: "That the VPC's DHCP options hand out the Amazon-provided resolver.",
         why: "Endpoint private DNS lives in the VPC resolver. Custom DNS servers resolve endpoint names correctly only if they forward AWS names to it; otherwise the task gets public IPs and times out.",
-        decides: "Reads the DHCP options set. AmazonProvidedDNS only: pass. Custom servers: warn where the task relies on endpoints (the forwarders cannot be seen from the API), pass where it has a path out.",
+        decides: "Reads the DHCP options set. Only the Amazon DNS server (AmazonProvidedDNS, 169.254.169.253, fd00:ec2::253, or the primary VPC CIDR base + 2): pass. Custom servers: warn where the task relies on endpoints (the forwarders cannot be seen from the API), pass where it has a path out.",
         fix: "Forward *.amazonaws.com (at least the endpoint services) from your DNS servers to the VPC resolver (VPC CIDR base + 2, or a Route 53 Resolver inbound endpoint), or use AmazonProvidedDNS.",
     },
 };

@@ -49,9 +49,9 @@ pub static ENDPOINT_PRIVATE_DNS: Check = Check {
     docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html",
     run: private_dns,
     explain: Explain {
-        verifies: "That the interface endpoints the task uses are available and have private DNS enabled.",
+        verifies: "That the interface endpoint carrying each service the task uses (the one whose private DNS owns the service name) is available, and that one exists with private DNS.",
         why: "An endpoint without private DNS is not used by the SDKs and agents inside the task: names resolve to public IPs. An endpoint pending acceptance or still pending does not carry traffic yet.",
-        decides: "For each interface endpoint of a service the task uses: PrivateDnsEnabled and state available. Only judged where the subnets depend on the endpoint.",
+        decides: "Per service: the endpoint with PrivateDnsEnabled owns the name (EC2 allows one per service and VPC) and is judged for state available; other endpoints of the service are reported as not in the path. Without such an endpoint, each endpoint of the service fails for its private DNS. Only judged where the subnets depend on the endpoint.",
         fix: "aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE --private-dns-enabled; wait for state available.",
     },
 };

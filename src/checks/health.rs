@@ -49,7 +49,7 @@ pub static LOAD_BALANCER_INGRESS: Check = Check {
     explain: Explain {
         verifies: "That the load balancer can reach the task: SG rules both ways on the container and health-check ports, target type ip, ports that map to a container port.",
         why: "A task SG that does not admit the load balancer makes every health check fail ('Task failed ELB health checks'), which looks like a slow application.",
-        decides: "Task SG ingress must allow the port from the load balancer's SGs (or, for an NLB without SGs, its subnets' CIDRs); the load balancer SG egress must allow it to the task SG or subnets. awsvpc needs target type ip; the health-check port must be traffic-port or a mapped container port.",
+        decides: "Task SG ingress must allow the port from the load balancer's SGs (or, for an NLB without SGs, its subnets' CIDRs); the load balancer SG egress must allow it to the task SG or subnets. awsvpc needs target type ip; the health-check port must be traffic-port or a mapped container port; each task subnet's Availability Zone must be enabled on the load balancer (ELB TargetHealth: otherwise Target.NotInUse).",
         fix: "aws ec2 authorize-security-group-ingress on the task SG from the load balancer SG for the container port; use an ip target group; set the health-check port to traffic-port.",
     },
 };

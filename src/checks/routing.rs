@@ -29,7 +29,7 @@ pub static EGRESS_PATH: Check = Check {
     explain: Explain {
         verifies: "Whether each task subnet has a path out of the VPC: a NAT gateway, or an internet gateway with a public IP on the task.",
         why: "Without a path out, every AWS service the task touches needs a VPC endpoint, and images from public registries cannot be pulled at all. Broken paths (blackholes, NAT gateways that are not available, NAT subnets without an internet gateway route, an IGW route with assignPublicIp DISABLED) look fine in the console.",
-        decides: "Follows 0.0.0.0/0 of the effective route table (the most specific route over public addresses wins): NAT gateway available, public, in a subnet whose own default route is an attached IGW; or IGW plus a public IP. A transit gateway, peering, firewall or appliance cannot be verified: warn. No default route: pass when endpoints can serve everything, fail when something needs the internet (public images, resources in other regions).",
+        decides: "Resolves the effective route table for public addresses by longest prefix match (prefix-list routes count with their entries; where routes disagree the worst wins), and the NAT gateway's subnet's table the same way: NAT gateway available, public, in a subnet whose own default route is an attached IGW; or IGW plus a public IP. A transit gateway, peering, firewall or appliance cannot be verified: warn. No default route: pass when endpoints can serve everything, fail when something needs the internet (public images, resources in other regions).",
         fix: "Route 0.0.0.0/0 to an available public NAT gateway, enable assignPublicIp for public subnets, or create the VPC endpoints the other checks list.",
     },
 };

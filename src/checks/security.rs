@@ -25,7 +25,7 @@ pub static ENDPOINT_SECURITY_GROUPS: Check = Check {
     explain: Explain {
         verifies: "That HTTPS can flow from the task to each AWS destination it uses: task SG egress and endpoint SG ingress on 443, egress to the S3 prefix list, or to 0.0.0.0/0 when the path is the internet.",
         why: "Security groups that allow only the application's own ports are the most common reason a correct endpoint setup still times out.",
-        decides: "Works out each service's destination per subnet (interface endpoint with private DNS, S3 gateway, or the internet through the path out), then evaluates the rules: SG references, CIDRs covering the endpoint or task subnets, prefix lists (customer lists expanded), protocol -1.",
+        decides: "Works out each service's destination per subnet (the interface endpoint whose private DNS owns the name, S3 gateway, or the internet through the path out), then evaluates the rules: SG references, CIDRs covering the endpoint or task subnets together, prefix lists (customer lists expanded), protocol -1; the internet needs the whole public address space.",
         fix: "Allow TCP 443 from the task SG to the endpoint SG (or the endpoint subnets), 443 to the S3 prefix list, and 443 into the endpoint SG from the task SG.",
     },
 };
@@ -39,7 +39,7 @@ pub static NETWORK_ACL: Check = Check {
     explain: Explain {
         verifies: "That the network ACLs on the way allow HTTPS out and the replies back in, for the task subnets, the endpoint subnets and the NAT gateway's subnet.",
         why: "NACLs are stateless: an outbound 443 allow is useless without an inbound allow for the ephemeral ports the replies come back to.",
-        decides: "Evaluates entries in rule-number order, first match wins, no match means the implicit deny. Replies must reach the client's ephemeral ports: Linux tasks 32768-60999, Windows 49152-65535, a NAT gateway 1024-65535.",
+        decides: "Evaluates entries in rule-number order, first match wins, no match means the implicit deny. Replies must reach the client's ephemeral ports: Linux tasks 32768-60999, Windows 49152-65535, a NAT gateway 1024-65535. Toward AWS's public ranges, allows that cover only part of the address space before a deny (rule 32767 or another) warn: whether they hold the endpoints cannot be verified.",
         fix: "Add allow entries numbered before any deny: outbound TCP 443 and inbound TCP 1024-65535 on the task subnets' NACL, and the mirror image on the endpoint and NAT subnets.",
     },
 };

@@ -133,6 +133,13 @@ class Spec:
     cluster_services: int | None = None
     # cluster-N-broken: also BROKEN_FAMILY, used by BROKEN_SERVICE, then deregistered.
     broken_family: bool = False
+    # An interface endpoint service given two endpoints: first one with private DNS off, then
+    # the owner of the name, whose policy denies SHADOWED_DENY; None = no.
+    shadowed_endpoint: str | None = None
+    # CIDRs the NAT gateway's subnet routes to a transit gateway (more specific than its /0).
+    nat_subnet_tgw_routes: tuple = ()
+    # Public CIDRs of a customer-managed prefix list the task subnets route to a transit gateway.
+    task_prefix_list_tgw: tuple = ()
 
 
 def _ptc(s):
@@ -211,6 +218,16 @@ SCENARIOS = {
     "alb-grace-300": lambda s: _alb(s, 300),
     "alb-task-sg-closed": lambda s: replace(_alb(s, 300), alb_task_ingress=False),
 }
+SCENARIOS.update({
+    "nat-shadowed-ecr-dkr-denies": lambda s: replace(SCENARIOS["nat-only"](s), shadowed_endpoint="ecr.dkr"),
+    "nat-subnet-split-to-tgw": lambda s: replace(
+        SCENARIOS["nat-only"](s), nat_subnet_tgw_routes=("0.0.0.0/1", "128.0.0.0/1")
+    ),
+    "nat-prefix-list-to-tgw": lambda s: replace(
+        SCENARIOS["nat-only"](s), task_prefix_list_tgw=("52.0.0.0/8", "54.0.0.0/8")
+    ),
+})
+SHADOWED_DENY = {"ecr.dkr": "ecr:BatchGetImage", "ecr.api": "ecr:GetAuthorizationToken", "logs": "logs:CreateLogStream"}
 # Parameterised scenarios, not in SCENARIOS: cluster-N and cluster-N-broken.
 CLUSTER_RE = re.compile(r"^cluster-(\d+)(-broken)?$")
 PATTERNS = ("cluster-N", "cluster-N-broken")
@@ -404,6 +421,42 @@ class Builder:
                 SecurityGroupIds=[self.out.endpoint_sg],
                 PrivateDnsEnabled=True,
             )["VpcEndpoint"]["VpcEndpointId"]
+
+    def shadowed_endpoint(self, spec):
+        short = spec.shadowed_endpoint
+        if short is None:
+            return
+        if self.out.endpoint_sg is None:
+            self.out.endpoint_sg = self.ec2.create_security_group(
+                GroupName="endpoints", Description="interface endpoints", VpcId=self.out.vpc_id
+            )["GroupId"]
+            self.ec2.authorize_security_group_ingress(GroupId=self.out.endpoint_sg, IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                "UserIdGroupPairs": [{"GroupId": self.out.task_sg, "UserId": ACCOUNT_ID}]}])
+        common = dict(VpcEndpointType="Interface", VpcId=self.out.vpc_id, ServiceName=self.svc(short),
+                      SubnetIds=self.out.subnet_ids, SecurityGroupIds=[self.out.endpoint_sg])
+        self.ec2.create_vpc_endpoint(PrivateDnsEnabled=False, **common)
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Sid": "NoPull", "Effect": "Deny", "Principal": "*", "Action": SHADOWED_DENY[short], "Resource": "*"}]}
+        self.out.endpoints[short] = self.ec2.create_vpc_endpoint(
+            PrivateDnsEnabled=True, PolicyDocument=json.dumps(policy), **common
+        )["VpcEndpoint"]["VpcEndpointId"]
+
+    def transit_routes(self, spec):
+        if not spec.nat_subnet_tgw_routes and not spec.task_prefix_list_tgw:
+            return
+        tgw = self.ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+        for cidr in spec.nat_subnet_tgw_routes:
+            self.ec2.create_route(RouteTableId=self.out.route_table_ids["public"],
+                                  DestinationCidrBlock=cidr, TransitGatewayId=tgw)
+        if spec.task_prefix_list_tgw:
+            pl = self.ec2.create_managed_prefix_list(
+                PrefixListName="partners", AddressFamily="IPv4", MaxEntries=10,
+                Entries=[{"Cidr": c} for c in spec.task_prefix_list_tgw],
+            )["PrefixList"]["PrefixListId"]
+            self.ec2.create_route(RouteTableId=self.out.route_table_ids["private"],
+                                  DestinationPrefixListId=pl, TransitGatewayId=tgw)
 
     def s3_gateway_endpoint(self, spec):
         if spec.s3_gateway_route_table is None:
@@ -749,6 +802,8 @@ class Builder:
         self.security_groups(spec)
         self.load_balancer(spec)
         self.interface_endpoints(spec)
+        self.shadowed_endpoint(spec)
+        self.transit_routes(spec)
         self.s3_gateway_endpoint(spec)
         self.secret(spec)
         self.execution_role(spec)

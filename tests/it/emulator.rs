@@ -901,3 +901,62 @@ fn throttling_past_the_retry_budget_is_an_error_naming_the_action() {
         run.stderr
     );
 }
+
+/// The real binary on the issue-18 states the emulator can hold: the endpoint that owns the
+/// name is the one judged; every hop and prefix-list route takes part in route resolution.
+#[test]
+fn several_endpoints_and_specific_routes_through_the_real_api() {
+    let cases = [
+        (
+            "nat-shadowed-ecr-dkr-denies",
+            "ap-south-2",
+            "ecr-dkr-endpoint",
+            "fail",
+        ),
+        (
+            "nat-subnet-split-to-tgw",
+            "ap-southeast-4",
+            "egress-path",
+            "warn",
+        ),
+        (
+            "nat-prefix-list-to-tgw",
+            "eu-central-2",
+            "egress-path",
+            "warn",
+        ),
+    ];
+    for (name, region, check, status) in cases {
+        scenario(name, region);
+        let run = check_json(region);
+        let doc = run.json();
+        assert!(
+            statuses(&doc, check).contains(&status),
+            "{name}: {check} {:?}\n{}",
+            statuses(&doc, check),
+            run.stderr
+        );
+        if name == "nat-shadowed-ecr-dkr-denies" {
+            let row = doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["check"] == check && f["status"] == "fail")
+                .unwrap();
+            assert!(
+                row["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("ecr:BatchGetImage"),
+                "{row}"
+            );
+        }
+        if name == "nat-prefix-list-to-tgw" {
+            // The list's entries were gathered (GetManagedPrefixListEntries): the route is judged
+            // by its public CIDRs, not as an unknown list.
+            let message = finding(&doc, check)["message"].as_str().unwrap();
+            assert!(message.contains("tgw-"), "{message}");
+            assert!(!message.contains("not known"), "{message}");
+        }
+    }
+}
