@@ -844,7 +844,7 @@ const CHECK_WEB: [&str; 7] = [
 
 #[test]
 fn throttling_slows_the_run_down_and_changes_no_verdict() {
-    let region = "ca-west-1";
+    let region = "il-central-1";
     scenario("alb-grace-300", region);
     let clean = tool_with_env(region, "AKIACLEANRUN", &CHECK_WEB, &[]);
     assert_eq!(clean.code, 0, "{}", clean.stderr);
