@@ -164,6 +164,8 @@ pub struct AwsArgs {
 pub enum ListFormat {
     Table,
     Json,
+    /// The README's checks table.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

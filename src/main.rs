@@ -9,11 +9,8 @@ use fargate_preflight::cli::{
     AwsArgs, CheckArgs, Cli, ColorChoice, Command, FailOn, ListFormat, TargetArgs,
 };
 use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, PreDeploy, Target};
-use fargate_preflight::report::{self, Format, Style};
+use fargate_preflight::report::{self, ExitStatus, Format, Style};
 use fargate_preflight::snapshot::{Snapshot, SnapshotFile, SCHEMA_VERSION};
-
-/// product.md: 0 nothing failed, 1 a check failed, 2 the tool could not do its job.
-const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,10 +22,10 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
-        Ok(code) => ExitCode::from(code),
+        Ok(status) => status.into(),
         Err(err) => {
             eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
-            ExitCode::from(EXIT_ERROR)
+            ExitStatus::Error.into()
         }
     }
 }
@@ -60,7 +57,7 @@ fn color_enabled(choice: ColorChoice) -> bool {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<u8> {
+async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let color = color_enabled(cli.color);
     match cli.command {
         Command::Check(args) => check(args, color, cli.verbose).await,
@@ -74,16 +71,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     .with_context(|| format!("cannot write {}", path.display()))?,
                 None => write_stdout(&text)?,
             }
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Command::Checks { format } => {
             write_stdout(&list_checks(format))?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Command::Explain { id } => match checks::find(&id) {
             Some(check) => {
                 write_stdout(&check.explanation())?;
-                Ok(0)
+                Ok(ExitStatus::Success)
             }
             None => {
                 let ids: Vec<&str> = REGISTRY.iter().map(|c| c.id).collect();
@@ -94,19 +91,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "fargate-preflight", &mut out);
             write_stdout(&String::from_utf8(out)?)?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             write_stdout(&String::from_utf8(out)?)?;
-            Ok(0)
+            Ok(ExitStatus::Success)
         }
     }
 }
 
 fn list_checks(format: ListFormat) -> String {
     match format {
+        ListFormat::Markdown => checks::markdown_table(),
         ListFormat::Json => {
             let list: Vec<_> = REGISTRY
                 .iter()
@@ -130,7 +128,7 @@ fn list_checks(format: ListFormat) -> String {
     }
 }
 
-async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8> {
+async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<ExitStatus> {
     let (snapshots, calls) = match &args.snapshot {
         Some(path) => (read_snapshots(path)?, None),
         None => {
@@ -163,7 +161,7 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8
                 .join(", ")
         );
     }
-    let code = report.summary.exit_code(args.fail_on == FailOn::Warn);
+    let status = report.summary.exit_status(args.fail_on == FailOn::Warn);
     if args.quiet {
         report = report.only_failures();
     }
@@ -178,10 +176,15 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<u8
         None => write_stdout(&text)?,
     }
     if args.format == Format::Github {
-        report::github::append_step_summary(&report)
-            .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            let markdown = Format::Markdown
+                .renderer()
+                .render(&report, Style::default());
+            append(std::path::Path::new(&path), &markdown)
+                .context("cannot append to $GITHUB_STEP_SUMMARY")?;
+        }
     }
-    Ok(code)
+    Ok(status)
 }
 
 fn read_snapshots(path: &std::path::Path) -> anyhow::Result<Vec<Snapshot>> {
@@ -254,6 +257,14 @@ async fn gather_snapshots(
         "the cluster has no services to check"
     );
     Ok((snapshots, observer.calls))
+}
+
+fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())
 }
 
 /// stdout carries results only; a closed pipe (`| head`) ends quietly.

@@ -200,6 +200,17 @@ fn not_in_snapshot<T>() -> Fetched<T> {
     })
 }
 
+/// What a gather from AWS cost: reported beside the snapshot's metadata (`-v`, JSON `stats`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Stats {
+    pub api_calls: usize,
+    pub api_calls_by_operation: std::collections::BTreeMap<String, usize>,
+    /// Sequential rounds of calls, each needing an answer of the one before (the service
+    /// lookup is the first).
+    pub waves: usize,
+    pub wall_ms: u128,
+}
+
 /// What `snapshot` writes and `check --snapshot` reads: one service, or several (a cluster).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -155,6 +155,27 @@ impl Check {
     }
 }
 
+/// The checks as a markdown table (`checks --format markdown`): the README's table is this text.
+pub fn markdown_table() -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out =
+        String::from("| id | severity | verifies | how it decides |\n| --- | --- | --- | --- |\n");
+    for c in REGISTRY {
+        let severity = match c.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!(
+            "| [{}]({}) | {severity} | {} | {} |\n",
+            c.id,
+            c.docs,
+            cell(c.explain.verifies),
+            cell(c.explain.decides)
+        ));
+    }
+    out
+}
+
 pub fn find(id: &str) -> Option<&'static Check> {
     REGISTRY.iter().copied().find(|c| c.id == id)
 }
@@ -256,6 +277,21 @@ mod tests {
                 c.id
             );
             assert!(!c.title.is_empty(), "{}", c.id);
+        }
+    }
+
+    #[test]
+    fn every_check_explains_itself() {
+        for c in REGISTRY {
+            let e = &c.explain;
+            for (field, text) in [
+                ("verifies", e.verifies),
+                ("why", e.why),
+                ("decides", e.decides),
+                ("fix", e.fix),
+            ] {
+                assert!(text.trim().len() > 20, "{}: explain.{field} is empty", c.id);
+            }
         }
     }
 }

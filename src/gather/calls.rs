@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::snapshot::Stats;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
@@ -13,7 +14,6 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
-use serde::Serialize;
 
 tokio::task_local! {
     /// The sequential wave the running gather step belongs to (see `gather`'s module docs).
@@ -140,16 +140,6 @@ fn service_prefix(service: &str) -> String {
         "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "elasticloadbalancing".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Stats {
-    pub api_calls: usize,
-    pub api_calls_by_operation: BTreeMap<String, usize>,
-    /// Sequential rounds of calls, each needing an answer of the one before (the service
-    /// lookup is the first).
-    pub waves: usize,
-    pub wall_ms: u128,
 }
 
 impl CallLog {

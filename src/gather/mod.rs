@@ -36,7 +36,7 @@ use crate::snapshot::{
     SCHEMA_VERSION,
 };
 
-pub use calls::{CallLog, Stats};
+pub use calls::CallLog;
 pub use errors::FatalError;
 
 /// Watches a gather: every AWS call, and the step a progress display should show.

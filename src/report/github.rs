@@ -1,7 +1,5 @@
 //! `--format github`: GitHub Actions workflow commands (`::error` for fail and error,
-//! `::warning` for warn), and a markdown summary for `$GITHUB_STEP_SUMMARY`.
-
-use std::io::Write;
+//! `::warning` for warn). main appends the markdown report to `$GITHUB_STEP_SUMMARY`.
 
 use super::{Render, Report, Style};
 use crate::checks::Status;
@@ -52,21 +50,6 @@ impl Render for Github {
         ));
         out
     }
-}
-
-/// Appends the markdown report to the file GitHub names in `GITHUB_STEP_SUMMARY`, if any.
-pub fn append_step_summary(report: &Report) -> std::io::Result<()> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
-        return Ok(());
-    };
-    let markdown = super::Format::Markdown
-        .renderer()
-        .render(report, Style::default());
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    file.write_all(markdown.as_bytes())
 }
 
 #[cfg(test)]

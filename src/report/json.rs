@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
+use crate::snapshot::Stats;
+
 use super::{Render, Report, ServiceSummary, Style, Summary, Target};
 use crate::checks::Finding;
-use crate::gather::Stats;
 
 pub struct Json;
 

@@ -10,8 +10,7 @@ mod table;
 use serde::Serialize;
 
 use crate::checks::{Finding, Status};
-use crate::gather::Stats;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, Stats};
 
 /// How the report should look, beyond its format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,16 +83,33 @@ impl Summary {
         s
     }
 
-    /// product.md: 1 when anything failed (or warned, with `--fail-on warn`), else 2 when
-    /// anything could not be checked, else 0.
-    pub fn exit_code(&self, fail_on_warn: bool) -> u8 {
+    /// Failure when anything failed (or warned, with `--fail-on warn`), else Error when
+    /// anything could not be checked, else Success.
+    pub fn exit_status(&self, fail_on_warn: bool) -> ExitStatus {
         if self.fail > 0 || (fail_on_warn && self.warn > 0) {
-            1
+            ExitStatus::Failure
         } else if self.error > 0 {
-            2
+            ExitStatus::Error
         } else {
-            0
+            ExitStatus::Success
         }
+    }
+}
+
+/// The exit codes of docs/product.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing failed.
+    Success = 0,
+    /// A check failed (or warned, with `--fail-on warn`).
+    Failure = 1,
+    /// The tool could not do its job: bad input, no access, or a check could not be evaluated.
+    Error = 2,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status as u8)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use fargate_preflight::checks::{self, Finding, Options, Status};
-use fargate_preflight::report::Summary;
+use fargate_preflight::report::{ExitStatus, Summary};
 use fargate_preflight::snapshot::Snapshot;
 
 use crate::fixture;
@@ -86,7 +86,11 @@ fn good_setups_are_green() {
         "nat-exec",
     ] {
         let findings = assert_verdicts(name, &[]);
-        assert_eq!(Summary::of(&findings).exit_code(false), 0, "{name}");
+        assert_eq!(
+            Summary::of(&findings).exit_status(false),
+            ExitStatus::Success,
+            "{name}"
+        );
     }
 }
 
@@ -502,7 +506,7 @@ fn denied_data_is_an_error_never_a_pass() {
     assert!(find(&f, "ecr-api-endpoint", Status::Error)
         .message
         .contains("ec2:DescribeVpcEndpoints was denied"));
-    assert_eq!(Summary::of(&f).exit_code(false), 2);
+    assert_eq!(Summary::of(&f).exit_status(false), ExitStatus::Error);
     let f = run_all(&load("denied-task-definition"));
     assert!(find(&f, "platform-version", Status::Error)
         .message

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod docs;
 mod emulator;
 mod fixtures;
 mod golden;
