@@ -35,7 +35,7 @@ impl<T> Fetched<T> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct GatherError {
     /// The API action that failed, e.g. `ec2:DescribeVpcEndpoints`.
     pub action: String,
@@ -194,7 +194,7 @@ pub struct Snapshot {
 /// Snapshots written before a part existed read it as "not gathered", never as empty.
 fn not_in_snapshot<T>() -> Fetched<T> {
     Fetched::failed(GatherError {
-        action: "snapshot".into(),
+        action: crate::checks::NOT_IN_SNAPSHOT.into(),
         kind: GatherErrorKind::Skipped,
         message: "this snapshot was written without that data".into(),
     })
@@ -558,13 +558,36 @@ pub struct PullThroughCacheRule {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "RepositoryStatusFile")]
 pub struct RepositoryStatus {
     pub name: String,
-    /// Unknown when the lookup failed (then `error` says why): one repository's failure
-    /// stays with the services that pull from it.
-    pub exists: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<GatherError>,
+    /// Whether it exists, or why that is not known: one repository's failed lookup stays with
+    /// the services that pull from it.
+    pub exists: Fetched<bool>,
+}
+
+/// A repository status as files hold it: `exists` as a `Fetched`, or (files written before
+/// that) `exists: null` with the failure in `error`.
+#[derive(Deserialize)]
+struct RepositoryStatusFile {
+    name: String,
+    exists: Option<Fetched<bool>>,
+    #[serde(default)]
+    error: Option<GatherError>,
+}
+
+impl From<RepositoryStatusFile> for RepositoryStatus {
+    fn from(file: RepositoryStatusFile) -> Self {
+        let exists = match (file.exists, file.error) {
+            (Some(exists), _) => exists,
+            (None, Some(error)) => Fetched::failed(error),
+            (None, None) => not_in_snapshot(),
+        };
+        RepositoryStatus {
+            name: file.name,
+            exists,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::image;
 use crate::snapshot::{
-    EndpointState, EndpointType, GatherError, GatherErrorKind, Network, RouteTable, Snapshot,
-    Subnet, TaskDefinition, VpcEndpoint,
+    EndpointState, EndpointType, Network, RouteTable, Snapshot, Subnet, TaskDefinition, VpcEndpoint,
 };
 
 use super::platform;
+use super::Problem;
 pub use crate::facts::path::Egress;
 use crate::facts::path::{table_of, Paths};
 
@@ -76,15 +76,15 @@ impl<'a> Context<'a> {
         }
     }
 
-    pub fn task_definition(&self) -> Result<&'a TaskDefinition, GatherError> {
-        self.snap.task_definition.get()
+    pub fn task_definition(&self) -> Result<&'a TaskDefinition, Problem> {
+        Ok(self.snap.task_definition.get()?)
     }
 
-    pub fn network(&self) -> Result<&'a Network, GatherError> {
-        self.snap.network.get()
+    pub fn network(&self) -> Result<&'a Network, Problem> {
+        Ok(self.snap.network.get()?)
     }
 
-    pub fn vpc_id(&self) -> Result<&'a str, GatherError> {
+    pub fn vpc_id(&self) -> Result<&'a str, Problem> {
         Ok(&self.network()?.vpc_id)
     }
 
@@ -93,7 +93,7 @@ impl<'a> Context<'a> {
         format!("com.amazonaws.{}.{short}", self.region())
     }
 
-    pub fn task_subnets(&self) -> Result<Vec<TaskSubnet<'a>>, GatherError> {
+    pub fn task_subnets(&self) -> Result<Vec<TaskSubnet<'a>>, Problem> {
         let net = self.network()?;
         let subnets = net.subnets.get()?;
         let tables = net.route_tables.get()?;
@@ -102,19 +102,18 @@ impl<'a> Context<'a> {
             .subnets
             .iter()
             .map(|id| {
-                let subnet = subnets
-                    .iter()
-                    .find(|s| &s.id == id)
-                    .ok_or_else(|| GatherError {
-                        action: "ec2:DescribeSubnets".into(),
-                        kind: GatherErrorKind::NotFound,
-                        message: format!("task subnet {id} is not in {}", net.vpc_id),
-                    })?;
+                let subnet = subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
+                    Problem::missing(
+                        format!("{id} in {}", net.vpc_id),
+                        "a subnet of the service's network configuration",
+                    )
+                })?;
                 let explicit = tables.iter().find(|t| t.subnet_ids.contains(id));
-                let route_table = table_of(tables, id).ok_or_else(|| GatherError {
-                    action: "ec2:DescribeRouteTables".into(),
-                    kind: GatherErrorKind::NotFound,
-                    message: format!("no route table for {id} and no main route table"),
+                let route_table = table_of(tables, id).ok_or_else(|| {
+                    Problem::missing(
+                        format!("a route table for {id} (no association and no main table)"),
+                        format!("the route tables of {}", net.vpc_id),
+                    )
                 })?;
                 Ok(TaskSubnet {
                     subnet,
@@ -126,18 +125,15 @@ impl<'a> Context<'a> {
     }
 
     /// Where a task subnet's route table sends traffic for AWS's public endpoints.
-    pub fn egress(&self, table: &RouteTable) -> Result<Egress, GatherError> {
-        Paths {
+    pub fn egress(&self, table: &RouteTable) -> Result<Egress, Problem> {
+        Ok(Paths {
             net: self.network()?,
             assign_public_ip: self.snap.workload.assign_public_ip,
         }
-        .egress(table)
+        .egress(table)?)
     }
 
-    pub fn dependence<'s>(
-        &self,
-        subnets: &'s [TaskSubnet<'s>],
-    ) -> Result<Dependence<'s>, GatherError> {
+    pub fn dependence<'s>(&self, subnets: &'s [TaskSubnet<'s>]) -> Result<Dependence<'s>, Problem> {
         let mut dep = Dependence {
             required: vec![],
             unverified: vec![],
@@ -153,7 +149,7 @@ impl<'a> Context<'a> {
         Ok(dep)
     }
 
-    pub fn endpoints(&self) -> Result<&'a [VpcEndpoint], GatherError> {
+    pub fn endpoints(&self) -> Result<&'a [VpcEndpoint], Problem> {
         Ok(self.network()?.vpc_endpoints.get()?.as_slice())
     }
 
@@ -169,7 +165,7 @@ impl<'a> Context<'a> {
         &self,
         short: &str,
         kind: EndpointType,
-    ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+    ) -> Result<Option<&'a VpcEndpoint>, Problem> {
         Ok(self
             .endpoints()?
             .iter()
@@ -177,7 +173,7 @@ impl<'a> Context<'a> {
     }
 
     /// The usable interface endpoints of a service, and which of them owns its name.
-    pub fn interface_endpoints(&self, short: &str) -> Result<ServiceEndpoints<'a>, GatherError> {
+    pub fn interface_endpoints(&self, short: &str) -> Result<ServiceEndpoints<'a>, Problem> {
         let all: Vec<&'a VpcEndpoint> = self
             .endpoints()?
             .iter()
@@ -199,7 +195,7 @@ impl<'a> Context<'a> {
 
     /// The interface endpoint that carries the task's traffic for a service: the one whose
     /// private DNS owns the service name, when the VPC's DNS attributes let it resolve.
-    pub fn endpoint_in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+    pub fn endpoint_in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, Problem> {
         match self.interface_endpoints(short)?.owner {
             Some(e) if self.private_dns_resolves()? => Ok(Some(e)),
             _ => Ok(None),
@@ -207,7 +203,7 @@ impl<'a> Context<'a> {
     }
 
     /// What IAM knows of the execution role when it makes the task's requests.
-    pub fn execution_principal_context(&self) -> Result<Vec<(String, String)>, GatherError> {
+    pub fn execution_principal_context(&self) -> Result<Vec<(String, String)>, Problem> {
         if let Ok(Some(role)) = self.snap.execution_role.ok() {
             return Ok(crate::policy::principal_context(&role.arn, &role.tags));
         }
@@ -222,7 +218,7 @@ impl<'a> Context<'a> {
     }
 
     /// Private ECR images of the task: (container, image, registry region).
-    pub fn ecr_images(&self) -> Result<Vec<(String, String, String)>, GatherError> {
+    pub fn ecr_images(&self) -> Result<Vec<(String, String, String)>, Problem> {
         Ok(self
             .task_definition()?
             .containers
@@ -237,12 +233,12 @@ impl<'a> Context<'a> {
     }
 
     /// Does the platform this task runs on fetch the ECR auth token through ecr.api?
-    pub fn needs_ecr_api(&self) -> Result<bool, GatherError> {
+    pub fn needs_ecr_api(&self) -> Result<bool, Problem> {
         Ok(platform::resolve(&self.snap.workload, self.task_definition()?).needs_ecr_api)
     }
 
     /// Interface endpoint services this task uses, for the security group and NACL checks.
-    pub fn interface_services(&self) -> Result<BTreeSet<String>, GatherError> {
+    pub fn interface_services(&self) -> Result<BTreeSet<String>, Problem> {
         let td = self.task_definition()?;
         let mut services = BTreeSet::new();
         if !self.ecr_images()?.is_empty() {
@@ -269,13 +265,13 @@ impl<'a> Context<'a> {
     }
 
     /// Private DNS names of interface endpoints resolve only with both VPC DNS attributes on.
-    pub fn private_dns_resolves(&self) -> Result<bool, GatherError> {
+    pub fn private_dns_resolves(&self) -> Result<bool, Problem> {
         let net = self.network()?;
         Ok(*net.dns_support.get()? && *net.dns_hostnames.get()?)
     }
 
     /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
-    pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+    pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, Problem> {
         Ok(self
             .endpoints()?
             .iter()
@@ -286,7 +282,7 @@ impl<'a> Context<'a> {
     }
 
     /// The S3 gateway on this subnet's effective route table, if any.
-    pub fn s3_gateway_for(&self, ts: &TaskSubnet) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+    pub fn s3_gateway_for(&self, ts: &TaskSubnet) -> Result<Option<&'a VpcEndpoint>, Problem> {
         Ok(self.s3_gateways()?.into_iter().find(|g| {
             g.route_table_ids.contains(&ts.route_table.id)
                 || ts.route_table.routes.iter().any(|r| r.target == g.id)
@@ -294,7 +290,7 @@ impl<'a> Context<'a> {
     }
 
     /// The task's security groups; with none configured, ECS uses the VPC's default group.
-    pub fn task_security_groups(&self) -> Result<Vec<String>, GatherError> {
+    pub fn task_security_groups(&self) -> Result<Vec<String>, Problem> {
         let configured = &self.snap.workload.security_groups;
         if !configured.is_empty() {
             return Ok(configured.clone());
@@ -309,7 +305,7 @@ impl<'a> Context<'a> {
 
     /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
     /// do not serve other registries) and calls to AWS services in other regions.
-    pub fn internet_only_uses(&self) -> Result<Vec<String>, GatherError> {
+    pub fn internet_only_uses(&self) -> Result<Vec<String>, Problem> {
         let td = self.task_definition()?;
         let region = self.region();
         let mut uses = Vec::new();
@@ -349,7 +345,7 @@ impl<'a> Context<'a> {
     }
 
     /// True when the task reads anything from S3 (ECR layers, environment files).
-    pub fn uses_s3(&self) -> Result<bool, GatherError> {
+    pub fn uses_s3(&self) -> Result<bool, Problem> {
         let td = self.task_definition()?;
         Ok(!self.ecr_images()?.is_empty()
             || td

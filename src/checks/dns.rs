@@ -1,8 +1,8 @@
 //! vpc-dns and dhcp-dns: interface endpoints are reached by name only through private DNS,
 //! which needs both VPC DNS attributes and the Amazon-provided resolver.
 
+use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::snapshot::GatherError;
 
 pub static VPC_DNS: Check = Check {
     id: "vpc-dns",
@@ -35,7 +35,7 @@ pub static DHCP_DNS: Check = Check {
 
 /// Does any task subnet depend on interface endpoints (and so on private DNS)? Where a path
 /// out exists, names that do not resolve privately still reach AWS through it.
-fn relies_on_private_dns(ctx: &Context) -> Result<bool, GatherError> {
+fn relies_on_private_dns(ctx: &Context) -> Result<bool, Problem> {
     let subnets = ctx.task_subnets()?;
     let dep = ctx.dependence(&subnets)?;
     Ok(!dep.required.is_empty() || !dep.unverified.is_empty())
@@ -78,7 +78,7 @@ fn vpc_dns(ctx: &Context) -> Outcome {
 
 /// The Amazon DNS server's addresses: 169.254.169.253, fd00:ec2::253, and the VPC's primary
 /// IPv4 CIDR plus two (VPC guide, "Amazon DNS server").
-fn amazon_resolvers(net: &crate::snapshot::Network) -> Result<Vec<String>, GatherError> {
+fn amazon_resolvers(net: &crate::snapshot::Network) -> Result<Vec<String>, Problem> {
     let mut addresses = vec!["169.254.169.253".to_string(), "fd00:ec2::253".to_string()];
     if let Some(primary) = net.vpc.get()?.cidr_blocks.first() {
         let base = u32::from(primary.network());

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
-use super::{Check, Context, Explain, Outcome, Severity, Status, Verdict};
+use super::Problem;
+use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision};
-use crate::snapshot::{EndpointState, EndpointType, GatherError, VpcEndpoint};
+use crate::snapshot::{EndpointState, EndpointType, VpcEndpoint};
 
 const ECR_VPCE_DOCS: &str =
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
@@ -112,11 +113,7 @@ fn served_summary(dep: &Dependence) -> String {
         .join("; ")
 }
 
-fn create_command(
-    ctx: &Context,
-    short: &str,
-    subnets: &[&TaskSubnet],
-) -> Result<String, GatherError> {
+fn create_command(ctx: &Context, short: &str, subnets: &[&TaskSubnet]) -> Result<String, Problem> {
     let vpc = ctx.vpc_id()?;
     // Reuse the security groups of an existing interface endpoint when there is one.
     let existing_sgs = ctx
@@ -276,11 +273,11 @@ fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcom
     let doc = match policy::parse_document(text) {
         Ok(doc) => doc,
         Err(e) => {
-            return Ok(vec![Verdict::new(
-                Status::Error,
-                resource,
-                format!("could not evaluate the endpoint policy: {e}"),
-            )])
+            let problem = Problem::Unreadable {
+                what: format!("the endpoint policy of {}", endpoint.id),
+                why: e.to_string(),
+            };
+            return Ok(vec![Verdict::could_not_check(resource, &problem)]);
         }
     };
     let principal = ctx.task_definition()?.execution_role_arn.clone();
@@ -361,7 +358,7 @@ fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcom
     })
 }
 
-fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, GatherError> {
+fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, Problem> {
     Ok(ctx
         .ecr_images()?
         .into_iter()

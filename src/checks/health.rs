@@ -6,8 +6,8 @@
 use serde_json::json;
 
 use super::netrules::{sg_allows_groups, sg_uncovered};
-use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::snapshot::{Container, ContainerHealthCheck, GatherError, TargetGroup};
+use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
+use crate::snapshot::{Container, ContainerHealthCheck, TargetGroup};
 
 const ELB_DOCS: &str =
     "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html";
@@ -194,7 +194,7 @@ impl ContainerTiming {
 fn target_container<'a>(
     ctx: &Context<'a>,
     index: usize,
-) -> Result<Option<(&'a Container, Option<i32>)>, GatherError> {
+) -> Result<Option<(&'a Container, Option<i32>)>, Problem> {
     let td = ctx.task_definition()?;
     let lb = &ctx.snap.workload.load_balancers[index];
     let container = match &lb.container_name {
@@ -227,7 +227,7 @@ fn startup(ctx: &Context, container: Option<&Container>) -> Option<(u32, String)
 }
 
 /// Each target group of the service, with its index in the service's load balancer list.
-fn target_groups<'a>(ctx: &Context<'a>) -> Result<Vec<(usize, &'a TargetGroup)>, GatherError> {
+fn target_groups<'a>(ctx: &Context<'a>) -> Result<Vec<(usize, &'a TargetGroup)>, Problem> {
     let groups = ctx.snap.target_groups.get()?;
     let mut found = Vec::new();
     for (i, lb) in ctx.snap.workload.load_balancers.iter().enumerate() {
@@ -235,14 +235,9 @@ fn target_groups<'a>(ctx: &Context<'a>) -> Result<Vec<(usize, &'a TargetGroup)>,
         let Some(arn) = lb.target_group_arn.as_deref() else {
             continue;
         };
-        let group = groups
-            .iter()
-            .find(|g| g.arn == arn)
-            .ok_or_else(|| GatherError {
-                action: "elasticloadbalancing:DescribeTargetGroups".into(),
-                kind: crate::snapshot::GatherErrorKind::NotFound,
-                message: format!("target group {arn} was not returned"),
-            })?;
+        let group = groups.iter().find(|g| g.arn == arn).ok_or_else(|| {
+            Problem::missing(arn, "a target group of the service's loadBalancers")
+        })?;
         found.push((i, group));
     }
     Ok(found)

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::images::cache_requests;
 use super::requests::{execution_requests, TaskRequest, PARTIAL_SECRET_SUFFIX};
-use super::{Check, Context, Explain, Outcome, Severity, Verdict};
+use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
-use crate::snapshot::{GatherError, GatherErrorKind, PolicyDocument, Role};
+use crate::snapshot::{GatherErrorKind, PolicyDocument, Role};
 
 pub static EXECUTION_ROLE: Check = Check {
     id: "execution-role",
@@ -27,7 +27,7 @@ pub static EXECUTION_ROLE: Check = Check {
 };
 
 /// Everything the execution role must be allowed to do for this task.
-fn required(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
+fn required(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
     let mut requests = execution_requests(ctx)?;
     let td = ctx.task_definition()?;
     for c in &td.containers {
@@ -74,18 +74,17 @@ fn group_of(action: &str) -> &'static str {
     }
 }
 
-fn document(p: &PolicyDocument) -> Result<Value, GatherError> {
+fn document(p: &PolicyDocument) -> Result<Value, Problem> {
     let text = p.document.get()?;
-    policy::parse_document(text).map_err(|e| GatherError {
-        action: "iam:GetPolicyVersion".into(),
-        kind: GatherErrorKind::Unavailable,
-        message: format!("policy {}: {e}", p.name),
+    policy::parse_document(text).map_err(|e| Problem::Unreadable {
+        what: format!("the policy {}", p.name),
+        why: e.to_string(),
     })
 }
 
 /// All identity policy statements of the role as one document: IAM allows a request when any
 /// statement allows it and none denies it.
-fn identity_document(role: &Role) -> Result<Value, GatherError> {
+fn identity_document(role: &Role) -> Result<Value, Problem> {
     let mut statements = Vec::new();
     for p in role.attached_policies.iter().chain(&role.inline_policies) {
         match document(p)?.get("Statement") {
@@ -120,7 +119,7 @@ fn execution_role(ctx: &Context) -> Outcome {
                 format!("create the role with a trust policy for ecs-tasks.amazonaws.com and attach arn:{}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy, or point executionRoleArn at an existing role", ctx.snap.partition()),
             )]);
         }
-        Err(e) => return Err(e.clone()),
+        Err(e) => return Err(e.clone().into()),
     };
     let Some(role) = role else {
         if needed.is_empty() {
@@ -150,10 +149,9 @@ fn execution_role(ctx: &Context) -> Outcome {
         .as_deref()
         .map(policy::parse_document)
         .transpose()
-        .map_err(|e| GatherError {
-            action: "iam:GetRole".into(),
-            kind: GatherErrorKind::Unavailable,
-            message: format!("trust policy of {}: {e}", role.name),
+        .map_err(|e| Problem::Unreadable {
+            what: format!("the trust policy of {}", role.name),
+            why: e.to_string(),
         })?;
     let acct = td.account();
     let trusted = trust.as_ref().map(|doc| {
@@ -193,6 +191,7 @@ fn execution_role(ctx: &Context) -> Outcome {
         .transpose()?;
     let mut missing: BTreeMap<&str, Vec<&TaskRequest>> = BTreeMap::new();
     let mut uncertain: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut unknown_need: Vec<&TaskRequest> = Vec::new();
     let known = policy::principal_context(&role.arn, &role.tags);
     let context = policy::pairs(&known);
     for r in &needed {
@@ -220,6 +219,9 @@ fn execution_role(ctx: &Context) -> Outcome {
                         "{} on {}: the task definition names the secret without its 6-character suffix, so whether a policy naming the full ARN matches cannot be told; use the full ARN in valueFrom",
                         r.action, r.resource
                     )),
+                Decision::ExplicitDeny { .. } | Decision::ImplicitDeny if r.need_unknown.is_some() => {
+                    unknown_need.push(r);
+                }
                 Decision::ExplicitDeny { .. } | Decision::ImplicitDeny => {
                     let list = missing.entry(group_of(r.action)).or_default();
                     if !list
@@ -247,6 +249,19 @@ fn execution_role(ctx: &Context) -> Outcome {
             format!("{} is not allowed{bounded}: {}", role.name, detail.join("; ")),
             format!("add to {}: aws iam put-role-policy --role-name {} --policy-name fargate-{} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}'", role.name, role.name, group.replace(' ', "-").to_lowercase(), statement_for(requests)),
         ));
+    }
+    for r in unknown_need {
+        if let Some(error) = &r.need_unknown {
+            verdicts.push(Verdict::could_not_check(
+                format!(
+                    "{resource} ({}: {} for {})",
+                    group_of(r.action),
+                    r.action,
+                    r.why
+                ),
+                &error.clone().into(),
+            ));
+        }
     }
     for (group, reasons) in &uncertain {
         if missing.contains_key(group) {

@@ -4,6 +4,7 @@
 
 use super::context::Dependence;
 use super::requests::TaskRequest;
+use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::image::{self, ImageRef};
 use crate::snapshot::{GatherError, PullThroughCacheRule, Registry};
@@ -243,7 +244,7 @@ fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String 
 }
 
 /// Images of this account and region, parsed.
-fn own_images(ctx: &Context) -> Result<Vec<(String, String, ImageRef)>, GatherError> {
+fn own_images(ctx: &Context) -> Result<Vec<(String, String, ImageRef)>, Problem> {
     let td = ctx.task_definition()?;
     let acct = td.account();
     Ok(td
@@ -257,7 +258,7 @@ fn own_images(ctx: &Context) -> Result<Vec<(String, String, ImageRef)>, GatherEr
         .collect())
 }
 
-pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, GatherError> {
+pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, Problem> {
     let images = own_images(ctx)?;
     if images.is_empty() {
         return Ok(vec![]);
@@ -275,17 +276,23 @@ pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, GatherError> {
         .collect())
 }
 
-fn repository_exists(ctx: &Context, name: &str) -> Option<bool> {
-    let registry = ctx.snap.registry.ok().ok()?;
-    registry
-        .repositories
-        .iter()
-        .find(|r| r.name == name)
-        .and_then(|r| r.exists)
+/// Whether the registry holds `name`: `Ok(None)` when it was not looked up, `Err` when the
+/// lookup failed.
+fn repository_exists(
+    ctx: &Context,
+    name: &str,
+) -> Result<Result<Option<bool>, GatherError>, Problem> {
+    let registry = ctx.snap.registry.get()?;
+    Ok(
+        match registry.repositories.iter().find(|r| r.name == name) {
+            Some(r) => r.exists.get().map(|e| Some(*e)),
+            None => Ok(None),
+        },
+    )
 }
 
 /// The first-pull requests of cache images, made with the execution role.
-pub fn cache_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
+pub fn cache_requests(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
     let td = ctx.task_definition()?;
     let mut requests = Vec::new();
     for cached in cached_images(ctx)? {
@@ -300,17 +307,23 @@ pub fn cache_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
             "container {} ({}, pull-through cache)",
             cached.container, cached.image
         );
-        let mut actions = vec!["ecr:BatchImportUpstreamImage"];
-        if repository_exists(ctx, &cached.repository) != Some(true) {
-            actions.push("ecr:CreateRepository");
-        }
-        for action in actions {
-            requests.push(TaskRequest::new(
+        requests.push(TaskRequest::new(
+            "ecr.api",
+            "ecr:BatchImportUpstreamImage",
+            resource.clone(),
+            why.clone(),
+        ));
+        // ecr:CreateRepository only until the first pull has created the cache repository.
+        let exists = repository_exists(ctx, &cached.repository)?;
+        if exists != Ok(Some(true)) {
+            let mut create = TaskRequest::new(
                 "ecr.api",
-                action,
+                "ecr:CreateRepository",
                 resource.clone(),
                 why.clone(),
-            ));
+            );
+            create.need_unknown = exists.err();
+            requests.push(create);
         }
     }
     Ok(requests)
@@ -341,7 +354,7 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             .repositories
             .iter()
             .find(|r| r.name == parsed.repository);
-        let exists = status.and_then(|r| r.exists);
+        let exists = status.and_then(|r| r.exists.ok().ok().copied());
         let Some(rule) = matching_rule(registry, &parsed.repository) else {
             // A plain repository that happens to be named like a cache prefix is fine.
             if exists == Some(true) {
@@ -407,15 +420,8 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             ));
             continue;
         }
-        if let Some(error) = status.and_then(|r| r.error.as_ref()) {
-            verdicts.push(Verdict::new(
-                super::Status::Error,
-                resource,
-                format!(
-                    "rule {prefix} matches, but whether its cache repository exists is unknown: {}",
-                    error.describe()
-                ),
-            ));
+        if let Some(Err(error)) = status.map(|r| r.exists.get()) {
+            verdicts.push(Verdict::could_not_check(resource, &error.into()));
             continue;
         }
         verdicts.push(match exists {

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use context::Context;
 
-use crate::snapshot::{GatherError, Snapshot};
+use crate::snapshot::{GatherError, GatherErrorKind, Snapshot};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -111,14 +111,96 @@ impl Verdict {
         self.remediation = remediation.into();
         self
     }
+    /// The one constructor of `error` verdicts.
+    pub fn could_not_check(resource: impl Into<String>, problem: &Problem) -> Self {
+        Self::new(Status::Error, resource, problem.message()).fix(problem.remediation())
+    }
+
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self
     }
 }
 
-/// A check either judges, or could not because data it needs was not gathered.
-pub type Outcome = Result<Vec<Verdict>, GatherError>;
+/// A check either judges, or says why it could not.
+pub type Outcome = Result<Vec<Verdict>, Problem>;
+
+/// Why a check could not judge. Each kind has its own message and remediation, built in one
+/// place (`Verdict::could_not_check`), so "could not check" never reads like a verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// Data the check needs was not gathered: denied, unavailable, or not in this snapshot.
+    NotGathered(GatherError),
+    /// A resource the configuration references does not exist.
+    Missing {
+        resource: String,
+        referenced_by: String,
+    },
+    /// Gathered data that cannot be read, such as a policy document that does not parse.
+    Unreadable { what: String, why: String },
+}
+
+impl From<GatherError> for Problem {
+    fn from(error: GatherError) -> Self {
+        Problem::NotGathered(error)
+    }
+}
+
+impl Problem {
+    pub fn missing(resource: impl Into<String>, referenced_by: impl Into<String>) -> Self {
+        Problem::Missing {
+            resource: resource.into(),
+            referenced_by: referenced_by.into(),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Problem::NotGathered(e) => format!("could not evaluate: {}", e.describe()),
+            Problem::Missing {
+                resource,
+                referenced_by,
+            } => format!("could not evaluate: {resource} ({referenced_by}) does not exist"),
+            Problem::Unreadable { what, why } => format!("could not read {what}: {why}"),
+        }
+    }
+
+    fn remediation(&self) -> String {
+        match self {
+            Problem::NotGathered(e) => match e.kind {
+                GatherErrorKind::Denied => format!(
+                    "allow {} for the identity running fargate-preflight (see the README's IAM policy), then run again",
+                    e.action
+                ),
+                GatherErrorKind::Unavailable => format!(
+                    "run again; if {} keeps failing, check the AWS endpoint in use (--endpoint-url / AWS_ENDPOINT_URL, shown in the report) and network access to it",
+                    e.action
+                ),
+                GatherErrorKind::NotFound => format!(
+                    "the resource {} looked for does not exist ({}): fix the reference to it",
+                    e.action, e.message
+                ),
+                GatherErrorKind::Skipped if e.action == NOT_IN_SNAPSHOT => {
+                    "take the snapshot again with this version (fargate-preflight snapshot … --output FILE), then check it".to_string()
+                }
+                GatherErrorKind::Skipped => format!(
+                    "fix what kept {} from being called ({}), then run again",
+                    e.action, e.message
+                ),
+            },
+            Problem::Missing {
+                resource,
+                referenced_by,
+            } => format!("create {resource}, or change {referenced_by} to name one that exists"),
+            Problem::Unreadable { what, .. } => {
+                format!("fix {what} so that it is a valid IAM policy document (JSON)")
+            }
+        }
+    }
+}
+
+/// The action name of data an older snapshot file does not hold.
+pub const NOT_IN_SNAPSHOT: &str = "snapshot";
 
 pub struct Check {
     pub id: &'static str,
@@ -229,17 +311,8 @@ pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {
     let ctx = Context::new(snapshot, options);
     let mut findings = Vec::new();
     for check in REGISTRY.iter().filter(|c| options.selects(c.id)) {
-        let verdicts = (check.run)(&ctx).unwrap_or_else(|error| {
-            vec![Verdict::new(
-                Status::Error,
-                ctx.scope(),
-                format!("could not evaluate: {}", error.describe()),
-            )
-            .fix(format!(
-                "allow {} for the identity running fargate-preflight (see the README's IAM policy), then run again",
-                error.action
-            ))]
-        });
+        let verdicts = (check.run)(&ctx)
+            .unwrap_or_else(|problem| vec![Verdict::could_not_check(ctx.scope(), &problem)]);
         let mut rows: Vec<Finding> = verdicts
             .into_iter()
             .map(|v| Finding {

@@ -2,7 +2,7 @@
 //! what endpoint policies and the execution role must allow.
 
 use super::context::secret_uses;
-use super::Context;
+use super::{Context, Problem};
 use crate::image;
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::GatherError;
@@ -16,6 +16,9 @@ pub struct TaskRequest {
     pub resource: String,
     /// Another ARN IAM may see for the same request, when the reference is ambiguous.
     pub alternative: Option<Alternative>,
+    /// Set when whether the request is needed at all could not be checked (the data that
+    /// decides it was not gathered): a denial is then "could not check", not a failure.
+    pub need_unknown: Option<GatherError>,
     /// Why the task makes it, for messages: "container web (…)".
     pub why: String,
 }
@@ -33,6 +36,7 @@ impl TaskRequest {
             action,
             resource,
             alternative: None,
+            need_unknown: None,
             why,
         }
     }
@@ -137,7 +141,7 @@ fn parameter_arn(value_from: &str, partition: &str, region: &str, account: &str)
 }
 
 /// Requests made with the task execution role: image pull, logs, secrets.
-pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError> {
+pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
     let td = ctx.task_definition()?;
     let partition = ctx.snap.partition();
     let region = ctx.region();
@@ -247,6 +251,7 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, GatherError
             action,
             resource,
             alternative,
+            need_unknown: None,
             why: format!("secret {}", secret.what),
         });
     }

@@ -2,8 +2,8 @@
 //! its traffic can leave the VPC.
 
 use super::context::{Egress, TaskSubnet};
+use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::snapshot::GatherError;
 
 pub static ROUTE_TABLE: Check = Check {
     id: "route-table",
@@ -74,7 +74,7 @@ fn route_table(ctx: &Context) -> Outcome {
 }
 
 /// Would the task still reach everything it needs through endpoints alone?
-fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, GatherError> {
+fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, Problem> {
     if !ctx.internet_only_uses()?.is_empty() {
         return Ok(false);
     }

@@ -2,9 +2,10 @@
 //! subnet's effective route table, and its policy must let the layer bucket through.
 
 use super::context::{ids, TaskSubnet};
+use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
-use crate::snapshot::{EndpointType, GatherError, VpcEndpoint};
+use crate::snapshot::{EndpointType, VpcEndpoint};
 
 const DOCS: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html";
 
@@ -188,7 +189,7 @@ fn gateway_route(ctx: &Context) -> Outcome {
 }
 
 /// The S3 objects the task reads: ECR layers (same-region images) and environment files.
-fn s3_objects(ctx: &Context) -> Result<Vec<(String, String)>, GatherError> {
+fn s3_objects(ctx: &Context) -> Result<Vec<(String, String)>, Problem> {
     let partition = ctx.snap.partition();
     let mut objects = Vec::new();
     if ctx.ecr_images()?.iter().any(|(_, _, r)| r == ctx.region()) {
@@ -248,11 +249,11 @@ fn endpoint_policy(ctx: &Context) -> Outcome {
         let doc = match policy::parse_document(text) {
             Ok(doc) => doc,
             Err(e) => {
-                verdicts.push(Verdict::new(
-                    super::Status::Error,
-                    g.id.as_str(),
-                    format!("could not evaluate the endpoint policy: {e}"),
-                ));
+                let problem = Problem::Unreadable {
+                    what: format!("the endpoint policy of {}", g.id),
+                    why: e.to_string(),
+                };
+                verdicts.push(Verdict::could_not_check(g.id.as_str(), &problem));
                 continue;
             }
         };

@@ -11,10 +11,8 @@ use super::netrules::{
     nacl_evaluate, sg_allows_groups, sg_allows_prefix_list, sg_allows_public, sg_uncovered,
     NaclResult,
 };
-use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::snapshot::{
-    GatherError, GatherErrorKind, NetworkAcl, SecurityGroup, SgRule, VpcEndpoint,
-};
+use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
+use crate::snapshot::{NetworkAcl, SecurityGroup, SgRule, VpcEndpoint};
 
 pub static ENDPOINT_SECURITY_GROUPS: Check = Check {
     id: "endpoint-security-groups",
@@ -77,7 +75,7 @@ impl Dest<'_> {
 fn destinations<'a>(
     ctx: &Context<'a>,
     ts: &TaskSubnet<'a>,
-) -> Result<Vec<(Dest<'a>, Vec<String>)>, GatherError> {
+) -> Result<Vec<(Dest<'a>, Vec<String>)>, Problem> {
     let egress = ctx.egress(ts.route_table)?;
     let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
     let net = ctx.network()?;
@@ -131,20 +129,18 @@ fn destinations<'a>(
     Ok(dests.into_values().collect())
 }
 
-fn groups<'a>(ctx: &Context<'a>, ids: &[String]) -> Result<Vec<&'a SecurityGroup>, GatherError> {
-    let all = ctx.network()?.security_groups.get()?;
+fn groups<'a>(
+    ctx: &Context<'a>,
+    ids: &[String],
+    referenced_by: &str,
+) -> Result<Vec<&'a SecurityGroup>, Problem> {
+    let net = ctx.network()?;
+    let all = net.security_groups.get()?;
     ids.iter()
         .map(|id| {
-            all.iter().find(|g| &g.id == id).ok_or_else(|| GatherError {
-                action: "ec2:DescribeSecurityGroups".into(),
-                kind: GatherErrorKind::NotFound,
-                message: format!(
-                    "security group {id} is not in {}",
-                    ctx.network()
-                        .map(|n| n.vpc_id.as_str())
-                        .unwrap_or("the VPC")
-                ),
-            })
+            all.iter()
+                .find(|g| &g.id == id)
+                .ok_or_else(|| Problem::missing(format!("{id} in {}", net.vpc_id), referenced_by))
         })
         .collect()
 }
@@ -157,7 +153,7 @@ fn rules(groups: &[&SecurityGroup], egress: bool) -> Vec<SgRule> {
         .collect()
 }
 
-fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, GatherError> {
+fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, Problem> {
     let subnets = ctx.network()?.subnets.get()?;
     Ok(subnets
         .iter()
@@ -166,7 +162,7 @@ fn subnet_cidrs(ctx: &Context, ids: &[String]) -> Result<Vec<Ipv4Net>, GatherErr
         .collect())
 }
 
-fn s3_prefix_list(ctx: &Context) -> Result<Option<String>, GatherError> {
+fn s3_prefix_list(ctx: &Context) -> Result<Option<String>, Problem> {
     let lists = ctx.network()?.prefix_lists.get()?;
     let name = ctx.service_name("s3");
     Ok(lists.iter().find(|p| p.name == name).map(|p| p.id.clone()))
@@ -182,7 +178,7 @@ fn security_groups(ctx: &Context) -> Outcome {
             "set securityGroups in the service's awsvpcConfiguration",
         )]);
     }
-    let task_groups = groups(ctx, task_sg_ids)?;
+    let task_groups = groups(ctx, task_sg_ids, "a security group of the task")?;
     let task_egress = rules(&task_groups, true);
     let task_label = task_sg_ids.join(", ");
     let prefix_lists = ctx.network()?.prefix_lists.get()?;
@@ -225,7 +221,11 @@ fn security_groups(ctx: &Context) -> Outcome {
                         endpoint.security_group_ids.first().map(String::as_str).unwrap_or("sg-…")
                     ));
                 }
-                let endpoint_groups = groups(ctx, &endpoint.security_group_ids)?;
+                let endpoint_groups = groups(
+                    ctx,
+                    &endpoint.security_group_ids,
+                    &format!("a security group of {}", endpoint.id),
+                )?;
                 let ingress = rules(&endpoint_groups, false);
                 let ingress_ok = sg_allows_groups(&ingress, HTTPS, task_sg_ids)
                     || sg_uncovered(&ingress, HTTPS, &task_cidrs, prefix_lists).is_empty();
@@ -361,7 +361,7 @@ fn join_numbers(n: &[i32]) -> String {
 const NAT_PORTS: (i32, i32) = (1024, 65535);
 
 /// The ephemeral ports the task's OS picks (Linux 32768-60999, Windows 49152-65535).
-fn task_ports(ctx: &Context) -> Result<(i32, i32), GatherError> {
+fn task_ports(ctx: &Context) -> Result<(i32, i32), Problem> {
     Ok(if ctx.task_definition()?.is_windows() {
         (49152, 65535)
     } else {
@@ -463,11 +463,10 @@ fn network_acls(ctx: &Context) -> Outcome {
     let mut endpoint_sides: BTreeMap<String, Verdict> = BTreeMap::new();
     for ts in &subnets {
         let Some(acl) = acl_of(acls, &ts.subnet.id) else {
-            return Err(GatherError {
-                action: "ec2:DescribeNetworkAcls".into(),
-                kind: GatherErrorKind::NotFound,
-                message: format!("no network ACL for {}", ts.subnet.id),
-            });
+            return Err(Problem::missing(
+                format!("a network ACL for {}", ts.subnet.id),
+                "the network ACLs of the VPC (every subnet has one)",
+            ));
         };
         let resource = format!("{} ({})", ts.subnet.id, acl.id);
         let mut gaps = Vec::new();

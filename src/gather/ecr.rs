@@ -52,20 +52,19 @@ async fn repository_exists(client: &Client, name: &str) -> RepositoryStatus {
         .send()
         .limited()
         .await;
-    let (exists, error) = match result {
-        Ok(_) => (Some(true), None),
+    let exists = match result {
+        Ok(_) => Fetched::Ok(true),
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_repository_not_found_exception()) =>
         {
-            (Some(false), None)
+            Fetched::Ok(false)
         }
-        Err(err) => (None, Some(classify("ecr:DescribeRepositories", &err))),
+        Err(err) => Fetched::failed(classify("ecr:DescribeRepositories", &err)),
     };
     RepositoryStatus {
         name: name.to_string(),
         exists,
-        error,
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cmd;
+mod denials;
 mod docs;
 mod emulator;
 mod fixtures;
