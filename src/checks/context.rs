@@ -1,57 +1,103 @@
-//! Facts several checks share, derived from the snapshot: each task subnet's effective route
-//! table and path out, the AWS services the task definition needs, the endpoints serving them.
+//! What the checks read: the snapshot and the facts derived from it once per snapshot (what
+//! the task uses, each task subnet's effective route table and path out, which subnets rely on
+//! endpoints), plus lookups over the VPC's endpoints and groups.
 
 use std::collections::BTreeSet;
 
-use crate::image;
-use crate::snapshot::{
-    EndpointState, EndpointType, Network, RouteTable, Snapshot, Subnet, TaskDefinition, VpcEndpoint,
-};
-
-use super::platform;
-use super::Problem;
+pub use crate::facts::endpoints::{Destination, ServiceEndpoints};
+use crate::facts::endpoints::{Traffic, VpcEndpoints};
 pub use crate::facts::path::Egress;
 use crate::facts::path::{table_of, Paths};
+use crate::facts::platform;
+use crate::facts::rules::{self, Direction};
+pub use crate::facts::uses::Uses;
+use crate::snapshot::{
+    EndpointType, Network, SecurityGroup, SgRule, Snapshot, Subnet, TaskDefinition, VpcEndpoint,
+};
+use ipnet::Ipv4Net;
+
+use super::{Problem, Verdict};
 
 pub struct Context<'a> {
     pub snap: &'a Snapshot,
     pub options: &'a super::Options,
+    uses: Result<Uses<'a>, Problem>,
+    subnets: Result<Vec<TaskSubnet<'a>>, Problem>,
+    /// The path out of each task subnet, in the order of `subnets`.
+    egress: Result<Vec<Egress>, Problem>,
+    dependence: Result<Dependence<'a>, Problem>,
 }
 
+#[derive(Clone, Copy)]
 pub struct TaskSubnet<'a> {
     pub subnet: &'a Subnet,
-    pub route_table: &'a RouteTable,
+    pub route_table: &'a crate::snapshot::RouteTable,
     /// True when the table is the VPC's main table (no explicit association).
     pub via_main: bool,
 }
 
-/// A service's interface endpoints in the VPC.
-pub struct ServiceEndpoints<'a> {
-    /// The endpoint whose private DNS answers for the service name (CreateVpcEndpoint
-    /// `PrivateDnsEnabled`): the one SDKs and the Fargate agent reach.
-    pub owner: Option<&'a VpcEndpoint>,
-    /// Every usable interface endpoint of the service, the owner included.
-    pub all: Vec<&'a VpcEndpoint>,
+/// Which task subnets rely on VPC endpoints, by their path out.
+#[derive(Clone)]
+pub struct Dependence<'a> {
+    /// No path out at all: endpoints are required.
+    pub required: Vec<TaskSubnet<'a>>,
+    /// A path we cannot verify: endpoints are the only sure way.
+    pub unverified: Vec<TaskSubnet<'a>>,
+    /// A verified NAT / IGW path.
+    pub served: Vec<(TaskSubnet<'a>, Egress)>,
 }
 
-impl<'a> ServiceEndpoints<'a> {
-    /// The endpoint to report on: the owner, else the first one (whose private DNS is off).
-    pub fn main(&self) -> Option<&'a VpcEndpoint> {
-        self.owner.or_else(|| self.all.first().copied())
+impl<'a> Dependence<'a> {
+    /// Does any task subnet reach AWS only through endpoints (or an unverified path)?
+    pub fn relies_on_endpoints(&self) -> bool {
+        !self.required.is_empty() || !self.unverified.is_empty()
+    }
+
+    /// The subnets a missing endpoint strands: those without a path out, else those whose
+    /// path cannot be verified.
+    pub fn stranded(&self) -> &[TaskSubnet<'a>] {
+        if self.required.is_empty() {
+            &self.unverified
+        } else {
+            &self.required
+        }
+    }
+
+    /// Both kinds together.
+    pub fn relying(&self) -> Vec<TaskSubnet<'a>> {
+        self.required
+            .iter()
+            .chain(&self.unverified)
+            .copied()
+            .collect()
+    }
+
+    /// A gap in what endpoints provide: a failure where subnets have no path out, a warning
+    /// where their path only cannot be verified.
+    pub fn gap(
+        &self,
+        resource: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Verdict {
+        if self.required.is_empty() {
+            Verdict::warn(resource, message, fix)
+        } else {
+            Verdict::fail(resource, message, fix)
+        }
+    }
+
+    /// "subnet-a (reaches the internet via …); …" for messages.
+    pub fn served_summary(&self) -> String {
+        self.served
+            .iter()
+            .map(|(ts, e)| format!("{} {}", ts.subnet.id, e.describe()))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
-/// Which task subnets depend on a VPC endpoint for a service.
-pub struct Dependence<'a> {
-    /// No path out at all: the endpoint is required.
-    pub required: Vec<&'a TaskSubnet<'a>>,
-    /// A path we cannot verify: the endpoint is the only sure way.
-    pub unverified: Vec<&'a TaskSubnet<'a>>,
-    /// A verified NAT / IGW path.
-    pub served: Vec<(&'a TaskSubnet<'a>, Egress)>,
-}
-
-pub fn ids<'b>(subnets: impl IntoIterator<Item = &'b &'b TaskSubnet<'b>>) -> String {
+pub fn ids<'b>(subnets: impl IntoIterator<Item = &'b TaskSubnet<'b>>) -> String {
     subnets
         .into_iter()
         .map(|s| s.subnet.id.as_str())
@@ -59,9 +105,107 @@ pub fn ids<'b>(subnets: impl IntoIterator<Item = &'b &'b TaskSubnet<'b>>) -> Str
         .join(", ")
 }
 
+/// Each task subnet's effective route table: its explicit association, else the main table.
+fn task_subnets(snap: &Snapshot) -> Result<Vec<TaskSubnet<'_>>, Problem> {
+    let net = snap.network.get()?;
+    let subnets = net.subnets.get()?;
+    let tables = net.route_tables.get()?;
+    snap.workload
+        .subnets
+        .iter()
+        .map(|id| {
+            let subnet = subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
+                Problem::missing(
+                    format!("{id} in {}", net.vpc_id),
+                    "a subnet of the service's network configuration",
+                )
+            })?;
+            let explicit = tables.iter().find(|t| t.subnet_ids.contains(id));
+            let route_table = table_of(tables, id).ok_or_else(|| {
+                Problem::missing(
+                    format!("a route table for {id} (no association and no main table)"),
+                    format!("the route tables of {}", net.vpc_id),
+                )
+            })?;
+            Ok(TaskSubnet {
+                subnet,
+                route_table,
+                via_main: explicit.is_none(),
+            })
+        })
+        .collect()
+}
+
+fn dependence<'a>(subnets: &[TaskSubnet<'a>], egress: &[Egress]) -> Dependence<'a> {
+    let mut dep = Dependence {
+        required: vec![],
+        unverified: vec![],
+        served: vec![],
+    };
+    for (ts, e) in subnets.iter().zip(egress) {
+        match e {
+            e if e.has_path() => dep.served.push((*ts, e.clone())),
+            Egress::Unverifiable { .. } => dep.unverified.push(*ts),
+            _ => dep.required.push(*ts),
+        }
+    }
+    dep
+}
+
 impl<'a> Context<'a> {
     pub fn new(snap: &'a Snapshot, options: &'a super::Options) -> Self {
-        Context { snap, options }
+        let uses = snap
+            .task_definition
+            .get()
+            .map(|td| Uses::of(td, &snap.workload, &snap.region))
+            .map_err(Problem::from);
+        let subnets = task_subnets(snap);
+        let egress = subnets.clone().and_then(|list| {
+            let paths = Paths {
+                net: snap.network.get()?,
+                assign_public_ip: snap.workload.assign_public_ip,
+            };
+            list.iter()
+                .map(|ts| Ok(paths.egress(ts.route_table)?))
+                .collect::<Result<Vec<_>, Problem>>()
+        });
+        let dependence = match (&subnets, &egress) {
+            (Ok(s), Ok(e)) => Ok(dependence(s, e)),
+            (Err(p), _) | (_, Err(p)) => Err(p.clone()),
+        };
+        Context {
+            snap,
+            options,
+            uses,
+            subnets,
+            egress,
+            dependence,
+        }
+    }
+
+    /// What the task uses (images, logs, secrets, environment files, ECS Exec).
+    pub fn uses(&self) -> Result<&Uses<'a>, Problem> {
+        self.uses.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn task_subnets(&self) -> Result<&[TaskSubnet<'a>], Problem> {
+        self.subnets.as_deref().map_err(Clone::clone)
+    }
+
+    /// Where a task subnet's route table sends traffic for AWS's public endpoints.
+    pub fn egress_of(&self, ts: &TaskSubnet) -> Result<&Egress, Problem> {
+        let subnets = self.task_subnets()?;
+        let egress = self.egress.as_ref().map_err(Clone::clone)?;
+        let i = subnets
+            .iter()
+            .position(|s| s.subnet.id == ts.subnet.id)
+            .expect("a task subnet of this context");
+        Ok(&egress[i])
+    }
+
+    /// Which task subnets rely on endpoints.
+    pub fn dependence(&self) -> Result<&Dependence<'a>, Problem> {
+        self.dependence.as_ref().map_err(Clone::clone)
     }
 
     pub fn region(&self) -> &str {
@@ -88,118 +232,56 @@ impl<'a> Context<'a> {
         Ok(&self.network()?.vpc_id)
     }
 
+    /// The VPC's endpoints, seen from the task's region.
+    pub fn vpc_endpoints(&self) -> Result<VpcEndpoints<'a>, Problem> {
+        Ok(VpcEndpoints {
+            net: self.network()?,
+            region: &self.snap.region,
+        })
+    }
+
     /// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
     pub fn service_name(&self, short: &str) -> String {
         format!("com.amazonaws.{}.{short}", self.region())
     }
 
-    pub fn task_subnets(&self) -> Result<Vec<TaskSubnet<'a>>, Problem> {
-        let net = self.network()?;
-        let subnets = net.subnets.get()?;
-        let tables = net.route_tables.get()?;
-        self.snap
-            .workload
-            .subnets
-            .iter()
-            .map(|id| {
-                let subnet = subnets.iter().find(|s| &s.id == id).ok_or_else(|| {
-                    Problem::missing(
-                        format!("{id} in {}", net.vpc_id),
-                        "a subnet of the service's network configuration",
-                    )
-                })?;
-                let explicit = tables.iter().find(|t| t.subnet_ids.contains(id));
-                let route_table = table_of(tables, id).ok_or_else(|| {
-                    Problem::missing(
-                        format!("a route table for {id} (no association and no main table)"),
-                        format!("the route tables of {}", net.vpc_id),
-                    )
-                })?;
-                Ok(TaskSubnet {
-                    subnet,
-                    route_table,
-                    via_main: explicit.is_none(),
-                })
-            })
-            .collect()
-    }
-
-    /// Where a task subnet's route table sends traffic for AWS's public endpoints.
-    pub fn egress(&self, table: &RouteTable) -> Result<Egress, Problem> {
-        Ok(Paths {
-            net: self.network()?,
-            assign_public_ip: self.snap.workload.assign_public_ip,
-        }
-        .egress(table)?)
-    }
-
-    pub fn dependence<'s>(&self, subnets: &'s [TaskSubnet<'s>]) -> Result<Dependence<'s>, Problem> {
-        let mut dep = Dependence {
-            required: vec![],
-            unverified: vec![],
-            served: vec![],
-        };
-        for ts in subnets {
-            match self.egress(ts.route_table)? {
-                e if e.has_path() => dep.served.push((ts, e)),
-                Egress::Unverifiable { .. } => dep.unverified.push(ts),
-                _ => dep.required.push(ts),
-            }
-        }
-        Ok(dep)
-    }
-
     pub fn endpoints(&self) -> Result<&'a [VpcEndpoint], Problem> {
-        Ok(self.network()?.vpc_endpoints.get()?.as_slice())
+        Ok(self.vpc_endpoints()?.all()?)
     }
 
-    /// Is `endpoint` for SERVICE of this region? China names it `cn.com.amazonaws.…`.
-    pub fn serves(&self, endpoint: &VpcEndpoint, short: &str) -> bool {
-        let wanted = self.service_name(short);
-        endpoint.service_name == wanted
-            || endpoint.service_name.strip_prefix("cn.") == Some(wanted.as_str())
-    }
-
-    /// The usable endpoint of `kind` (Interface / Gateway) for a service of this region.
+    /// The first usable endpoint of `kind` (Interface / Gateway) for a service of this region.
     pub fn endpoint(
         &self,
         short: &str,
         kind: EndpointType,
     ) -> Result<Option<&'a VpcEndpoint>, Problem> {
-        Ok(self
-            .endpoints()?
-            .iter()
-            .find(|e| self.serves(e, short) && e.endpoint_type == kind && e.state.usable()))
+        Ok(self.vpc_endpoints()?.first(short, kind)?)
     }
 
     /// The usable interface endpoints of a service, and which of them owns its name.
     pub fn interface_endpoints(&self, short: &str) -> Result<ServiceEndpoints<'a>, Problem> {
-        let all: Vec<&'a VpcEndpoint> = self
-            .endpoints()?
-            .iter()
-            .filter(|e| {
-                self.serves(e, short)
-                    && e.endpoint_type == EndpointType::Interface
-                    && e.state.usable()
-            })
-            .collect();
-        // EC2 lets one endpoint per service and VPC enable private DNS ("conflicting DNS
-        // domain" otherwise); should a snapshot show several, the available one is taken.
-        let named = all.iter().copied().filter(|e| e.private_dns_enabled);
-        let owner = named
-            .clone()
-            .find(|e| e.state == EndpointState::Available)
-            .or_else(|| named.clone().next());
-        Ok(ServiceEndpoints { owner, all })
+        Ok(self.vpc_endpoints()?.interface(short)?)
     }
 
-    /// The interface endpoint that carries the task's traffic for a service: the one whose
-    /// private DNS owns the service name, when the VPC's DNS attributes let it resolve.
+    /// The interface endpoint that carries the task's traffic for a service.
     pub fn endpoint_in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, Problem> {
-        match self.interface_endpoints(short)?.owner {
-            Some(e) if self.private_dns_resolves()? => Ok(Some(e)),
-            _ => Ok(None),
-        }
+        Ok(self.vpc_endpoints()?.in_path(short)?)
+    }
+
+    /// Where each service the task uses is reached from a task subnet.
+    pub fn destinations(
+        &self,
+        ts: &TaskSubnet<'a>,
+    ) -> Result<Vec<(Destination<'a>, Vec<String>)>, Problem> {
+        let uses = self.uses()?;
+        let traffic = Traffic {
+            interface_services: &self.interface_services()?,
+            uses_s3: uses.uses_s3(),
+            internet_only: &uses.internet_only(),
+        };
+        Ok(self
+            .vpc_endpoints()?
+            .destinations(ts.route_table, self.egress_of(ts)?, &traffic)?)
     }
 
     /// What IAM knows of the execution role when it makes the task's requests.
@@ -217,21 +299,6 @@ impl<'a> Context<'a> {
         ])
     }
 
-    /// Private ECR images of the task: (container, image, registry region).
-    pub fn ecr_images(&self) -> Result<Vec<(String, String, String)>, Problem> {
-        Ok(self
-            .task_definition()?
-            .containers
-            .iter()
-            .filter_map(|c| {
-                image::parse(&c.image)
-                    .ecr()
-                    .filter(|r| !r.dualstack)
-                    .map(|r| (c.name.clone(), c.image.clone(), r.region))
-            })
-            .collect())
-    }
-
     /// Does the platform this task runs on fetch the ECR auth token through ecr.api?
     pub fn needs_ecr_api(&self) -> Result<bool, Problem> {
         Ok(platform::resolve(&self.snap.workload, self.task_definition()?).needs_ecr_api)
@@ -239,54 +306,52 @@ impl<'a> Context<'a> {
 
     /// Interface endpoint services this task uses, for the security group and NACL checks.
     pub fn interface_services(&self) -> Result<BTreeSet<String>, Problem> {
-        let td = self.task_definition()?;
-        let mut services = BTreeSet::new();
-        if !self.ecr_images()?.is_empty() {
-            services.insert("ecr.dkr".to_string());
-            if self.needs_ecr_api()? {
-                services.insert("ecr.api".to_string());
-            }
-        }
-        for c in &td.containers {
-            if c.log_configuration
-                .as_ref()
-                .is_some_and(|l| l.log_driver == "awslogs")
-            {
-                services.insert("logs".into());
-            }
-        }
-        for secret in secret_uses(td) {
-            services.insert(secret.service.to_string());
-        }
-        if self.snap.workload.enable_execute_command {
-            services.insert("ssmmessages".into());
-        }
-        Ok(services)
+        Ok(self.uses()?.interface_services(self.needs_ecr_api()?))
     }
 
     /// Private DNS names of interface endpoints resolve only with both VPC DNS attributes on.
     pub fn private_dns_resolves(&self) -> Result<bool, Problem> {
-        let net = self.network()?;
-        Ok(*net.dns_support.get()? && *net.dns_hostnames.get()?)
+        Ok(self.vpc_endpoints()?.private_dns_resolves()?)
     }
 
-    /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
+    /// The S3 gateway endpoints of this region's S3.
     pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, Problem> {
-        Ok(self
-            .endpoints()?
-            .iter()
-            .filter(|e| {
-                self.serves(e, "s3") && e.endpoint_type == EndpointType::Gateway && e.state.usable()
-            })
-            .collect())
+        Ok(self.vpc_endpoints()?.s3_gateways()?)
     }
 
     /// The S3 gateway on this subnet's effective route table, if any.
     pub fn s3_gateway_for(&self, ts: &TaskSubnet) -> Result<Option<&'a VpcEndpoint>, Problem> {
-        Ok(self.s3_gateways()?.into_iter().find(|g| {
-            g.route_table_ids.contains(&ts.route_table.id)
-                || ts.route_table.routes.iter().any(|r| r.target == g.id)
-        }))
+        Ok(self.vpc_endpoints()?.s3_gateway_on(ts.route_table)?)
+    }
+
+    /// The security groups with these ids; one that does not exist is a `Problem::Missing`
+    /// naming `referenced_by`.
+    pub fn security_groups(
+        &self,
+        ids: &'a [String],
+        referenced_by: &str,
+    ) -> Result<Vec<&'a SecurityGroup>, Problem> {
+        let net = self.network()?;
+        rules::find_groups(net.security_groups.get()?, ids)
+            .map_err(|id| Problem::missing(format!("{id} in {}", net.vpc_id), referenced_by))
+    }
+
+    /// The rules of those groups in one direction.
+    pub fn rules_of(
+        &self,
+        ids: &'a [String],
+        referenced_by: &str,
+        direction: Direction,
+    ) -> Result<Vec<SgRule>, Problem> {
+        Ok(rules::rules_of(
+            &self.security_groups(ids, referenced_by)?,
+            direction,
+        ))
+    }
+
+    /// The CIDRs of the VPC's subnets with these ids.
+    pub fn subnet_cidrs(&self, ids: &[String]) -> Result<Vec<Ipv4Net>, Problem> {
+        Ok(rules::subnet_cidrs(self.network()?.subnets.get()?, ids))
     }
 
     /// The task's security groups; with none configured, ECS uses the VPC's default group.
@@ -302,111 +367,4 @@ impl<'a> Context<'a> {
             .map(|g| g.id.clone())
             .collect())
     }
-
-    /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
-    /// do not serve other registries) and calls to AWS services in other regions.
-    pub fn internet_only_uses(&self) -> Result<Vec<String>, Problem> {
-        let td = self.task_definition()?;
-        let region = self.region();
-        let mut uses = Vec::new();
-        for c in &td.containers {
-            match image::parse(&c.image).ecr() {
-                None => uses.push(format!("container {} image {}", c.name, c.image)),
-                Some(ecr) if ecr.region != region => uses.push(format!(
-                    "container {} image {} (ECR in {})",
-                    c.name, c.image, ecr.region
-                )),
-                Some(ecr) if ecr.dualstack => uses.push(format!(
-                    "container {} image {} (ECR's dual-stack endpoint, which PrivateLink does not serve)",
-                    c.name, c.image
-                )),
-                Some(_) => {}
-            }
-            if let Some(log) = &c.log_configuration {
-                let log_region = log.options.get("awslogs-region");
-                if log.log_driver == "awslogs" && log_region.is_some_and(|r| r != region) {
-                    uses.push(format!(
-                        "container {} logs (CloudWatch Logs in {})",
-                        c.name,
-                        log_region.map(String::as_str).unwrap_or_default()
-                    ));
-                }
-            }
-        }
-        for secret in secret_uses(td) {
-            if !secret.region.is_empty() && secret.region != region {
-                uses.push(format!(
-                    "secret {} ({} in {})",
-                    secret.what, secret.service, secret.region
-                ));
-            }
-        }
-        Ok(uses)
-    }
-
-    /// True when the task reads anything from S3 (ECR layers, environment files).
-    pub fn uses_s3(&self) -> Result<bool, Problem> {
-        let td = self.task_definition()?;
-        Ok(!self.ecr_images()?.is_empty()
-            || td
-                .containers
-                .iter()
-                .any(|c| !c.environment_files.is_empty()))
-    }
-}
-
-/// A secret the task reads at start-up.
-pub struct SecretUse {
-    /// `secretsmanager` or `ssm`.
-    pub service: &'static str,
-    /// Empty when it is the task's own region (a bare parameter name).
-    pub region: String,
-    /// "container/NAME".
-    pub what: String,
-    pub value_from: String,
-}
-
-/// Secrets the task references: container secrets, log driver secrets, registry credentials.
-pub fn secret_uses(td: &TaskDefinition) -> Vec<SecretUse> {
-    let mut uses = Vec::new();
-    for c in &td.containers {
-        let log_secrets = c
-            .log_configuration
-            .iter()
-            .flat_map(|l| l.secret_options.iter());
-        for s in c.secrets.iter().chain(log_secrets) {
-            let (service, region) = secret_source(&s.value_from);
-            uses.push(SecretUse {
-                service,
-                region,
-                what: format!("{}/{}", c.name, s.name),
-                value_from: s.value_from.clone(),
-            });
-        }
-        if let Some(arn) = &c.repository_credentials {
-            let (_, region) = secret_source(arn);
-            uses.push(SecretUse {
-                service: "secretsmanager",
-                region,
-                what: format!("{}/repositoryCredentials", c.name),
-                value_from: arn.clone(),
-            });
-        }
-    }
-    uses
-}
-
-/// The service and region of a secret reference; an empty region means the task's region.
-fn secret_source(value_from: &str) -> (&'static str, String) {
-    let parts: Vec<&str> = value_from.splitn(6, ':').collect();
-    if parts.len() >= 4 && parts[0] == "arn" {
-        let service = if parts[2] == "secretsmanager" {
-            "secretsmanager"
-        } else {
-            "ssm"
-        };
-        return (service, parts[3].to_string());
-    }
-    // A bare name refers to an SSM parameter in the task's region.
-    ("ssm", String::new())
 }

@@ -36,9 +36,7 @@ pub static DHCP_DNS: Check = Check {
 /// Does any task subnet depend on interface endpoints (and so on private DNS)? Where a path
 /// out exists, names that do not resolve privately still reach AWS through it.
 fn relies_on_private_dns(ctx: &Context) -> Result<bool, Problem> {
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
-    Ok(!dep.required.is_empty() || !dep.unverified.is_empty())
+    Ok(ctx.dependence()?.relies_on_endpoints())
 }
 
 fn vpc_dns(ctx: &Context) -> Outcome {

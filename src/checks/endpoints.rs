@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{ids, secret_uses, Dependence, SecretUse, TaskSubnet};
+use super::context::{ids, Dependence, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
 use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
@@ -105,15 +105,7 @@ struct Use {
     region: String,
 }
 
-fn served_summary(dep: &Dependence) -> String {
-    dep.served
-        .iter()
-        .map(|(ts, e)| format!("{} {}", ts.subnet.id, e.describe()))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn create_command(ctx: &Context, short: &str, subnets: &[&TaskSubnet]) -> Result<String, Problem> {
+fn create_command(ctx: &Context, short: &str, subnets: &[TaskSubnet]) -> Result<String, Problem> {
     let vpc = ctx.vpc_id()?;
     // Reuse the security groups of an existing interface endpoint when there is one.
     let existing_sgs = ctx
@@ -137,7 +129,7 @@ fn create_command(ctx: &Context, short: &str, subnets: &[&TaskSubnet]) -> Result
 }
 
 /// An interface endpoint takes one subnet per Availability Zone.
-fn one_subnet_per_az(subnets: &[&TaskSubnet]) -> Vec<String> {
+fn one_subnet_per_az(subnets: &[TaskSubnet]) -> Vec<String> {
     let mut by_az: BTreeMap<String, String> = BTreeMap::new();
     for ts in subnets {
         let az = ts
@@ -157,8 +149,7 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
     if uses.is_empty() {
         return Ok(vec![Verdict::skip(ctx.scope(), none)]);
     }
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
+    let dep = ctx.dependence()?;
     let what = uses
         .iter()
         .map(|u| u.what.as_str())
@@ -172,7 +163,7 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
         Some(e) => policy_verdicts(ctx, short, e)?,
         None => vec![],
     };
-    if dep.required.is_empty() && dep.unverified.is_empty() {
+    if !dep.relies_on_endpoints() {
         verdicts.push(match in_path {
             Some(e) => Verdict::pass(
                 e.id.as_str(),
@@ -185,44 +176,31 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
                 format!("{} ({name})", ctx.vpc_id()?),
                 format!(
                     "not required: {what} reach {short} through the path out ({})",
-                    served_summary(&dep)
+                    dep.served_summary()
                 ),
             ),
         });
         return Ok(verdicts);
     }
-    let status_subnets: Vec<&TaskSubnet> = if dep.required.is_empty() {
-        dep.unverified.clone()
-    } else {
-        dep.required.clone()
-    };
-    let hard = !dep.required.is_empty();
+    let status_subnets = dep.stranded();
     let (local, remote): (Vec<&Use>, Vec<&Use>) =
         uses.iter().partition(|u| u.region == ctx.region());
     for u in remote {
         let message = format!(
             "{} uses {short} in {}, but a VPC endpoint only serves its own region ({}); subnets {} have no verified path out",
-            u.what, u.region, ctx.region(), ids(&status_subnets)
+            u.what, u.region, ctx.region(), ids(status_subnets)
         );
         let fix = format!(
             "give subnets {} a NAT gateway path, or move the resource {} uses to {}",
-            ids(&status_subnets),
+            ids(status_subnets),
             u.what,
             ctx.region()
         );
-        verdicts.push(if hard {
-            Verdict::fail(
-                format!("{} ({short} in {})", u.what, u.region),
-                message,
-                fix,
-            )
-        } else {
-            Verdict::warn(
-                format!("{} ({short} in {})", u.what, u.region),
-                message,
-                fix,
-            )
-        });
+        verdicts.push(dep.gap(
+            format!("{} ({short} in {})", u.what, u.region),
+            message,
+            fix,
+        ));
     }
     if local.is_empty() {
         return Ok(verdicts);
@@ -234,31 +212,25 @@ fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> 
                 "{} ({}) serves {name} for subnets {} (no path out); used by {what}",
                 endpoint.id,
                 endpoint.state,
-                ids(&status_subnets)
+                ids(status_subnets)
             ),
         )),
         None => {
             let resource = format!("{} ({name})", ctx.vpc_id()?);
-            let fix = create_command(ctx, short, &status_subnets)?;
-            verdicts.push(if hard {
-                Verdict::fail(
-                    resource,
-                    format!(
-                        "no interface endpoint {name} in {}, and subnets {} have no path out: {what} cannot reach {short}",
-                        ctx.vpc_id()?, ids(&status_subnets)
-                    ),
-                    fix,
+            let fix = create_command(ctx, short, status_subnets)?;
+            let message = if dep.required.is_empty() {
+                format!(
+                    "no interface endpoint {name}; subnets {} reach out only through a route this tool cannot verify",
+                    ids(status_subnets)
                 )
             } else {
-                Verdict::warn(
-                    resource,
-                    format!(
-                        "no interface endpoint {name}; subnets {} reach out only through a route this tool cannot verify",
-                        ids(&status_subnets)
-                    ),
-                    fix,
+                format!(
+                    "no interface endpoint {name} in {}, and subnets {} have no path out: {what} cannot reach {short}",
+                    ctx.vpc_id()?,
+                    ids(status_subnets)
                 )
-            });
+            };
+            verdicts.push(dep.gap(resource, message, fix));
         }
     }
     Ok(verdicts)
@@ -360,11 +332,11 @@ fn policy_verdicts(ctx: &Context, short: &str, endpoint: &VpcEndpoint) -> Outcom
 
 fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, Problem> {
     Ok(ctx
-        .ecr_images()?
-        .into_iter()
-        .map(|(container, image, region)| Use {
-            what: format!("container {container} ({image})"),
-            region,
+        .uses()?
+        .ecr_images()
+        .map(|(image, ecr)| Use {
+            what: format!("container {} ({})", image.container, image.image),
+            region: ecr.region.clone(),
         })
         .collect())
 }
@@ -398,20 +370,13 @@ fn ecr_dkr(ctx: &Context) -> Outcome {
 }
 
 fn logs(ctx: &Context) -> Outcome {
-    let td = ctx.task_definition()?;
-    let uses = td
-        .containers
+    let uses = ctx
+        .uses()?
+        .logs
         .iter()
-        .filter_map(|c| {
-            let log = c.log_configuration.as_ref()?;
-            (log.log_driver == "awslogs").then(|| Use {
-                what: format!("container {} (awslogs)", c.name),
-                region: log
-                    .options
-                    .get("awslogs-region")
-                    .cloned()
-                    .unwrap_or_else(|| ctx.region().to_string()),
-            })
+        .map(|log| Use {
+            what: format!("container {} (awslogs)", log.container),
+            region: log.region.to_string(),
         })
         .collect();
     require_interface(
@@ -423,23 +388,11 @@ fn logs(ctx: &Context) -> Outcome {
 }
 
 fn secrets(ctx: &Context) -> Outcome {
-    let td = ctx.task_definition()?;
     let mut by_service: BTreeMap<&str, Vec<Use>> = BTreeMap::new();
-    for SecretUse {
-        service,
-        region,
-        what,
-        ..
-    } in secret_uses(td)
-    {
-        let region = if region.is_empty() {
-            ctx.region().to_string()
-        } else {
-            region
-        };
-        by_service.entry(service).or_default().push(Use {
-            what: format!("secret {what}"),
-            region,
+    for secret in &ctx.uses()?.secrets {
+        by_service.entry(secret.service).or_default().push(Use {
+            what: format!("secret {}", secret.what),
+            region: secret.region.clone(),
         });
     }
     if by_service.is_empty() {
@@ -475,10 +428,7 @@ fn private_dns(ctx: &Context) -> Outcome {
             "the task uses no interface endpoint services",
         )]);
     }
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
-    let depends = !dep.required.is_empty() || !dep.unverified.is_empty();
-    let hard = !dep.required.is_empty();
+    let dep = ctx.dependence()?;
     let mut verdicts = Vec::new();
     for short in &services {
         let endpoints = ctx.interface_endpoints(short)?;
@@ -501,7 +451,7 @@ fn private_dns(ctx: &Context) -> Outcome {
             }
         }
         for e in judged {
-            verdicts.push(judge_private_dns(ctx, short, e, depends, hard));
+            verdicts.push(judge_private_dns(ctx, short, e, dep));
         }
     }
     if verdicts.is_empty() {
@@ -513,13 +463,7 @@ fn private_dns(ctx: &Context) -> Outcome {
     Ok(verdicts)
 }
 
-fn judge_private_dns(
-    ctx: &Context,
-    short: &str,
-    e: &VpcEndpoint,
-    depends: bool,
-    hard: bool,
-) -> Verdict {
+fn judge_private_dns(ctx: &Context, short: &str, e: &VpcEndpoint, dep: &Dependence) -> Verdict {
     let available = e.state == EndpointState::Available;
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
@@ -544,7 +488,7 @@ fn judge_private_dns(
     let resource = format!("{} ({short})", e.id);
     if problems.is_empty() {
         Verdict::pass(resource, format!("{} is available with private DNS", e.id))
-    } else if !depends {
+    } else if !dep.relies_on_endpoints() {
         Verdict::pass(
             resource,
             format!(
@@ -553,14 +497,8 @@ fn judge_private_dns(
                 problems.join(" and ")
             ),
         )
-    } else if hard {
-        Verdict::fail(
-            resource,
-            format!("{} {}", e.id, problems.join(" and ")),
-            fixes.join("; "),
-        )
     } else {
-        Verdict::warn(
+        dep.gap(
             resource,
             format!("{} {}", e.id, problems.join(" and ")),
             fixes.join("; "),

@@ -29,37 +29,6 @@ pub static EXECUTION_ROLE: Check = Check {
 /// Everything the execution role must be allowed to do for this task.
 fn required(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
     let mut requests = execution_requests(ctx)?;
-    let td = ctx.task_definition()?;
-    for c in &td.containers {
-        let Some(log) = c
-            .log_configuration
-            .as_ref()
-            .filter(|l| l.log_driver == "awslogs")
-        else {
-            continue;
-        };
-        if log
-            .options
-            .get("awslogs-create-group")
-            .is_some_and(|v| v == "true")
-        {
-            let region = log
-                .options
-                .get("awslogs-region")
-                .map_or(ctx.region(), String::as_str);
-            let group = log.options.get("awslogs-group").map_or("*", String::as_str);
-            requests.push(TaskRequest::new(
-                "logs",
-                "logs:CreateLogGroup",
-                format!(
-                    "arn:{}:logs:{region}:{}:log-group:{group}:*",
-                    ctx.snap.partition(),
-                    td.account()
-                ),
-                format!("container {} (awslogs-create-group)", c.name),
-            ));
-        }
-    }
     requests.extend(cache_requests(ctx)?);
     Ok(requests)
 }

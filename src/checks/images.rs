@@ -2,11 +2,10 @@
 //! any other registry needs a path out, or a pull-through cache rule and the image referenced
 //! through the private registry.
 
-use super::context::Dependence;
 use super::requests::TaskRequest;
 use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::image::{self, ImageRef};
+use crate::image::ImageRef;
 use crate::snapshot::{GatherError, PullThroughCacheRule, Registry};
 
 const DOCS: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html";
@@ -122,18 +121,14 @@ fn create_rule_command(ctx: &Context, acct: &str, upstream: &Upstream) -> String
     )
 }
 
-fn depends(dep: &Dependence) -> bool {
-    !dep.required.is_empty() || !dep.unverified.is_empty()
-}
-
 fn public_image(ctx: &Context) -> Outcome {
-    let td = ctx.task_definition()?;
-    let acct = td.account();
-    let external: Vec<(&str, &str, ImageRef)> = td
-        .containers
+    let acct = ctx.task_definition()?.account();
+    let external: Vec<(&str, &str, &ImageRef)> = ctx
+        .uses()?
+        .images
         .iter()
-        .map(|c| (c.name.as_str(), c.image.as_str(), image::parse(&c.image)))
-        .filter(|(_, _, i)| i.ecr().is_none())
+        .filter(|i| i.ecr.is_none())
+        .map(|i| (i.container, i.image, &i.parsed))
         .collect();
     if external.is_empty() {
         return Ok(vec![Verdict::pass(
@@ -141,8 +136,7 @@ fn public_image(ctx: &Context) -> Outcome {
             "every image is in a private ECR registry",
         )]);
     }
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
+    let dep = ctx.dependence()?;
     // Existing rules let us point at the prefix already in use.
     let rules = ctx
         .snap
@@ -153,13 +147,8 @@ fn public_image(ctx: &Context) -> Outcome {
     let mut verdicts = Vec::new();
     for (container, original, parsed) in external {
         let resource = format!("container {container} ({original})");
-        if !depends(&dep) {
-            let via = dep
-                .served
-                .iter()
-                .map(|(ts, e)| format!("{} {}", ts.subnet.id, e.describe()))
-                .collect::<Vec<_>>()
-                .join("; ");
+        if !dep.relies_on_endpoints() {
+            let via = dep.served_summary();
             verdicts.push(Verdict::pass(
                 resource,
                 format!(
@@ -169,7 +158,7 @@ fn public_image(ctx: &Context) -> Outcome {
             ));
             continue;
         }
-        let no_path = super::context::ids(dep.required.iter().chain(&dep.unverified));
+        let no_path = super::context::ids(&dep.relying());
         let message = format!(
             "{original} comes from {}, which VPC endpoints do not serve, and subnets {no_path} have no verified path out",
             parsed.registry
@@ -198,11 +187,7 @@ fn public_image(ctx: &Context) -> Outcome {
                 ctx.region()
             ),
         };
-        verdicts.push(if dep.required.is_empty() {
-            Verdict::warn(resource, message, fix)
-        } else {
-            Verdict::fail(resource, message, fix)
-        });
+        verdicts.push(dep.gap(resource, message, fix));
     }
     Ok(verdicts)
 }
@@ -243,18 +228,12 @@ fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String 
     }
 }
 
-/// Images of this account and region, parsed.
-fn own_images(ctx: &Context) -> Result<Vec<(String, String, ImageRef)>, Problem> {
-    let td = ctx.task_definition()?;
-    let acct = td.account();
-    Ok(td
-        .containers
-        .iter()
-        .map(|c| (c.name.clone(), c.image.clone(), image::parse(&c.image)))
-        .filter(|(_, _, i)| {
-            i.ecr()
-                .is_some_and(|r| r.account == acct && r.region == ctx.region())
-        })
+/// Images of this account and region: (container, image, parsed).
+fn own_images<'c>(ctx: &'c Context) -> Result<Vec<(&'c str, &'c str, &'c ImageRef)>, Problem> {
+    Ok(ctx
+        .uses()?
+        .own_registry_images()
+        .map(|i| (i.container, i.image, &i.parsed))
         .collect())
 }
 
@@ -268,9 +247,9 @@ pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, Problem> {
         .into_iter()
         .filter_map(|(container, image, parsed)| {
             matching_rule(registry, &parsed.repository).map(|_| CachedImage {
-                container,
-                image,
-                repository: parsed.repository,
+                container: container.to_string(),
+                image: image.to_string(),
+                repository: parsed.repository.clone(),
             })
         })
         .collect())
@@ -344,8 +323,7 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
     let registry = ctx.snap.registry.get()?;
     let td = ctx.task_definition()?;
     let acct = td.account();
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
+    let dep = ctx.dependence()?;
     let mut verdicts = Vec::new();
     for (container, original, parsed) in &images {
         let resource = format!("container {container} ({original})");
@@ -425,7 +403,7 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             continue;
         }
         verdicts.push(match exists {
-            Some(false) if depends(&dep) => Verdict::warn(
+            Some(false) if dep.relies_on_endpoints() => Verdict::warn(
                 resource,
                 format!("rule {prefix} ({}) matches, but the cache repository {} does not exist yet and the task subnets have no path out: some versions of the ECR guide say the first pull through a rule over PrivateLink needs a NAT path", rule.upstream_registry_url, parsed.repository),
                 format!("pull the image once from somewhere with internet access (docker pull {original}) so the cache repository exists before the deploy"),

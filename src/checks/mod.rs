@@ -7,12 +7,13 @@ mod endpoints;
 mod health;
 mod iam;
 mod images;
+mod nacl;
 mod netrules;
 mod platform;
 mod requests;
 mod routing;
 mod s3;
-mod security;
+mod security_groups;
 
 use serde::Serialize;
 
@@ -275,8 +276,8 @@ pub static REGISTRY: &[&Check] = &[
     &s3::S3_GATEWAY_ROUTE,
     &s3::S3_ENDPOINT_POLICY,
     &endpoints::ENDPOINT_PRIVATE_DNS,
-    &security::ENDPOINT_SECURITY_GROUPS,
-    &security::NETWORK_ACL,
+    &security_groups::ENDPOINT_SECURITY_GROUPS,
+    &nacl::NETWORK_ACL,
     &endpoints::LOGS_ENDPOINT,
     &endpoints::SECRETS_ENDPOINTS,
     &endpoints::EXEC_ENDPOINT,

@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
-use crate::snapshot::{TaskDefinition, Workload};
+use crate::facts::platform::{resolve, LATEST_LINUX, LATEST_WINDOWS};
+use crate::snapshot::Workload;
 
 pub static PLATFORM_VERSION: Check = Check {
     id: "platform-version",
@@ -20,10 +21,6 @@ pub static PLATFORM_VERSION: Check = Check {
     },
 };
 
-/// What `LATEST` means per OS family (ECS guide, platform versions).
-const LATEST_LINUX: &str = "1.4.0";
-const LATEST_WINDOWS: &str = "1.0.0";
-
 /// Linux 1.3.0 and every earlier version stop launching tasks on these dates, per partition
 /// (retirement page; its China copy gives 2026-06-15). Data, compared with the snapshot's time.
 const RETIRED_LINUX_VERSIONS: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0"];
@@ -35,40 +32,6 @@ const RETIREMENT_DATES: &[(&str, (i32, u32, u32))] = &[
 
 const KNOWN_LINUX: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
 const KNOWN_WINDOWS: &[&str] = &["1.0.0"];
-
-pub struct Resolved {
-    pub windows: bool,
-    pub configured: String,
-    pub version: String,
-    /// Linux 1.4.0+ and every Windows version fetch the ECR auth token through ecr.api.
-    pub needs_ecr_api: bool,
-}
-
-pub fn resolve(workload: &Workload, td: &TaskDefinition) -> Resolved {
-    let windows = td.is_windows();
-    let configured = workload
-        .platform_version
-        .clone()
-        .unwrap_or_else(|| "LATEST".into());
-    let version = if configured.eq_ignore_ascii_case("LATEST") {
-        (if windows {
-            LATEST_WINDOWS
-        } else {
-            LATEST_LINUX
-        })
-        .to_string()
-    } else {
-        configured.clone()
-    };
-    let needs_ecr_api =
-        windows || !matches!(version.as_str(), "1.0.0" | "1.1.0" | "1.2.0" | "1.3.0");
-    Resolved {
-        windows,
-        configured,
-        version,
-        needs_ecr_api,
-    }
-}
 
 fn is_fargate(w: &Workload) -> bool {
     match w.launch_type.as_deref() {

@@ -1,9 +1,7 @@
 //! The AWS requests a task makes while it starts, as (endpoint service, action, resource):
 //! what endpoint policies and the execution role must allow.
 
-use super::context::secret_uses;
 use super::{Context, Problem};
-use crate::image;
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::GatherError;
 use serde_json::Value;
@@ -140,85 +138,78 @@ fn parameter_arn(value_from: &str, partition: &str, region: &str, account: &str)
     }
 }
 
-/// Requests made with the task execution role: image pull, logs, secrets.
+/// Requests made with the task execution role: image pull, logs, environment files, secrets.
 pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
     let td = ctx.task_definition()?;
+    let uses = ctx.uses()?;
     let partition = ctx.snap.partition();
-    let region = ctx.region();
     let acct = td.account();
     let mut requests = Vec::new();
-    let mut token_needed = false;
-    for c in &td.containers {
-        let parsed = image::parse(&c.image);
-        if let Some(ecr) = parsed.ecr() {
-            token_needed = true;
-            let repo = format!(
-                "arn:{partition}:ecr:{}:{}:repository/{}",
-                ecr.region, ecr.account, parsed.repository
-            );
-            for action in [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            ] {
-                requests.push(TaskRequest::new(
-                    "ecr.dkr",
-                    action,
-                    repo.clone(),
-                    format!("container {} ({})", c.name, c.image),
-                ));
-            }
-        }
-        if let Some(log) = c
-            .log_configuration
-            .as_ref()
-            .filter(|l| l.log_driver == "awslogs")
-        {
-            let log_region = log
-                .options
-                .get("awslogs-region")
-                .map_or(region, String::as_str);
-            let group = log.options.get("awslogs-group").map_or("*", String::as_str);
-            // IAM sees the stream's ARN, as AccessDenied messages for both actions show
-            // ("… on resource: arn:aws:logs:R:A:log-group:G:log-stream:S").
-            let stream = match log.options.get("awslogs-stream-prefix") {
-                Some(prefix) => format!("{prefix}/{}/{TASK_ID}", c.name),
-                None => TASK_ID.to_string(),
-            };
-            let resource = format!(
-                "arn:{partition}:logs:{log_region}:{acct}:log-group:{group}:log-stream:{stream}"
-            );
-            for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-                requests.push(TaskRequest::new(
-                    "logs",
-                    action,
-                    resource.clone(),
-                    format!("container {} (awslogs group {group})", c.name),
-                ));
-            }
-        }
-    }
-    for c in &td.containers {
-        // ECS guide, environment files: the execution role reads them.
-        for file in &c.environment_files {
-            let bucket = file.split_once(":::").map_or("", |(_, rest)| rest);
-            let bucket = bucket.split('/').next().unwrap_or_default();
-            let why = format!("container {} environment file", c.name);
+    for image in &uses.images {
+        let Some(ecr) = &image.ecr else { continue };
+        let repo = format!(
+            "arn:{partition}:ecr:{}:{}:repository/{}",
+            ecr.region, ecr.account, image.parsed.repository
+        );
+        for action in [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchGetImage",
+        ] {
             requests.push(TaskRequest::new(
-                "s3",
-                "s3:GetObject",
-                file.clone(),
-                why.clone(),
-            ));
-            requests.push(TaskRequest::new(
-                "s3",
-                "s3:GetBucketLocation",
-                format!("arn:{partition}:s3:::{bucket}"),
-                why,
+                "ecr.dkr",
+                action,
+                repo.clone(),
+                format!("container {} ({})", image.container, image.image),
             ));
         }
     }
-    if token_needed {
+    for log in &uses.logs {
+        let group = log.group.unwrap_or("*");
+        let log_region = log.region;
+        // IAM sees the stream's ARN, as AccessDenied messages for both actions show
+        // ("… on resource: arn:aws:logs:R:A:log-group:G:log-stream:S").
+        let stream = match log.stream_prefix {
+            Some(prefix) => format!("{prefix}/{}/{TASK_ID}", log.container),
+            None => TASK_ID.to_string(),
+        };
+        let resource = format!(
+            "arn:{partition}:logs:{log_region}:{acct}:log-group:{group}:log-stream:{stream}"
+        );
+        for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+            requests.push(TaskRequest::new(
+                "logs",
+                action,
+                resource.clone(),
+                format!("container {} (awslogs group {group})", log.container),
+            ));
+        }
+        if log.create_group {
+            requests.push(TaskRequest::new(
+                "logs",
+                "logs:CreateLogGroup",
+                format!("arn:{partition}:logs:{log_region}:{acct}:log-group:{group}:*"),
+                format!("container {} (awslogs-create-group)", log.container),
+            ));
+        }
+    }
+    // ECS guide, environment files: the execution role reads them.
+    for file in &uses.environment_files {
+        let why = format!("container {} environment file", file.container);
+        requests.push(TaskRequest::new(
+            "s3",
+            "s3:GetObject",
+            file.arn.to_string(),
+            why.clone(),
+        ));
+        requests.push(TaskRequest::new(
+            "s3",
+            "s3:GetBucketLocation",
+            format!("arn:{partition}:s3:::{}", file.bucket),
+            why,
+        ));
+    }
+    if uses.images.iter().any(|i| i.ecr.is_some()) {
         requests.push(TaskRequest::new(
             "ecr.api",
             "ecr:GetAuthorizationToken",
@@ -226,12 +217,8 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
             "the ECR registry login".into(),
         ));
     }
-    for secret in secret_uses(td) {
-        let secret_region = if secret.region.is_empty() {
-            region
-        } else {
-            secret.region.as_str()
-        };
+    for secret in &uses.secrets {
+        let secret_region = secret.region.as_str();
         let (action, (resource, alternative)) = if secret.service == "secretsmanager" {
             (
                 "secretsmanager:GetSecretValue",

@@ -75,7 +75,8 @@ fn route_table(ctx: &Context) -> Outcome {
 
 /// Would the task still reach everything it needs through endpoints alone?
 fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, Problem> {
-    if !ctx.internet_only_uses()?.is_empty() {
+    let uses = ctx.uses()?;
+    if !uses.internet_only().is_empty() {
         return Ok(false);
     }
     for service in ctx.interface_services()? {
@@ -83,7 +84,7 @@ fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, Problem> {
             return Ok(false);
         }
     }
-    if ctx.uses_s3()? && ctx.s3_gateway_for(ts)?.is_none() {
+    if uses.uses_s3() && ctx.s3_gateway_for(ts)?.is_none() {
         return Ok(false);
     }
     Ok(true)
@@ -91,10 +92,10 @@ fn endpoints_cover(ctx: &Context, ts: &TaskSubnet) -> Result<bool, Problem> {
 
 fn egress_path(ctx: &Context) -> Outcome {
     let subnets = ctx.task_subnets()?;
-    let internet_only = ctx.internet_only_uses()?;
+    let internet_only = ctx.uses()?.internet_only();
     let mut verdicts = Vec::new();
-    for ts in &subnets {
-        let egress = ctx.egress(ts.route_table)?;
+    for ts in subnets {
+        let egress = ctx.egress_of(ts)?;
         let resource = label(ts);
         let summary = format!("{} {}", ts.subnet.id, egress.describe());
         let verdict = match &egress {

@@ -1,7 +1,7 @@
 //! The S3 gateway endpoint that serves ECR image layers: it must exist, sit on every task
 //! subnet's effective route table, and its policy must let the layer bucket through.
 
-use super::context::{ids, TaskSubnet};
+use super::context::ids;
 use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::policy::{self, Decision, Request};
@@ -51,43 +51,36 @@ pub static S3_ENDPOINT_POLICY: Check = Check {
     },
 };
 
-fn not_used(ctx: &Context) -> Option<Verdict> {
-    match ctx.uses_s3() {
-        Ok(false) => Some(Verdict::skip(
+/// A skip when the task reads nothing from S3.
+fn not_used(ctx: &Context) -> Result<Option<Verdict>, Problem> {
+    Ok((!ctx.uses()?.uses_s3()).then(|| {
+        Verdict::skip(
             ctx.scope(),
             "the task pulls no private ECR image and reads no S3 environment file",
-        )),
-        _ => None,
-    }
+        )
+    }))
 }
 
 fn gateway_endpoint(ctx: &Context) -> Outcome {
-    ctx.uses_s3()?;
-    if let Some(skip) = not_used(ctx) {
+    if let Some(skip) = not_used(ctx)? {
         return Ok(vec![skip]);
     }
     let name = ctx.service_name("s3");
     let vpc = ctx.vpc_id()?;
-    let subnets = ctx.task_subnets()?;
-    let dep = ctx.dependence(&subnets)?;
+    let dep = ctx.dependence()?;
     if let Some(g) = ctx.endpoint("s3", EndpointType::Gateway)? {
         return Ok(vec![Verdict::pass(
             g.id.as_str(),
             format!("gateway endpoint {} serves {name}", g.id),
         )]);
     }
-    if dep.required.is_empty() && dep.unverified.is_empty() {
+    if !dep.relies_on_endpoints() {
         return Ok(vec![Verdict::pass(
             format!("{vpc} ({name})"),
             "not required: every task subnet reaches S3 through its path out",
         )]);
     }
-    let needing: Vec<&TaskSubnet> = dep
-        .required
-        .iter()
-        .chain(&dep.unverified)
-        .copied()
-        .collect();
+    let needing = dep.relying();
     let tables: Vec<String> = {
         let mut t: Vec<String> = needing.iter().map(|ts| ts.route_table.id.clone()).collect();
         t.sort();
@@ -111,24 +104,19 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
         tables.join(", "),
         tables.join(" ")
     );
-    Ok(vec![if dep.required.is_empty() {
-        Verdict::warn(format!("{vpc} ({name})"), message, fix)
-    } else {
-        Verdict::fail(format!("{vpc} ({name})"), message, fix)
-    }])
+    Ok(vec![dep.gap(format!("{vpc} ({name})"), message, fix)])
 }
 
 fn gateway_route(ctx: &Context) -> Outcome {
-    ctx.uses_s3()?;
-    if let Some(skip) = not_used(ctx) {
+    if let Some(skip) = not_used(ctx)? {
         return Ok(vec![skip]);
     }
     let subnets = ctx.task_subnets()?;
     let gateways = ctx.s3_gateways()?;
     let mut verdicts = Vec::new();
-    for ts in &subnets {
+    for ts in subnets {
         let resource = format!("{} ({})", ts.subnet.id, ts.route_table.id);
-        let egress = ctx.egress(ts.route_table)?;
+        let egress = ctx.egress_of(ts)?;
         let verdict = match (ctx.s3_gateway_for(ts)?, gateways.first()) {
             (Some(g), _) => Verdict::pass(
                 resource,
@@ -192,7 +180,8 @@ fn gateway_route(ctx: &Context) -> Outcome {
 fn s3_objects(ctx: &Context) -> Result<Vec<(String, String)>, Problem> {
     let partition = ctx.snap.partition();
     let mut objects = Vec::new();
-    if ctx.ecr_images()?.iter().any(|(_, _, r)| r == ctx.region()) {
+    let uses = ctx.uses()?;
+    if uses.ecr_images().any(|(_, ecr)| ecr.region == ctx.region()) {
         objects.push((
             "ECR image layers".to_string(),
             format!(
@@ -201,13 +190,11 @@ fn s3_objects(ctx: &Context) -> Result<Vec<(String, String)>, Problem> {
             ),
         ));
     }
-    for c in &ctx.task_definition()?.containers {
-        for file in &c.environment_files {
-            objects.push((
-                format!("environment file of container {}", c.name),
-                file.clone(),
-            ));
-        }
+    for file in &uses.environment_files {
+        objects.push((
+            format!("environment file of container {}", file.container),
+            file.arn.to_string(),
+        ));
     }
     Ok(objects)
 }
@@ -224,7 +211,7 @@ fn endpoint_policy(ctx: &Context) -> Outcome {
     // Every gateway on a task subnet's route table is in the download's path,
     // even where a NAT exists: the prefix-list route is more specific than 0.0.0.0/0.
     let mut gateways: Vec<&VpcEndpoint> = Vec::new();
-    for ts in &subnets {
+    for ts in subnets {
         if let Some(g) = ctx.s3_gateway_for(ts)? {
             if !gateways.iter().any(|known| known.id == g.id) {
                 gateways.push(g);

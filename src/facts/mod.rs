@@ -1,5 +1,11 @@
 //! Facts derived from a snapshot, each in one place: the address space (`addr`), the network
-//! path of a route table (`path`). Checks read these; nothing here depends on `checks`.
+//! path of a route table (`path`), the endpoints that serve it (`endpoints`), the platform
+//! (`platform`), the security group and NACL rule sets (`rules`), what the task uses (`uses`).
+//! Checks read these; nothing here depends on `checks`.
 
 pub mod addr;
+pub mod endpoints;
 pub mod path;
+pub mod platform;
+pub mod rules;
+pub mod uses;

@@ -1,0 +1,203 @@
+//! Which VPC endpoints serve the task: a service's interface endpoints and the one whose
+//! private DNS owns its name, the S3 gateway on a route table, and so where each service the
+//! task uses is reached from a subnet (an endpoint, the S3 gateway, or the internet).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::path::Egress;
+use crate::snapshot::{EndpointState, EndpointType, GatherError, Network, RouteTable, VpcEndpoint};
+
+/// A service's interface endpoints in the VPC.
+pub struct ServiceEndpoints<'a> {
+    /// The endpoint whose private DNS answers for the service name (CreateVpcEndpoint
+    /// `PrivateDnsEnabled`): the one SDKs and the Fargate agent reach.
+    pub owner: Option<&'a VpcEndpoint>,
+    /// Every usable interface endpoint of the service, the owner included.
+    pub all: Vec<&'a VpcEndpoint>,
+}
+
+impl<'a> ServiceEndpoints<'a> {
+    /// The endpoint to report on: the owner, else the first one (whose private DNS is off).
+    pub fn main(&self) -> Option<&'a VpcEndpoint> {
+        self.owner.or_else(|| self.all.first().copied())
+    }
+}
+
+/// Where the task's HTTPS traffic for an AWS service goes from one subnet.
+#[derive(Clone)]
+pub enum Destination<'a> {
+    Endpoint {
+        service: String,
+        endpoint: &'a VpcEndpoint,
+    },
+    S3Gateway {
+        gateway: &'a VpcEndpoint,
+    },
+    Internet {
+        via: String,
+        /// The subnet of the NAT gateway on the way, whose NACL the traffic crosses too.
+        nat_subnet: Option<String>,
+    },
+}
+
+impl Destination<'_> {
+    pub fn key(&self) -> String {
+        match self {
+            Destination::Endpoint { endpoint, service } => format!("{} ({service})", endpoint.id),
+            Destination::S3Gateway { gateway } => format!("{} (s3)", gateway.id),
+            Destination::Internet { .. } => "internet".to_string(),
+        }
+    }
+}
+
+/// The endpoints of one VPC, seen from a region.
+pub struct VpcEndpoints<'a> {
+    pub net: &'a Network,
+    pub region: &'a str,
+}
+
+impl<'a> VpcEndpoints<'a> {
+    /// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
+    pub fn service_name(&self, short: &str) -> String {
+        format!("com.amazonaws.{}.{short}", self.region)
+    }
+
+    pub fn all(&self) -> Result<&'a [VpcEndpoint], GatherError> {
+        Ok(self.net.vpc_endpoints.get()?.as_slice())
+    }
+
+    /// Is `endpoint` for SERVICE of this region? China names it `cn.com.amazonaws.…`.
+    pub fn serves(&self, endpoint: &VpcEndpoint, short: &str) -> bool {
+        let wanted = self.service_name(short);
+        endpoint.service_name == wanted
+            || endpoint.service_name.strip_prefix("cn.") == Some(wanted.as_str())
+    }
+
+    /// The usable endpoints of `kind` for a service of this region.
+    fn usable(&self, short: &str, kind: EndpointType) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+        Ok(self
+            .all()?
+            .iter()
+            .filter(|e| self.serves(e, short) && e.endpoint_type == kind && e.state.usable())
+            .collect())
+    }
+
+    /// The first usable endpoint of `kind` for a service.
+    pub fn first(
+        &self,
+        short: &str,
+        kind: EndpointType,
+    ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        Ok(self.usable(short, kind)?.into_iter().next())
+    }
+
+    /// The usable interface endpoints of a service, and which of them owns its name.
+    pub fn interface(&self, short: &str) -> Result<ServiceEndpoints<'a>, GatherError> {
+        let all = self.usable(short, EndpointType::Interface)?;
+        // EC2 lets one endpoint per service and VPC enable private DNS ("conflicting DNS
+        // domain" otherwise); should a snapshot show several, the available one is taken.
+        let named = all.iter().copied().filter(|e| e.private_dns_enabled);
+        let owner = named
+            .clone()
+            .find(|e| e.state == EndpointState::Available)
+            .or_else(|| named.clone().next());
+        Ok(ServiceEndpoints { owner, all })
+    }
+
+    /// Private DNS names of interface endpoints resolve only with both VPC DNS attributes on.
+    pub fn private_dns_resolves(&self) -> Result<bool, GatherError> {
+        Ok(*self.net.dns_support.get()? && *self.net.dns_hostnames.get()?)
+    }
+
+    /// The interface endpoint that carries the task's traffic for a service: the one whose
+    /// private DNS owns the service name, when the VPC's DNS attributes let it resolve.
+    pub fn in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        match self.interface(short)?.owner {
+            Some(e) if self.private_dns_resolves()? => Ok(Some(e)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The S3 gateway endpoints of this region's S3 (a VPC may have several, on different tables).
+    pub fn s3_gateways(&self) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+        self.usable("s3", EndpointType::Gateway)
+    }
+
+    /// The S3 gateway on a route table, if any.
+    pub fn s3_gateway_on(
+        &self,
+        table: &RouteTable,
+    ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        Ok(self.s3_gateways()?.into_iter().find(|g| {
+            g.route_table_ids.contains(&table.id) || table.routes.iter().any(|r| r.target == g.id)
+        }))
+    }
+}
+
+/// What the task sends from one subnet, for the destinations to work out.
+pub struct Traffic<'u> {
+    pub interface_services: &'u BTreeSet<String>,
+    pub uses_s3: bool,
+    pub internet_only: &'u [String],
+}
+
+impl<'a> VpcEndpoints<'a> {
+    /// Where each service the task uses is reached from a subnet with `table` and `egress`,
+    /// with the services that go each way. An endpoint in the path wins over the path out.
+    pub fn destinations(
+        &self,
+        table: &RouteTable,
+        egress: &Egress,
+        traffic: &Traffic,
+    ) -> Result<Vec<(Destination<'a>, Vec<String>)>, GatherError> {
+        let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
+        let mut dests: BTreeMap<String, (Destination<'a>, Vec<String>)> = BTreeMap::new();
+        let mut add = |dest: Destination<'a>, service: &str| {
+            dests
+                .entry(dest.key())
+                .or_insert_with(|| (dest, vec![]))
+                .1
+                .push(service.to_string());
+        };
+        let nat_subnet = match egress {
+            Egress::Nat { nat, .. } => self
+                .net
+                .nat_gateways
+                .get()?
+                .iter()
+                .find(|n| &n.id == nat)
+                .and_then(|n| n.subnet_id.clone()),
+            _ => None,
+        };
+        let internet = || Destination::Internet {
+            via: egress.describe(),
+            nat_subnet: nat_subnet.clone(),
+        };
+        for service in traffic.interface_services {
+            match self.in_path(service)? {
+                Some(endpoint) => add(
+                    Destination::Endpoint {
+                        service: service.clone(),
+                        endpoint,
+                    },
+                    service,
+                ),
+                None if can_leave => add(internet(), service),
+                None => {}
+            }
+        }
+        if traffic.uses_s3 {
+            match self.s3_gateway_on(table)? {
+                Some(gateway) => add(Destination::S3Gateway { gateway }, "s3"),
+                None if can_leave => add(internet(), "s3"),
+                None => {}
+            }
+        }
+        if can_leave {
+            for what in traffic.internet_only {
+                add(internet(), what);
+            }
+        }
+        Ok(dests.into_values().collect())
+    }
+}

@@ -1,0 +1,214 @@
+//! What the task uses while it starts, read once from its task definition: the images, the
+//! awslogs destinations, the secrets, the S3 environment files, ECS Exec. Checks and the
+//! request model read these; nothing else parses images or log options.
+
+use std::collections::BTreeSet;
+
+use crate::image::{self, EcrRegistry, ImageRef};
+use crate::snapshot::{TaskDefinition, Workload};
+
+pub struct ContainerImage<'a> {
+    pub container: &'a str,
+    pub image: &'a str,
+    pub parsed: ImageRef,
+    /// The private ECR registry it is in, if any.
+    pub ecr: Option<EcrRegistry>,
+}
+
+/// A container's awslogs log driver settings.
+pub struct LogDestination<'a> {
+    pub container: &'a str,
+    pub group: Option<&'a str>,
+    /// `awslogs-region`, else the task's region.
+    pub region: &'a str,
+    pub stream_prefix: Option<&'a str>,
+    /// `awslogs-create-group: true`: the role must be allowed logs:CreateLogGroup.
+    pub create_group: bool,
+}
+
+/// A secret the task reads at start-up.
+pub struct SecretUse {
+    /// `secretsmanager` or `ssm`.
+    pub service: &'static str,
+    /// The region it lives in (a bare parameter name is in the task's region).
+    pub region: String,
+    /// "container/NAME".
+    pub what: String,
+    pub value_from: String,
+}
+
+pub struct EnvironmentFile<'a> {
+    pub container: &'a str,
+    /// The object's ARN, `arn:aws:s3:::bucket/key`.
+    pub arn: &'a str,
+    pub bucket: &'a str,
+}
+
+pub struct Uses<'a> {
+    pub images: Vec<ContainerImage<'a>>,
+    pub logs: Vec<LogDestination<'a>>,
+    pub secrets: Vec<SecretUse>,
+    pub environment_files: Vec<EnvironmentFile<'a>>,
+    /// `enableExecuteCommand` on the service (or the pre-deploy flag).
+    pub exec: bool,
+    region: &'a str,
+    account: &'a str,
+}
+
+impl<'a> Uses<'a> {
+    pub fn of(td: &'a TaskDefinition, workload: &Workload, region: &'a str) -> Self {
+        let mut uses = Uses {
+            images: Vec::new(),
+            logs: Vec::new(),
+            secrets: Vec::new(),
+            environment_files: Vec::new(),
+            exec: workload.enable_execute_command,
+            region,
+            account: td.account(),
+        };
+        for c in &td.containers {
+            let parsed = image::parse(&c.image);
+            uses.images.push(ContainerImage {
+                container: &c.name,
+                image: &c.image,
+                ecr: parsed.ecr(),
+                parsed,
+            });
+            if let Some(log) = c
+                .log_configuration
+                .as_ref()
+                .filter(|l| l.log_driver == "awslogs")
+            {
+                let option = |key: &str| log.options.get(key).map(String::as_str);
+                uses.logs.push(LogDestination {
+                    container: &c.name,
+                    group: option("awslogs-group"),
+                    region: option("awslogs-region").unwrap_or(region),
+                    stream_prefix: option("awslogs-stream-prefix"),
+                    create_group: option("awslogs-create-group") == Some("true"),
+                });
+            }
+            let log_secrets = c
+                .log_configuration
+                .iter()
+                .flat_map(|l| l.secret_options.iter());
+            for s in c.secrets.iter().chain(log_secrets) {
+                let (service, secret_region) = secret_source(&s.value_from, region);
+                uses.secrets.push(SecretUse {
+                    service,
+                    region: secret_region,
+                    what: format!("{}/{}", c.name, s.name),
+                    value_from: s.value_from.clone(),
+                });
+            }
+            if let Some(arn) = &c.repository_credentials {
+                let (_, secret_region) = secret_source(arn, region);
+                uses.secrets.push(SecretUse {
+                    service: "secretsmanager",
+                    region: secret_region,
+                    what: format!("{}/repositoryCredentials", c.name),
+                    value_from: arn.clone(),
+                });
+            }
+            for file in &c.environment_files {
+                let bucket = file.split_once(":::").map_or("", |(_, rest)| rest);
+                uses.environment_files.push(EnvironmentFile {
+                    container: &c.name,
+                    arn: file,
+                    bucket: bucket.split('/').next().unwrap_or_default(),
+                });
+            }
+        }
+        uses
+    }
+
+    /// Images in a private ECR registry reached through PrivateLink (not dual-stack), any region.
+    pub fn ecr_images(&self) -> impl Iterator<Item = (&ContainerImage<'a>, &EcrRegistry)> {
+        self.images
+            .iter()
+            .filter_map(|i| i.ecr.as_ref().filter(|r| !r.dualstack).map(|r| (i, r)))
+    }
+
+    /// Images in the task's own account and region of ECR: its repositories and cache rules.
+    pub fn own_registry_images(&self) -> impl Iterator<Item = &ContainerImage<'a>> {
+        self.images.iter().filter(|i| {
+            i.ecr
+                .as_ref()
+                .is_some_and(|r| r.account == self.account && r.region == self.region)
+        })
+    }
+
+    /// Does the task read anything from S3 (ECR layers, environment files)?
+    pub fn uses_s3(&self) -> bool {
+        self.ecr_images().next().is_some() || !self.environment_files.is_empty()
+    }
+
+    /// Interface endpoint services the task uses (`ecr.api` only where the platform needs it).
+    pub fn interface_services(&self, needs_ecr_api: bool) -> BTreeSet<String> {
+        let mut services = BTreeSet::new();
+        if self.ecr_images().next().is_some() {
+            services.insert("ecr.dkr".to_string());
+            if needs_ecr_api {
+                services.insert("ecr.api".to_string());
+            }
+        }
+        if !self.logs.is_empty() {
+            services.insert("logs".into());
+        }
+        for secret in &self.secrets {
+            services.insert(secret.service.to_string());
+        }
+        if self.exec {
+            services.insert("ssmmessages".into());
+        }
+        services
+    }
+
+    /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
+    /// do not serve other registries) and calls to AWS services in other regions.
+    pub fn internet_only(&self) -> Vec<String> {
+        let mut uses = Vec::new();
+        for i in &self.images {
+            let (container, image) = (i.container, i.image);
+            match &i.ecr {
+                None => uses.push(format!("container {container} image {image}")),
+                Some(ecr) if ecr.region != self.region => uses.push(format!(
+                    "container {container} image {image} (ECR in {})",
+                    ecr.region
+                )),
+                Some(ecr) if ecr.dualstack => uses.push(format!(
+                    "container {container} image {image} (ECR's dual-stack endpoint, which PrivateLink does not serve)"
+                )),
+                Some(_) => {}
+            }
+        }
+        for log in self.logs.iter().filter(|l| l.region != self.region) {
+            uses.push(format!(
+                "container {} logs (CloudWatch Logs in {})",
+                log.container, log.region
+            ));
+        }
+        for secret in self.secrets.iter().filter(|s| s.region != self.region) {
+            uses.push(format!(
+                "secret {} ({} in {})",
+                secret.what, secret.service, secret.region
+            ));
+        }
+        uses
+    }
+}
+
+/// The service and region of a secret reference.
+fn secret_source(value_from: &str, task_region: &str) -> (&'static str, String) {
+    let parts: Vec<&str> = value_from.splitn(6, ':').collect();
+    if parts.len() >= 4 && parts[0] == "arn" {
+        let service = if parts[2] == "secretsmanager" {
+            "secretsmanager"
+        } else {
+            "ssm"
+        };
+        return (service, parts[3].to_string());
+    }
+    // A bare name refers to an SSM parameter in the task's region.
+    ("ssm", task_region.to_string())
+}
