@@ -157,7 +157,7 @@ impl<'a> Context<'a> {
         let uses = snap
             .task_definition
             .get()
-            .map(|td| Uses::of(td, &snap.workload, &snap.region))
+            .map(|td| Uses::of(td, snap.workload.enable_execute_command, &snap.region))
             .map_err(Problem::from);
         let subnets = task_subnets(snap);
         let egress = subnets.clone().and_then(|list| {

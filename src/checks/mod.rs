@@ -7,6 +7,7 @@ mod endpoints;
 mod health;
 mod iam;
 mod images;
+mod ingress;
 mod nacl;
 mod netrules;
 mod platform;
@@ -286,7 +287,7 @@ pub static REGISTRY: &[&Check] = &[
     &iam::EXECUTION_ROLE,
     &health::HEALTH_CHECK_TIMING,
     &health::HEALTH_CHECK_GRACE,
-    &health::LOAD_BALANCER_INGRESS,
+    &ingress::LOAD_BALANCER_INGRESS,
     &health::CONTAINER_HEALTH_CHECK,
 ];
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::image::{self, EcrRegistry, ImageRef};
-use crate::snapshot::{TaskDefinition, Workload};
+use crate::snapshot::TaskDefinition;
 
 pub struct ContainerImage<'a> {
     pub container: &'a str,
@@ -56,13 +56,14 @@ pub struct Uses<'a> {
 }
 
 impl<'a> Uses<'a> {
-    pub fn of(td: &'a TaskDefinition, workload: &Workload, region: &'a str) -> Self {
+    /// `exec`: `enableExecuteCommand` of the service (or the pre-deploy flag).
+    pub fn of(td: &'a TaskDefinition, exec: bool, region: &'a str) -> Self {
         let mut uses = Uses {
             images: Vec::new(),
             logs: Vec::new(),
             secrets: Vec::new(),
             environment_files: Vec::new(),
-            exec: workload.enable_execute_command,
+            exec,
             region,
             account: td.account(),
         };

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
 
+use crate::facts::uses::Uses;
 use crate::snapshot::{
     Fetched, GatherError, GatherErrorKind, Network, Role, Snapshot, TaskDefinition, Workload,
     SCHEMA_VERSION,
@@ -313,15 +314,9 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 /// Repositories of the task definition's own account and this region: the ones a cache
 /// rule or the first pull concerns.
 fn own_repositories(td: &TaskDefinition, region: &str) -> Vec<String> {
-    let account = td.account();
-    td.containers
-        .iter()
-        .map(|c| crate::image::parse(&c.image))
-        .filter(|i| {
-            i.ecr()
-                .is_some_and(|r| r.region == region && r.account == account)
-        })
-        .map(|i| i.repository)
+    Uses::of(td, false, region)
+        .own_registry_images()
+        .map(|i| i.parsed.repository.clone())
         .collect()
 }
 
