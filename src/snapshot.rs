@@ -155,6 +155,46 @@ aws_value!(
     }
 );
 
+aws_value!(
+    /// EC2 IpProtocol of a security group rule, or a NACL entry's protocol number.
+    IpProtocol { All = "-1", Tcp = "tcp", Udp = "udp", Icmp = "icmp", TcpNumber = "6" }
+);
+
+impl IpProtocol {
+    /// Does the rule cover TCP (all traffic, `tcp`, or protocol number 6)?
+    pub fn covers_tcp(&self) -> bool {
+        matches!(
+            self,
+            IpProtocol::All | IpProtocol::Tcp | IpProtocol::TcpNumber
+        )
+    }
+}
+
+aws_value!(
+    /// ELBv2 TargetTypeEnum.
+    TargetType { Ip = "ip", Instance = "instance", Lambda = "lambda", Alb = "alb" }
+);
+
+aws_value!(
+    /// ECS LaunchType.
+    LaunchType { Fargate = "FARGATE", Ec2 = "EC2", External = "EXTERNAL", ManagedInstances = "MANAGED_INSTANCES" }
+);
+
+aws_value!(
+    /// EC2 NatGatewayState.
+    NatState { Pending = "pending", Failed = "failed", Available = "available", Deleting = "deleting", Deleted = "deleted" }
+);
+
+aws_value!(
+    /// EC2 ConnectivityType of a NAT gateway.
+    Connectivity { Public = "public", Private = "private" }
+);
+
+aws_value!(
+    /// EC2 AttachmentStatus of an internet gateway.
+    AttachmentState { Attaching = "attaching", Attached = "attached", Detaching = "detaching", Detached = "detached", Available = "available" }
+);
+
 impl EndpointState {
     /// Can the endpoint carry traffic now or soon (not gone or refused)?
     pub fn usable(&self) -> bool {
@@ -276,8 +316,8 @@ pub struct Workload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_arn: Option<String>,
     pub task_definition: String,
-    /// FARGATE, EC2, EXTERNAL, or the capacity provider strategy's providers.
-    pub launch_type: Option<String>,
+    /// Absent with a capacity provider strategy (see `capacity_providers`).
+    pub launch_type: Option<LaunchType>,
     #[serde(default)]
     pub capacity_providers: Vec<String>,
     /// As configured (may be `LATEST` or absent).
@@ -457,16 +497,16 @@ impl Route {
 pub struct NatGateway {
     pub id: String,
     pub subnet_id: Option<String>,
-    pub state: String,
-    /// `public` or `private`; a private NAT gateway has no internet path.
-    pub connectivity_type: Option<String>,
+    pub state: NatState,
+    /// A private NAT gateway has no internet path.
+    pub connectivity_type: Option<Connectivity>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InternetGateway {
     pub id: String,
-    /// State of the attachment to this VPC (`available` / `attached`).
-    pub attachment_state: Option<String>,
+    /// State of the attachment to this VPC.
+    pub attachment_state: Option<AttachmentState>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -497,8 +537,7 @@ pub struct SecurityGroup {
 /// One IpPermission: protocol and ports, and every peer it names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SgRule {
-    /// `-1` (all), `tcp`, `udp`, `icmp`, or a protocol number.
-    pub protocol: String,
+    pub protocol: IpProtocol,
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
     #[serde(default)]
@@ -523,7 +562,7 @@ pub struct NaclEntry {
     pub rule_number: i32,
     pub egress: bool,
     /// `-1` (all), or a protocol number such as `6` (TCP).
-    pub protocol: String,
+    pub protocol: IpProtocol,
     pub allow: bool,
     pub cidr: Option<Ipv4Net>,
     pub from_port: Option<i32>,
@@ -615,8 +654,8 @@ pub struct PolicyDocument {
 pub struct TargetGroup {
     pub arn: String,
     pub name: String,
-    /// `ip`, `instance`, `lambda` or `alb`; awsvpc tasks need `ip`.
-    pub target_type: Option<String>,
+    /// awsvpc tasks need `ip`.
+    pub target_type: Option<TargetType>,
     pub protocol: Option<String>,
     pub port: Option<i32>,
     pub health_check: TargetGroupHealthCheck,

@@ -471,7 +471,7 @@ mod tests {
         let tg = TargetGroup {
             arn: "arn".into(),
             name: "tg".into(),
-            target_type: Some("ip".into()),
+            target_type: Some(crate::snapshot::TargetType::Ip),
             protocol: None,
             port: None,
             health_check: crate::snapshot::TargetGroupHealthCheck {

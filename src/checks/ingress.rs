@@ -6,6 +6,7 @@ use super::health::{no_load_balancer, target_container, target_groups};
 use super::netrules::{sg_allows_groups, sg_uncovered};
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::facts::rules::{self, Direction};
+use crate::snapshot::TargetType;
 
 pub static LOAD_BALANCER_INGRESS: Check = Check {
     id: "load-balancer-ingress",
@@ -47,10 +48,10 @@ fn ingress(ctx: &Context) -> Outcome {
             problems.push(format!("target group {} is not attached to any load balancer: ECS rejects the service (\"does not have an associated load balancer\")", tg.name));
             fixes.push(format!("forward to {} from a listener or listener rule of the load balancer (aws elbv2 create-rule / modify-listener)", tg.arn));
         }
-        if tg.target_type.as_deref() != Some("ip") {
+        if tg.target_type != Some(TargetType::Ip) {
             problems.push(format!(
                 "target type is {}, but awsvpc tasks register by IP",
-                tg.target_type.as_deref().unwrap_or("unset")
+                tg.target_type.as_ref().map_or("unset", TargetType::as_str)
             ));
             fixes.push(format!("create a target group with --target-type ip (the type cannot be changed) and use it instead of {}", tg.name));
         }

@@ -3,17 +3,13 @@
 use ipnet::Ipv4Net;
 
 use crate::facts::addr::{covers_public, private_range, uncovered};
-use crate::snapshot::{NaclEntry, PrefixList, SgRule};
-
-fn is_tcp(protocol: &str) -> bool {
-    matches!(protocol, "-1" | "tcp" | "6" | "all")
-}
+use crate::snapshot::{IpProtocol, NaclEntry, PrefixList, SgRule};
 
 fn sg_rule_covers_port(rule: &SgRule, port: i32) -> bool {
-    if rule.protocol == "-1" || rule.protocol == "all" {
+    if rule.protocol == IpProtocol::All {
         return true;
     }
-    is_tcp(&rule.protocol)
+    rule.protocol.covers_tcp()
         && match (rule.from_port, rule.to_port) {
             (Some(from), Some(to)) => (from == -1 && to == -1) || (from <= port && port <= to),
             _ => true,
@@ -100,14 +96,14 @@ pub fn nacl_evaluate(
     let mut partial_allows = Vec::new();
     let mut addresses_partly_allowed = false;
     for e in rules {
-        if !matches!(e.protocol.as_str(), "-1" | "6") {
+        if !matches!(e.protocol, IpProtocol::All | IpProtocol::TcpNumber) {
             continue;
         }
         let Some(cidr) = e.cidr else { continue };
         if public_only && private_range(&cidr) {
             continue;
         }
-        let (from, to) = if e.protocol == "-1" {
+        let (from, to) = if e.protocol == IpProtocol::All {
             (0, 65535)
         } else {
             (e.from_port.unwrap_or(0), e.to_port.unwrap_or(65535))
@@ -162,9 +158,9 @@ mod tests {
             rule_number: n,
             egress,
             protocol: if ports.is_some() {
-                "6".into()
+                IpProtocol::TcpNumber
             } else {
-                "-1".into()
+                IpProtocol::All
             },
             allow,
             cidr: Some(cidr.parse().unwrap()),
@@ -254,7 +250,7 @@ mod tests {
     #[test]
     fn security_group_rules() {
         let rule = SgRule {
-            protocol: "tcp".into(),
+            protocol: IpProtocol::Tcp,
             from_port: Some(443),
             to_port: Some(443),
             cidrs: vec![net("10.0.0.0/16")],
@@ -285,7 +281,7 @@ mod tests {
             vec![net("172.16.0.0/24")]
         );
         let halves = |port| SgRule {
-            protocol: "tcp".into(),
+            protocol: IpProtocol::Tcp,
             from_port: Some(port),
             to_port: Some(port),
             cidrs: vec![net("0.0.0.0/1"), net("128.0.0.0/1")],

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::facts::platform::{resolve, LATEST_LINUX, LATEST_WINDOWS};
-use crate::snapshot::Workload;
+use crate::snapshot::{LaunchType, Workload};
 
 pub static PLATFORM_VERSION: Check = Check {
     id: "platform-version",
@@ -34,8 +34,8 @@ const KNOWN_LINUX: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
 const KNOWN_WINDOWS: &[&str] = &["1.0.0"];
 
 fn is_fargate(w: &Workload) -> bool {
-    match w.launch_type.as_deref() {
-        Some(lt) => lt == "FARGATE",
+    match &w.launch_type {
+        Some(lt) => *lt == LaunchType::Fargate,
         // A capacity provider strategy: Fargate when it names FARGATE / FARGATE_SPOT.
         None => {
             w.capacity_providers.is_empty()
@@ -54,7 +54,9 @@ fn run(ctx: &Context) -> Outcome {
             scope,
             format!(
                 "launch type {} is not Fargate; platform versions apply to Fargate only",
-                w.launch_type.as_deref().unwrap_or("(capacity providers)")
+                w.launch_type
+                    .as_ref()
+                    .map_or("(capacity providers)", LaunchType::as_str)
             ),
         )]);
     }

@@ -6,7 +6,9 @@
 use ipnet::Ipv4Net;
 
 use super::addr::{covers_public, private_range};
-use crate::snapshot::{GatherError, Network, Route, RouteTable};
+use crate::snapshot::{
+    AttachmentState, Connectivity, GatherError, NatState, Network, Route, RouteTable,
+};
 
 /// How a subnet's traffic to public addresses leaves the VPC.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,14 +238,14 @@ impl Paths<'_> {
                 why: "that NAT gateway does not exist in this VPC".into(),
             });
         };
-        if !nat.state.eq_ignore_ascii_case("available") {
+        if nat.state != NatState::Available {
             let why = format!("the NAT gateway is {}", nat.state);
             return Ok(Egress::Broken {
                 target: nat_id,
                 why,
             });
         }
-        if nat.connectivity_type.as_deref() == Some("private") {
+        if nat.connectivity_type == Some(Connectivity::Private) {
             return Ok(Egress::Unverifiable {
                 target: format!("{nat_id} (a private NAT gateway)"),
             });
@@ -295,8 +297,8 @@ impl Paths<'_> {
         let igws = self.net.internet_gateways.get()?;
         Ok(match igws.iter().find(|g| g.id == id) {
             None => Err(format!("internet gateway {id} is not attached to this VPC")),
-            Some(g) => match g.attachment_state.as_deref() {
-                Some("available") | Some("attached") | None => Ok(()),
+            Some(g) => match &g.attachment_state {
+                Some(AttachmentState::Available | AttachmentState::Attached) | None => Ok(()),
                 Some(state) => Err(format!("internet gateway {id} attachment is {state}")),
             },
         })

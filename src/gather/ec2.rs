@@ -12,8 +12,8 @@ use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
 use crate::snapshot::{
     DhcpOptions, EndpointState, EndpointType, Fetched, GatherError, GatherErrorKind,
-    InternetGateway, NaclEntry, NatGateway, Network, NetworkAcl, PrefixList, Route, RouteTable,
-    SecurityGroup, SgRule, Subnet, Vpc, VpcEndpoint,
+    InternetGateway, NaclEntry, NatGateway, NatState, Network, NetworkAcl, PrefixList, Route,
+    RouteTable, SecurityGroup, SgRule, Subnet, Vpc, VpcEndpoint,
 };
 
 /// Every page of a paginated describe, each item mapped into the snapshot's own type
@@ -272,9 +272,8 @@ fn nat_gateway(n: &aws_sdk_ec2::types::NatGateway) -> Option<NatGateway> {
         subnet_id: n.subnet_id().map(str::to_string),
         state: n
             .state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        connectivity_type: n.connectivity_type().map(|c| c.as_str().to_string()),
+            .map_or(NatState::Other(String::new()), |s| s.as_str().into()),
+        connectivity_type: n.connectivity_type().map(|c| c.as_str().into()),
     })
 }
 
@@ -304,7 +303,7 @@ async fn describe_internet_gateways(
                 .iter()
                 .find(|a| a.vpc_id() == Some(vpc_id))
                 .and_then(|a| a.state())
-                .map(|s| s.as_str().to_string()),
+                .map(|s| s.as_str().into()),
         })
     )
 }
@@ -343,7 +342,7 @@ async fn describe_vpc_endpoints(client: &Client, vpc_id: &str) -> Fetched<Vec<Vp
 
 fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SgRule {
     SgRule {
-        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        protocol: p.ip_protocol().unwrap_or("-1").into(),
         from_port: p.from_port(),
         to_port: p.to_port(),
         cidrs: p
@@ -398,7 +397,7 @@ fn network_acl(acl: &aws_sdk_ec2::types::NetworkAcl) -> Option<NetworkAcl> {
             .map(|e| NaclEntry {
                 rule_number: e.rule_number().unwrap_or(32767),
                 egress: e.egress().unwrap_or(false),
-                protocol: e.protocol().unwrap_or("-1").to_string(),
+                protocol: e.protocol().unwrap_or("-1").into(),
                 allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
                 cidr: cidr(e.cidr_block()),
                 from_port: e.port_range().and_then(|p| p.from()),

@@ -136,7 +136,7 @@ fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
         service: svc.service_name().map(str::to_string),
         service_arn: svc.service_arn().map(str::to_string),
         task_definition: svc.task_definition().unwrap_or_default().to_string(),
-        launch_type: svc.launch_type().map(|l| l.as_str().to_string()),
+        launch_type: svc.launch_type().map(|l| l.as_str().into()),
         capacity_providers: svc
             .capacity_provider_strategy()
             .iter()

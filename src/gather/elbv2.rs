@@ -110,7 +110,7 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
             .map(|g| TargetGroup {
                 arn: g.target_group_arn().unwrap_or_default().to_string(),
                 name: g.target_group_name().unwrap_or_default().to_string(),
-                target_type: g.target_type().map(|t| t.as_str().to_string()),
+                target_type: g.target_type().map(|t| t.as_str().into()),
                 protocol: g.protocol().map(|p| p.as_str().to_string()),
                 port: g.port(),
                 health_check: TargetGroupHealthCheck {

@@ -33,8 +33,8 @@ use futures::future::join_all;
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
-    Fetched, GatherError, GatherErrorKind, Network, Role, Snapshot, TaskDefinition, Workload,
-    SCHEMA_VERSION,
+    Fetched, GatherError, GatherErrorKind, LaunchType, Network, Role, Snapshot, TaskDefinition,
+    Workload, SCHEMA_VERSION,
 };
 
 pub use calls::CallLog;
@@ -381,7 +381,7 @@ fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
         service: None,
         service_arn: None,
         task_definition: task_definition.clone(),
-        launch_type: Some("FARGATE".into()),
+        launch_type: Some(LaunchType::Fargate),
         capacity_providers: vec![],
         platform_version: Some(platform_version.clone().unwrap_or_else(|| "LATEST".into())),
         subnets: subnets.clone(),
