@@ -231,10 +231,13 @@ pub struct Snapshot {
     pub target_groups: Fetched<Vec<TargetGroup>>,
 }
 
+/// The action named by data an older snapshot file does not hold.
+pub const NOT_IN_SNAPSHOT: &str = "snapshot";
+
 /// Snapshots written before a part existed read it as "not gathered", never as empty.
 fn not_in_snapshot<T>() -> Fetched<T> {
     Fetched::failed(GatherError {
-        action: crate::checks::NOT_IN_SNAPSHOT.into(),
+        action: NOT_IN_SNAPSHOT.into(),
         kind: GatherErrorKind::Skipped,
         message: "this snapshot was written without that data".into(),
     })

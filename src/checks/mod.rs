@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use context::Context;
 
-use crate::snapshot::{GatherError, GatherErrorKind, Snapshot};
+use crate::snapshot::{GatherError, GatherErrorKind, Snapshot, NOT_IN_SNAPSHOT};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -201,9 +201,6 @@ impl Problem {
     }
 }
 
-/// The action name of data an older snapshot file does not hold.
-pub const NOT_IN_SNAPSHOT: &str = "snapshot";
-
 pub struct Check {
     pub id: &'static str,
     pub title: &'static str,
@@ -353,6 +350,53 @@ mod tests {
             );
             assert!(!c.title.is_empty(), "{}", c.id);
         }
+    }
+
+    #[test]
+    fn could_not_check_says_what_to_do_by_kind() {
+        let gap = |action: &str, kind| {
+            Problem::from(GatherError {
+                action: action.into(),
+                kind,
+                message: "m".into(),
+            })
+        };
+        let fix = |p: Problem| Verdict::could_not_check("r", &p);
+        let denied = fix(gap("ec2:DescribeSubnets", GatherErrorKind::Denied));
+        assert_eq!(denied.status, Status::Error);
+        assert!(denied.remediation.starts_with("allow ec2:DescribeSubnets"));
+        let old = fix(gap(NOT_IN_SNAPSHOT, GatherErrorKind::Skipped));
+        assert!(
+            old.remediation.contains("take the snapshot again"),
+            "{}",
+            old.remediation
+        );
+        let down = fix(gap("ecs:DescribeServices", GatherErrorKind::Unavailable));
+        assert!(
+            down.remediation.contains("--endpoint-url"),
+            "{}",
+            down.remediation
+        );
+        let missing = fix(Problem::missing(
+            "subnet-0abc in vpc-1",
+            "a subnet of the service",
+        ));
+        assert!(missing
+            .message
+            .contains("subnet-0abc in vpc-1 (a subnet of the service) does not exist"));
+        assert!(
+            !missing.remediation.contains("allow "),
+            "{}",
+            missing.remediation
+        );
+        let unreadable = fix(Problem::Unreadable {
+            what: "the policy p".into(),
+            why: "not JSON".into(),
+        });
+        assert!(unreadable
+            .message
+            .starts_with("could not read the policy p"));
+        assert!(!unreadable.remediation.contains("allow "));
     }
 
     #[test]

@@ -46,7 +46,10 @@ fn snapshots_written_by_9a067be_still_load() {
     let dir = repo().join("tests/fixtures/compat");
     let ptc = std::fs::read_to_string(dir.join("9a067be-ptc.json")).expect("compat file");
     // The old shape of a repository status, which `RepositoryStatus` must still read.
-    assert!(ptc.contains("\"exists\": true"), "9a067be-ptc.json was rewritten");
+    assert!(
+        ptc.contains("\"exists\": true"),
+        "9a067be-ptc.json was rewritten"
+    );
     check_golden("tests/fixtures/compat", 2);
 }
 
