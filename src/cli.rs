@@ -155,7 +155,7 @@ pub struct AwsArgs {
     /// Send every AWS call to this URL (an emulator, a proxy); AWS_ENDPOINT_URL works too.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// AWS calls in flight at most (adaptive retries slow down further when throttled).
+    /// AWS calls in flight at most (throttled calls are retried with backoff within this limit).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_concurrency: u16,
 }

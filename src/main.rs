@@ -190,8 +190,22 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
 fn read_snapshots(path: &std::path::Path) -> anyhow::Result<Vec<Snapshot>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: SnapshotFile = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a fargate-preflight snapshot", path.display()))?;
+    // The schema first: a newer file says so instead of failing on a field it added.
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("schema_version").and_then(serde_json::Value::as_u64));
+    if let Some(version) = version.filter(|v| *v > u64::from(SCHEMA_VERSION)) {
+        anyhow::bail!(
+            "{} has snapshot schema {version}, newer than this version reads ({SCHEMA_VERSION}): update fargate-preflight",
+            path.display()
+        );
+    }
+    let file: SnapshotFile = parse_snapshot(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a fargate-preflight snapshot: {e}",
+            path.display()
+        )
+    })?;
     anyhow::ensure!(
         file.schema_version() == SCHEMA_VERSION,
         "{} has snapshot schema {}, this tool reads {SCHEMA_VERSION}",
@@ -201,6 +215,53 @@ fn read_snapshots(path: &std::path::Path) -> anyhow::Result<Vec<Snapshot>> {
     let snapshots = file.into_snapshots();
     anyhow::ensure!(!snapshots.is_empty(), "{} holds no service", path.display());
     Ok(snapshots)
+}
+
+/// Parses a snapshot file; an error names the JSON path of the problem. The file is one
+/// service or a list of them (`SnapshotFile` is untagged), so each shape is tried for its own
+/// path, and the one that got further is reported.
+fn parse_snapshot(text: &str) -> Result<SnapshotFile, String> {
+    let single = |text: &str| -> Result<Snapshot, serde_path_to_error::Error<serde_json::Error>> {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+    };
+    let many = |text: &str| -> Result<ServiceList, serde_path_to_error::Error<serde_json::Error>> {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+    };
+    let describe = |e: &serde_path_to_error::Error<serde_json::Error>| {
+        if e.inner().is_eof() {
+            return format!("the file ends early, it is cut short ({})", e.inner());
+        }
+        let (path, message) =
+            fargate_preflight::snapshot::error_at(&e.path().to_string(), &e.inner().to_string());
+        let path = if path.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("at {path}")
+        };
+        format!("{path}: {message}")
+    };
+    let is_list = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .is_some_and(|v| v.get("services").is_some());
+    if is_list {
+        many(text)
+            .map(|l| SnapshotFile::Services {
+                schema_version: l.schema_version,
+                services: l.services,
+            })
+            .map_err(|e| describe(&e))
+    } else {
+        single(text)
+            .map(|s| SnapshotFile::Single(Box::new(s)))
+            .map_err(|e| describe(&e))
+    }
+}
+
+/// The several-services shape of a snapshot file.
+#[derive(serde::Deserialize)]
+struct ServiceList {
+    schema_version: u32,
+    services: Vec<Snapshot>,
 }
 
 /// A spinner on stderr, only when stderr is a terminal and nothing else logs there.

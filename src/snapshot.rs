@@ -10,11 +10,54 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Data that was either gathered or could not be (denied, API unavailable, …).
 /// Checks must handle both: "could not check" is never a pass.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Fetched<T> {
     Failed { error: GatherError },
     Ok(T),
+}
+
+/// Written by hand instead of `untagged`, which reports a bad value deep inside as "did not
+/// match any variant" at the part: the error names the JSON path down to the value.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Fetched<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if let Some(error) = value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("error"))
+        {
+            if let Ok(error) = GatherError::deserialize(error) {
+                return Ok(Fetched::Failed { error });
+            }
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Fetched::Ok)
+            .map_err(|e| {
+                let (path, message) = error_at(&e.path().to_string(), &e.inner().to_string());
+                serde::de::Error::custom(format!("{path}{PATH_END}{message}"))
+            })
+    }
+}
+
+/// Separates a nested part's path from its message inside a deserialization error.
+const PATH_END: char = '\u{1f}';
+
+/// The full JSON path and the message of an error raised at `outer` (serde_path_to_error's
+/// path, `.` for the root) whose message may carry a nested part's own path.
+pub fn error_at(outer: &str, message: &str) -> (String, String) {
+    let outer = if outer == "." { "" } else { outer };
+    match message.split_once(PATH_END) {
+        Some((inner, rest)) => {
+            let path = match (outer.is_empty(), inner.starts_with('[')) {
+                (true, _) => inner.to_string(),
+                (false, true) => format!("{outer}{inner}"),
+                (false, false) => format!("{outer}.{inner}"),
+            };
+            (path, rest.to_string())
+        }
+        None => (outer.to_string(), message.to_string()),
+    }
 }
 
 impl<T> Fetched<T> {

@@ -14,6 +14,8 @@ pub enum FatalError {
     TargetMissing(String),
     /// The first call could not be made or was refused: no credentials, no endpoint, denied.
     Aws(String),
+    /// The credential chain found nothing, or what it found is unusable (an expired SSO session).
+    Credentials(String),
 }
 
 impl std::fmt::Display for FatalError {
@@ -22,7 +24,9 @@ impl std::fmt::Display for FatalError {
             FatalError::NoRegion => {
                 write!(f, "no AWS region: pass --region or set AWS_REGION")
             }
-            FatalError::TargetMissing(msg) | FatalError::Aws(msg) => f.write_str(msg),
+            FatalError::TargetMissing(msg)
+            | FatalError::Aws(msg)
+            | FatalError::Credentials(msg) => f.write_str(msg),
         }
     }
 }
@@ -84,5 +88,73 @@ pub fn skipped(action: &str, because: &GatherError) -> GatherError {
         action: action.to_string(),
         kind: GatherErrorKind::Skipped,
         message: because.describe(),
+    }
+}
+
+/// Where the SDK's default credential chain looks, in its order.
+const CHAIN: &str = "the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), the shared config and credentials files (~/.aws/config, ~/.aws/credentials: AWS_PROFILE or --profile, SSO, credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container credentials endpoint and the EC2 instance metadata service";
+
+/// One line that says what is wrong with the credentials and how to fix it.
+pub fn credentials_problem(
+    error: &aws_credential_types::provider::error::CredentialsError,
+    profile: Option<&str>,
+) -> FatalError {
+    use aws_credential_types::provider::error::CredentialsError;
+    let detail = one_line(error);
+    let lower = detail.to_ascii_lowercase();
+    if let CredentialsError::CredentialsNotLoaded(_) = error {
+        return FatalError::Credentials(format!(
+            "no AWS credentials were found; the default chain looked in {CHAIN}. Set credentials there, or pass --profile"
+        ));
+    }
+    if lower.contains("sso") && (lower.contains("expired") || lower.contains("refresh")) {
+        let login = match profile
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+        {
+            Some(p) => format!("aws sso login --profile {p}"),
+            None => "aws sso login".to_string(),
+        };
+        return FatalError::Credentials(format!(
+            "the AWS SSO session is expired or not logged in: run `{login}`, then try again ({detail})"
+        ));
+    }
+    FatalError::Credentials(format!("AWS credentials could not be loaded: {detail}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+
+    #[test]
+    fn credential_problems_say_where_and_how() {
+        let none = credentials_problem(&CredentialsError::not_loaded("nothing in the chain"), None);
+        assert!(
+            none.to_string()
+                .starts_with("no AWS credentials were found"),
+            "{none}"
+        );
+        assert!(none.to_string().contains("instance metadata"), "{none}");
+        let expired = credentials_problem(
+            &CredentialsError::provider_error(
+                "the SSO session associated with this profile has expired",
+            ),
+            Some("dev"),
+        );
+        assert!(
+            expired.to_string().contains("aws sso login --profile dev"),
+            "{expired}"
+        );
+        let other = credentials_problem(
+            &CredentialsError::provider_error("credential_process failed"),
+            None,
+        );
+        assert!(
+            other
+                .to_string()
+                .starts_with("AWS credentials could not be loaded"),
+            "{other}"
+        );
     }
 }

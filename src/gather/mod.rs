@@ -142,6 +142,22 @@ fn retry_config(configured: Option<&RetryConfig>) -> RetryConfig {
 /// (7.5 s in all), within the 30 s operation timeout.
 const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
+/// Resolves the credentials once before any call, so that a missing or expired identity is
+/// one line saying where the chain looked, not a dispatch failure of the first call.
+async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<(), FatalError> {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::ProvideCredentials;
+    let Some(provider) = config.credentials_provider() else {
+        let none = CredentialsError::not_loaded("no credentials provider is configured");
+        return Err(errors::credentials_problem(&none, profile));
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| errors::credentials_problem(&e, profile))
+}
+
 /// One snapshot per service, with at most `opts.max_concurrency` AWS calls in flight.
 pub async fn gather(
     opts: &AwsOptions,
@@ -161,6 +177,7 @@ async fn gather_all(
         .region()
         .map(|r| r.to_string())
         .ok_or(FatalError::NoRegion)?;
+    check_credentials(&config, opts.profile.as_deref()).await?;
     let endpoint_url = opts
         .endpoint_url
         .clone()

@@ -244,7 +244,75 @@ fn missing_credentials_exit_2() {
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.to_lowercase().contains("credential"), "{stderr}");
+    // One line that says what is missing and where the chain looked, not a dispatch failure.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no AWS credentials were found"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_ACCESS_KEY_ID") && stderr.contains("instance metadata"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("dispatch failure"), "{stderr}");
+}
+
+/// A snapshot file that is cut short, has a wrong type deep inside, or comes from a newer
+/// schema: exit 2 and one line naming the file and where the problem is.
+#[test]
+fn bad_snapshot_files_say_where() {
+    let good = std::fs::read_to_string(crate::fixture("endpoint-only")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wrong: serde_json::Value = serde_json::from_str(&good).unwrap();
+    wrong["network"]["subnets"][1]["cidr"] = serde_json::json!(5);
+    let mut newer: serde_json::Value = serde_json::from_str(&good).unwrap();
+    newer["schema_version"] = serde_json::json!(2);
+    let cases = [
+        ("cut.json", good[..good.len() / 2].to_string(), "cut short"),
+        (
+            "wrong.json",
+            wrong.to_string(),
+            "at network.subnets[1].cidr: invalid type",
+        ),
+        (
+            "newer.json",
+            newer.to_string(),
+            "newer than this version reads",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = bin()
+            .args(["check", "--snapshot"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn impossible_flag_values_exit_2() {
+    let fixture = crate::fixture("endpoint-only");
+    for args in [
+        ["--startup-time", "-5"],
+        ["--max-concurrency", "0"],
+        ["--startup-time", "soon"],
+    ] {
+        let out = bin()
+            .args(["check", "--snapshot"])
+            .arg(&fixture)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[1]), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
