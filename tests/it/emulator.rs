@@ -960,3 +960,46 @@ fn several_endpoints_and_specific_routes_through_the_real_api() {
         }
     }
 }
+
+/// Nothing secret leaves the tool: planted credentials, an environment variable's value and a
+/// secret's value appear in no format's output, on stderr, or in the snapshot.
+#[test]
+fn no_credential_or_secret_value_in_any_output() {
+    let region = "ap-southeast-5";
+    scenario("secrets-ok", region);
+    let planted_key = "PLANTEDsecretACCESSkey0123456789abcdefXYZ";
+    let planted_token = "PLANTEDsessionTOKENvalue9876543210";
+    let env = [
+        ("AWS_SECRET_ACCESS_KEY", planted_key),
+        ("AWS_SESSION_TOKEN", planted_token),
+        ("AWS_MAX_ATTEMPTS", "1"),
+    ];
+    let mut runs = Vec::new();
+    for format in ["table", "json", "junit", "github", "markdown"] {
+        let args = [
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            format,
+            "-v",
+        ];
+        runs.push((format, tool_with_env(region, "AKIAPLANTED", &args, &env)));
+    }
+    let snapshot = ["snapshot", "--cluster", "app", "--service", "web"];
+    runs.push((
+        "snapshot",
+        tool_with_env(region, "AKIAPLANTED", &snapshot, &env),
+    ));
+    for (what, run) in &runs {
+        assert!(!run.stdout.is_empty(), "{what}: {}", run.stderr);
+        for planted in [planted_key, planted_token, "hunter2", "s3cr3t-value"] {
+            assert!(!run.stdout.contains(planted), "{what}: {planted} on stdout");
+            assert!(!run.stderr.contains(planted), "{what}: {planted} on stderr");
+        }
+    }
+    // The secret is referenced, so the check did look at it (by name, never by value).
+    assert!(runs[1].1.stdout.contains("DB_PASSWORD") || runs[1].1.stdout.contains("prod/db"));
+}
