@@ -34,6 +34,9 @@ fn lookup_error(
     }
 }
 
+/// ListServices' largest page (the default is 10).
+const LIST_PAGE: i32 = 100;
+
 /// The services to check: the named ones, or every service of the cluster (ListServices,
 /// paginated). Returns them with the number of sequential waves the lookup took.
 pub async fn describe_services(
@@ -47,6 +50,7 @@ pub async fn describe_services(
             client
                 .list_services()
                 .cluster(cluster)
+                .max_results(LIST_PAGE)
                 .into_paginator()
                 .items()
                 .send()

@@ -12,6 +12,7 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     platformVersion=LATEST (FARGATE launch type) and awsvpcConfiguration.assignPublicIp=DISABLED
     when they are absent, as AWS does.
   * ECR Create/Describe/DeletePullThroughCacheRule (moto answers HTTP 500).
+  * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
   * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
@@ -62,6 +63,33 @@ DENIED_PRINCIPAL = "arn:aws:iam::123456789012:user/test"
 # and UpdateService already stores these attributes the same way, so setting them is enough.
 # --------------------------------------------------------------------------------------------
 _moto_create_service = EC2ContainerServiceResponse.create_service
+
+# ECS ListServices pages as the API reference says: maxResults 1-100, default 10, and a
+# nextToken while more remain (moto returns every service at once).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServices.html
+_moto_list_services = EC2ContainerServiceResponse.list_services
+
+
+class EcsInvalidParameterException(ServiceException):
+    code = "InvalidParameterException"
+
+LIST_SERVICES_DEFAULT_PAGE = 10
+LIST_SERVICES_MAX_PAGE = 100
+
+
+def _list_services(self):
+    arns = _moto_list_services(self).result["serviceArns"]
+    size = int(self._get_param("maxResults") or LIST_SERVICES_DEFAULT_PAGE)
+    if not 1 <= size <= LIST_SERVICES_MAX_PAGE:
+        raise EcsInvalidParameterException("maxResults must be between 1 and 100")
+    start = int(self._get_param("nextToken") or 0)
+    page = {"serviceArns": arns[start:start + size]}
+    if start + size < len(arns):
+        page["nextToken"] = str(start + size)
+    return ActionResult(page)
+
+
+EC2ContainerServiceResponse.list_services = _list_services
 
 # What LATEST resolves to for Linux on Fargate; AWS reports it on the deployment.
 FARGATE_LINUX_LATEST = "1.4.0"

@@ -1003,3 +1003,26 @@ fn no_credential_or_secret_value_in_any_output() {
     // The secret is referenced, so the check did look at it (by name, never by value).
     assert!(runs[1].1.stdout.contains("DB_PASSWORD") || runs[1].1.stdout.contains("prod/db"));
 }
+
+/// ListServices pages of 100 (the emulator pages as the API does: 10 unless maxResults says
+/// more): 120 services cost 2 ListServices and 12 DescribeServices, and every one is checked.
+#[test]
+fn services_are_listed_in_pages_of_100() {
+    let region = "me-central-1";
+    scenario("cluster-120", region);
+    let key = "AKIACLUSTER120";
+    let run = tool(
+        region,
+        key,
+        &["check", "--cluster", "app", "--format", "json"],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+    assert_eq!(doc["services"].as_array().unwrap().len(), 120);
+    let calls = &doc["stats"]["api_calls_by_operation"];
+    assert_eq!(calls["ecs:ListServices"], 2);
+    assert_eq!(calls["ecs:DescribeServices"], 12);
+    let log = emulator_requests(key);
+    assert_eq!(log["ecs:ListServices"], 2);
+    assert_eq!(log["ecs:DescribeServices"], 12);
+}
