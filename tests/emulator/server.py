@@ -18,8 +18,9 @@ Extensions (each one follows the AWS API reference, not what our code expects):
   * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
     later requests signed with that access key id for a listed action get the permission error
     AWS returns for that protocol. Action patterns may use IAM-style `*` wildcards.
-  * POST /_fp/throttle {"access_key_id": "...", "first": N}: that key's first N requests of
-    every action get the protocol's throttling error: EC2 `RequestLimitExceeded` (HTTP 503,
+  * POST /_fp/throttle {"access_key_id": "...", "first": N, "actions": [...] (optional)}: that
+    key's first N requests of every action (or of the listed ones) get the protocol's throttling
+    error: EC2 `RequestLimitExceeded` (HTTP 503,
     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), ECS/ECR
     `ThrottlingException` (HTTP 400, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html),
     IAM/ELB `Throttling` (HTTP 400, https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
@@ -311,19 +312,23 @@ class FaultInjection:
             return per_key[full]
 
     def _register_throttle(self, environ, start_response):
-        """POST {"access_key_id": "...", "first": N}: that key's first N requests of every
-        action are throttled, as a busy account sees them."""
+        """POST {"access_key_id": "...", "first": N, "actions": [...]?}: that key's first N
+        requests of every action (or of the listed ones) are throttled, as a busy account sees
+        them."""
         if environ.get("REQUEST_METHOD") != "POST":
             return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
         try:
             spec = json.loads(_read_body(environ) or b"{}")
             key, first = spec.get("access_key_id"), spec.get("first")
+            actions = spec.get("actions")
             if not isinstance(key, str) or not key or not isinstance(first, int) or first < 0:
                 raise ValueError('expected {"access_key_id": "AKIA...", "first": N}')
+            if actions is not None and not all(isinstance(a, str) and ":" in a for a in actions):
+                raise ValueError("each action must look like service:Action")
         except (ValueError, AttributeError) as exc:
             return self._json(start_response, "400 Bad Request", {"error": str(exc)})
         with self.lock:
-            self.throttled[key] = first
+            self.throttled[key] = (first, None if actions is None else {a.lower() for a in actions})
         return self._json(start_response, "200 OK", {"access_key_id": key, "first": first})
 
     def _throttled_action(self, environ, calls):
@@ -332,7 +337,9 @@ class FaultInjection:
             return None
         key, service, full, protocol = identified
         with self.lock:
-            first = self.throttled.get(key, 0)
+            first, actions = self.throttled.get(key, (0, None))
+        if actions is not None and full.lower() not in actions:
+            return None
         return (protocol, service) if calls <= first else None
 
     def _throttle(self, start_response, protocol, service):

@@ -136,6 +136,14 @@ fn throttle(access_key: &str, first: u32) {
     );
 }
 
+/// Only `actions` are throttled for their first `first` calls.
+fn throttle_only(access_key: &str, first: u32, actions: &[&str]) {
+    post(
+        "/_fp/throttle",
+        serde_json::json!({"access_key_id": access_key, "first": first, "actions": actions}),
+    );
+}
+
 fn post(path: &str, body: Value) {
     let emu = emulator();
     let body = body.to_string();
@@ -1025,4 +1033,47 @@ fn services_are_listed_in_pages_of_100() {
     let log = emulator_requests(key);
     assert_eq!(log["ecs:ListServices"], 2);
     assert_eq!(log["ecs:DescribeServices"], 12);
+}
+
+/// One VPC-wide call throttled past the retry budget: the checks that need its data report
+/// `error` naming the action (never pass, never a hang), the rest are judged in full.
+#[test]
+fn one_call_throttled_past_the_budget_is_an_error_of_the_checks_that_need_it() {
+    let region = "us-east-1";
+    scenario("endpoint-only", region);
+    throttle_only("AKIATHROTTLEVPCE", 9, &["ec2:DescribeVpcEndpoints"]);
+    let run = tool_with_env(
+        region,
+        "AKIATHROTTLEVPCE",
+        &CHECK_WEB,
+        &[("AWS_MAX_ATTEMPTS", "2")],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let errors: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "error")
+        .collect();
+    assert!(!errors.is_empty());
+    for f in &errors {
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("ec2:DescribeVpcEndpoints"),
+            "{f}"
+        );
+    }
+    for check in [
+        "ecr-dkr-endpoint",
+        "endpoint-private-dns",
+        "endpoint-security-groups",
+    ] {
+        assert_eq!(statuses(&doc, check), ["error"], "{check}");
+    }
+    // What does not need the endpoints is still judged.
+    assert_eq!(statuses(&doc, "vpc-dns"), ["pass"]);
+    assert!(statuses(&doc, "route-table").iter().all(|s| *s == "pass"));
 }
