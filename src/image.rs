@@ -156,4 +156,39 @@ mod tests {
             None
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_parses_without_panicking(image in "\\PC{0,40}") {
+                let parsed = parse(&image);
+                let _ = parsed.ecr();
+                prop_assert!(!parsed.reference.is_empty());
+            }
+
+            #[test]
+            fn a_registry_repository_and_tag_come_back_apart(
+                host in "[a-z]{1,8}\\.[a-z]{2,3}(:[0-9]{2,4})?",
+                repo in "[a-z0-9]{1,6}(/[a-z0-9]{1,6}){0,2}",
+                tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,10}",
+            ) {
+                let parsed = parse(&format!("{host}/{repo}:{tag}"));
+                prop_assert_eq!(parsed.registry, host);
+                prop_assert_eq!(parsed.repository, repo);
+                prop_assert_eq!(parsed.reference, format!(":{tag}"));
+            }
+
+            #[test]
+            fn ecr_hosts_give_their_account_and_region(account in "[0-9]{12}", region in "[a-z]{2}-[a-z]{4,9}-[1-9]", repo in "[a-z]{1,8}") {
+                let parsed = parse(&format!("{account}.dkr.ecr.{region}.amazonaws.com/{repo}:1"));
+                let ecr = parsed.ecr().expect("an ECR registry");
+                prop_assert_eq!(ecr.account, account);
+                prop_assert_eq!(ecr.region, region);
+                prop_assert!(!ecr.dualstack);
+            }
+        }
+    }
 }

@@ -532,4 +532,95 @@ mod tests {
             false
         ));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        /// A plain recursive reading of IAM's wildcards, to hold the fast matcher to.
+        fn reference(p: &[char], t: &[char]) -> bool {
+            match (p.first(), t.first()) {
+                (None, None) => true,
+                (Some('*'), _) => reference(&p[1..], t) || (!t.is_empty() && reference(p, &t[1..])),
+                (Some('?'), Some(_)) => reference(&p[1..], &t[1..]),
+                (Some(a), Some(b)) => a == b && reference(&p[1..], &t[1..]),
+                _ => false,
+            }
+        }
+
+        /// Any JSON a policy document might hold, with IAM's keys more often than not.
+        fn documents() -> impl Strategy<Value = Value> {
+            let key = prop_oneof![
+                Just("Statement"),
+                Just("Effect"),
+                Just("Action"),
+                Just("NotAction"),
+                Just("Resource"),
+                Just("NotResource"),
+                Just("Principal"),
+                Just("NotPrincipal"),
+                Just("Condition"),
+                Just("StringEquals"),
+                Just("aws:SourceVpce"),
+                Just("AWS"),
+                Just("x"),
+            ];
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                "[a-z:*?${}/-]{0,12}".prop_map(Value::from),
+                Just(json!("Allow")),
+                Just(json!("Deny")),
+                Just(json!("*")),
+            ];
+            leaf.prop_recursive(4, 48, 6, move |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    proptest::collection::btree_map(
+                        key.clone().prop_map(str::to_string),
+                        inner,
+                        0..4
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn wildcard_matcher_agrees_with_the_reference(p in "[ab*?]{0,8}", t in "[ab]{0,8}") {
+                let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
+                prop_assert_eq!(wildcard_match(&p, &t, false), reference(&pc, &tc));
+            }
+
+            #[test]
+            fn any_document_is_evaluated_without_panicking(doc in documents(), action in "[a-z]{1,4}:[A-Za-z*]{0,6}") {
+                let request = Request { action: &action, resource: "arn:aws:s3:::b/k", principal: Some("arn:aws:iam::1:role/r"), context: &[("aws:PrincipalAccount", "1")] };
+                let _ = evaluate(&doc, &request);
+                let _ = parse_document(&doc.to_string());
+            }
+
+            #[test]
+            fn not_action_is_the_complement_of_action(pattern in "[a-z*]{1,3}:[A-Za-z*?]{0,5}", action in "[a-z]{1,3}:[A-Za-z]{0,5}") {
+                let decide = |key: &str| evaluate(
+                    &json!({"Statement": [{"Effect": "Allow", key: pattern, "Resource": "*"}]}),
+                    &Request { action: &action, resource: "*", principal: None, context: &[] },
+                );
+                prop_assert_ne!(decide("Action") == Decision::Allowed, decide("NotAction") == Decision::Allowed);
+            }
+
+            #[test]
+            fn url_encoded_and_plain_documents_decide_alike(resource in "[a-z*/]{1,8}") {
+                let doc = json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{resource}")}}).to_string();
+                let encoded = percent_encoding::utf8_percent_encode(&doc, percent_encoding::NON_ALPHANUMERIC).to_string();
+                let request = Request { action: "s3:GetObject", resource: "arn:aws:s3:::b/key", principal: None, context: &[] };
+                prop_assert_eq!(
+                    evaluate(&parse_document(&doc).unwrap(), &request),
+                    evaluate(&parse_document(&encoded).unwrap(), &request)
+                );
+            }
+        }
+    }
 }

@@ -291,4 +291,93 @@ mod tests {
         assert!(sg_allows_public(&[halves(443)], 443, &[]));
         assert!(!sg_allows_public(&[halves(80)], 443, &[]));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::net::Ipv4Addr;
+
+        /// CIDRs inside 10.0.0.0/28 (16 addresses): small enough to check address by address.
+        fn small_net() -> impl Strategy<Value = Ipv4Net> {
+            (28u8..=32, 0u32..16).prop_map(|(len, offset)| {
+                Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 + offset), len)
+                    .unwrap()
+                    .trunc()
+            })
+        }
+
+        fn entries() -> impl Strategy<Value = Vec<NaclEntry>> {
+            let entry = (
+                1i32..20,
+                any::<bool>(),
+                small_net(),
+                prop::option::of((0i32..8, 0i32..8)),
+            );
+            proptest::collection::vec(entry, 0..6).prop_map(|list| {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, (n, allow, cidr, ports))| NaclEntry {
+                        rule_number: n * 10 + i as i32,
+                        egress: true,
+                        protocol: if ports.is_some() {
+                            IpProtocol::TcpNumber
+                        } else {
+                            IpProtocol::All
+                        },
+                        allow,
+                        cidr: Some(cidr),
+                        from_port: ports.map(|(a, b)| a.min(b)),
+                        to_port: ports.map(|(a, b)| a.max(b)),
+                    })
+                    .collect()
+            })
+        }
+
+        /// First match wins, no match denies: one address and port at a time.
+        fn reference_allows(entries: &[NaclEntry], addr: Ipv4Addr, port: i32) -> bool {
+            let mut sorted: Vec<&NaclEntry> = entries.iter().collect();
+            sorted.sort_by_key(|e| e.rule_number);
+            for e in sorted {
+                let (from, to) = if e.protocol == IpProtocol::All {
+                    (0, 65535)
+                } else {
+                    (e.from_port.unwrap_or(0), e.to_port.unwrap_or(65535))
+                };
+                if e.cidr.is_some_and(|c| c.contains(&addr)) && from <= port && port <= to {
+                    return e.allow;
+                }
+            }
+            false
+        }
+
+        proptest! {
+            #[test]
+            fn nacl_verdicts_agree_with_address_by_address(entries in entries(), peer in small_net(), lo in 0i32..8, span in 0i32..4) {
+                let hi = lo + span;
+                let points: Vec<bool> = peer.hosts().chain([peer.network(), peer.broadcast()])
+                    .flat_map(|a| (lo..=hi).map(move |p| (a, p)))
+                    .map(|(a, p)| reference_allows(&entries, a, p))
+                    .collect();
+                let result = nacl_evaluate(&entries, true, peer, (lo, hi), false);
+                match result {
+                    // Never a false green.
+                    NaclResult::Allowed => prop_assert!(points.iter().all(|ok| *ok)),
+                    NaclResult::Denied { rule: Some(_), ref partly_allowed_by, .. } if partly_allowed_by.is_empty() => {
+                        prop_assert!(points.iter().any(|ok| !ok));
+                    }
+                    NaclResult::Denied { rule: None, ref partly_allowed_by, .. } if partly_allowed_by.is_empty() => {
+                        prop_assert!(points.iter().all(|ok| !ok));
+                    }
+                    _ => {}
+                }
+            }
+
+            #[test]
+            fn union_coverage_agrees_with_address_by_address(allowed in proptest::collection::vec(small_net(), 0..5), target in small_net()) {
+                let covered = target.hosts().chain([target.network(), target.broadcast()])
+                    .all(|a| allowed.iter().any(|n| n.contains(&a)));
+                prop_assert_eq!(crate::facts::addr::uncovered(&allowed, &[target]).is_empty(), covered);
+            }
+        }
+    }
 }

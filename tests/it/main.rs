@@ -7,6 +7,7 @@ mod docs;
 mod emulator;
 mod fixtures;
 mod golden;
+mod properties;
 mod readonly;
 
 use std::path::PathBuf;
