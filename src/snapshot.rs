@@ -291,8 +291,8 @@ fn not_in_snapshot<T>() -> Fetched<T> {
 pub struct Stats {
     pub api_calls: usize,
     pub api_calls_by_operation: std::collections::BTreeMap<String, usize>,
-    /// Sequential rounds of calls, each needing an answer of the one before (the service
-    /// lookup is the first).
+    /// The critical path: the longest chain of calls each needing an answer of the one before
+    /// (the service lookup is the first).
     pub waves: usize,
     pub wall_ms: u128,
 }

@@ -149,11 +149,9 @@ impl CallLog {
 
     pub fn stats(&self) -> Stats {
         let calls = self.calls();
-        let waves = calls
-            .iter()
-            .map(|c| c.wave)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
+        // Each call's wave is one more than the calls whose answers it needs: the deepest one
+        // is the critical path of round trips.
+        let waves = calls.iter().map(|c| usize::from(c.wave)).max().unwrap_or(0);
         let mut by_operation = BTreeMap::new();
         for c in &calls {
             *by_operation.entry(c.operation.clone()).or_insert(0) += 1;

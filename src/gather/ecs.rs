@@ -37,59 +37,95 @@ fn lookup_error(
 /// ListServices' largest page (the default is 10).
 const LIST_PAGE: i32 = 100;
 
-/// The services to check: the named ones, or every service of the cluster (ListServices,
-/// paginated). Returns them with the number of sequential waves the lookup took.
+type Described =
+    Result<aws_sdk_ecs::operation::describe_services::DescribeServicesOutput, FatalError>;
+
+/// The services to check: the named ones, or every service of the cluster (ListServices in
+/// pages of 100, each page's DescribeServices batches starting while later pages are listed).
+/// Returns them with the number of sequential waves the lookup took.
 pub async fn describe_services(
     client: &Client,
     cluster: &str,
     names: &[String],
 ) -> Result<(Vec<Workload>, u8), FatalError> {
-    let (names, waves) = if names.is_empty() {
-        let listed = in_wave(
-            1,
-            client
+    let describe = |batch: Vec<String>, wave: u8| {
+        let what = format!("service {}", batch.join(", "));
+        let call = client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(batch))
+            .send()
+            .limited();
+        in_wave(wave, async move {
+            call.await.map_err(|err| {
+                lookup_error(
+                    cluster,
+                    &what,
+                    &err,
+                    &classify("ecs:DescribeServices", &err),
+                )
+            })
+        })
+    };
+    let mut described: Vec<Described> = Vec::new();
+    let waves = if names.is_empty() {
+        let (pages_tx, mut pages_rx) = tokio::sync::mpsc::unbounded_channel::<(u8, Vec<String>)>();
+        let list = async move {
+            let mut pages = client
                 .list_services()
                 .cluster(cluster)
                 .max_results(LIST_PAGE)
                 .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .limited(),
-        )
-        .await
-        .map_err(|err| {
-            lookup_error(
-                cluster,
-                "its services",
-                &err,
-                &classify("ecs:ListServices", &err),
-            )
-        })?;
-        (listed, 2)
+                .send();
+            let mut wave = 1;
+            while let Some(page) = in_wave(wave, pages.next().limited()).await {
+                let page = page.map_err(|err| {
+                    lookup_error(
+                        cluster,
+                        "its services",
+                        &err,
+                        &classify("ecs:ListServices", &err),
+                    )
+                })?;
+                // The receiver lives as long as this future is polled.
+                let _ = pages_tx.send((wave, page.service_arns().to_vec()));
+                wave += 1;
+            }
+            Ok::<u8, FatalError>(wave)
+        };
+        let describe_pages = async {
+            let mut pending = futures::stream::FuturesUnordered::new();
+            let mut listing = true;
+            loop {
+                tokio::select! {
+                    page = pages_rx.recv(), if listing => match page {
+                        Some((wave, arns)) => {
+                            for batch in arns.chunks(SERVICES_PER_CALL) {
+                                pending.push(describe(batch.to_vec(), wave + 1));
+                            }
+                        }
+                        None => listing = false,
+                    },
+                    Some(out) = futures::StreamExt::next(&mut pending), if !pending.is_empty() => {
+                        described.push(out);
+                    }
+                    else => break,
+                }
+            }
+        };
+        let (listed, ()) = tokio::join!(list, describe_pages);
+        listed?
     } else {
-        (names.to_vec(), 1)
+        let batches = names
+            .chunks(SERVICES_PER_CALL)
+            .map(|batch| describe(batch.to_vec(), 1));
+        described = join_all(batches).await;
+        1
     };
-    let batches = names.chunks(SERVICES_PER_CALL).map(|batch| {
-        client
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(batch.to_vec()))
-            .send()
-            .limited()
-    });
     let mut workloads = Vec::new();
     let mut missing = Vec::new();
-    for result in in_wave(waves, join_all(batches)).await {
-        let out = result.map_err(|err| {
-            let what = format!("service {}", names.join(", "));
-            lookup_error(
-                cluster,
-                &what,
-                &err,
-                &classify("ecs:DescribeServices", &err),
-            )
-        })?;
+    for out in described {
+        let out = out?;
         for failure in out.failures() {
             missing.push((
                 failure

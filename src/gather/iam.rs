@@ -1,5 +1,6 @@
 //! IAM: the task execution role, its trust policy and every policy document that applies.
-//! Waves: GetRole + both policy lists; then GetPolicy + GetRolePolicy; then GetPolicyVersion.
+//! Waves: GetRole + both policy lists; then GetPolicy + GetRolePolicy (at once); then
+//! GetPolicyVersion.
 
 use aws_sdk_iam::Client;
 use futures::future::join_all;
@@ -53,39 +54,49 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
             return Fetched::failed(error);
         }
     };
-    let attached_policies = match attached {
-        Ok(list) => {
-            let arns: Vec<String> = list
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string))
-                .collect();
-            join_all(arns.iter().map(|arn| managed_policy(client, arn))).await
+    // The attached, inline and boundary documents do not depend on each other: fetched at once.
+    let attached_policies = async {
+        match attached {
+            Ok(list) => {
+                let arns: Vec<String> = list
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect();
+                join_all(arns.iter().map(|arn| managed_policy(client, arn))).await
+            }
+            Err(err) => vec![PolicyDocument {
+                name: "(attached policies)".into(),
+                document: Fetched::failed(classify("iam:ListAttachedRolePolicies", &err)),
+            }],
         }
-        Err(err) => vec![PolicyDocument {
-            name: "(attached policies)".into(),
-            document: Fetched::failed(classify("iam:ListAttachedRolePolicies", &err)),
-        }],
     };
-    let inline_policies = match inline {
-        Ok(names) => {
-            later_wave(
-                1,
-                join_all(names.iter().map(|n| inline_policy(client, name, n))),
-            )
-            .await
+    let inline_policies = async {
+        match inline {
+            Ok(names) => {
+                later_wave(
+                    1,
+                    join_all(names.iter().map(|n| inline_policy(client, name, n))),
+                )
+                .await
+            }
+            Err(err) => vec![PolicyDocument {
+                name: "(inline policies)".into(),
+                document: Fetched::failed(classify("iam:ListRolePolicies", &err)),
+            }],
         }
-        Err(err) => vec![PolicyDocument {
-            name: "(inline policies)".into(),
-            document: Fetched::failed(classify("iam:ListRolePolicies", &err)),
-        }],
     };
-    let permissions_boundary = match role
+    let boundary_arn = role
         .permissions_boundary()
         .and_then(|b| b.permissions_boundary_arn())
-    {
-        Some(boundary) => Some(managed_policy(client, boundary).await),
-        None => None,
+        .map(str::to_string);
+    let permissions_boundary = async {
+        match &boundary_arn {
+            Some(boundary) => Some(managed_policy(client, boundary).await),
+            None => None,
+        }
     };
+    let (attached_policies, inline_policies, permissions_boundary) =
+        tokio::join!(attached_policies, inline_policies, permissions_boundary);
     Fetched::Ok(Some(Role {
         arn: role.arn().to_string(),
         name: role.role_name().to_string(),

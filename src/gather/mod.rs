@@ -205,21 +205,77 @@ async fn gather_all(
             .iter()
             .filter_map(|lb| lb.target_group_arn.clone())
     }));
-    (observer.step)("describing task definitions, subnets and target groups…");
-    let (task_definitions, task_subnets, target_groups) = calls::in_wave(lookup_waves + 1, async {
-        tokio::join!(
+    (observer.step)("describing task definitions, the VPC, target groups and execution roles…");
+    // Three chains, each moving on as soon as its own input arrives (no barrier between them):
+    // subnets → their VPCs; task definitions → the ECR registry and the execution roles;
+    // target groups → their load balancers.
+    let network_chain = async {
+        let task_subnets = ec2::describe_task_subnets(&ec2_client, &subnet_ids).await;
+        let vpc_ids = match task_subnets.ok() {
+            Ok(subnets) => unique(subnets.iter().map(|s| s.vpc_id.clone())),
+            Err(_) => vec![],
+        };
+        let networks = calls::later_wave(
+            1,
             join_all(
-                td_arns
+                vpc_ids
                     .iter()
-                    .map(|arn| ecs::describe_task_definition(&ecs_client, arn))
+                    .map(|v| ec2::gather_network(&ec2_client, &region, v)),
             ),
-            ec2::describe_task_subnets(&ec2_client, &subnet_ids),
-            elbv2::gather_target_groups(&elb_client, &tg_arns),
         )
-    })
-    .await;
-    let task_definitions: BTreeMap<String, Fetched<TaskDefinition>> =
-        td_arns.into_iter().zip(task_definitions).collect();
+        .await;
+        let networks: BTreeMap<String, Network> = vpc_ids.into_iter().zip(networks).collect();
+        (task_subnets, networks)
+    };
+    let task_definition_chain = async {
+        let fetched = join_all(
+            td_arns
+                .iter()
+                .map(|arn| ecs::describe_task_definition(&ecs_client, arn)),
+        )
+        .await;
+        let task_definitions: BTreeMap<String, Fetched<TaskDefinition>> =
+            td_arns.iter().cloned().zip(fetched).collect();
+        let good_tds: Vec<&TaskDefinition> = task_definitions
+            .values()
+            .filter_map(|t| t.ok().ok())
+            .collect();
+        let role_arns = unique(
+            good_tds
+                .iter()
+                .filter_map(|td| td.execution_role_arn.clone()),
+        );
+        let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
+        let (registry, roles) = calls::later_wave(1, async {
+            tokio::join!(
+                async {
+                    if good_tds.is_empty() {
+                        not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
+                    } else {
+                        ecr::gather_registry(&ecr_client, &repositories).await
+                    }
+                },
+                join_all(
+                    role_arns
+                        .iter()
+                        .map(|arn| iam::gather_role(&iam_client, Some(arn)))
+                ),
+            )
+        })
+        .await;
+        let roles: BTreeMap<String, Fetched<Option<Role>>> =
+            role_arns.into_iter().zip(roles).collect();
+        (task_definitions, registry, roles)
+    };
+    let ((task_subnets, networks), (task_definitions, registry, roles), target_groups) =
+        calls::in_wave(lookup_waves + 1, async {
+            tokio::join!(
+                network_chain,
+                task_definition_chain,
+                elbv2::gather_target_groups(&elb_client, &tg_arns),
+            )
+        })
+        .await;
     if let Target::PreDeploy(PreDeploy {
         task_definition, ..
     }) = target
@@ -233,48 +289,6 @@ async fn gather_all(
             }
         }
     }
-
-    let vpc_ids = match task_subnets.ok() {
-        Ok(subnets) => unique(subnets.iter().map(|s| s.vpc_id.clone())),
-        Err(_) => vec![],
-    };
-    let good_tds: Vec<&TaskDefinition> = task_definitions
-        .values()
-        .filter_map(|t| t.ok().ok())
-        .collect();
-    let role_arns = unique(
-        good_tds
-            .iter()
-            .filter_map(|td| td.execution_role_arn.clone()),
-    );
-    let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
-    (observer.step)(
-        "describing the VPC (routes, endpoints, security groups, NACLs), ECR rules and execution roles…",
-    );
-    let (networks, registry, roles) = calls::in_wave(lookup_waves + 2, async {
-        tokio::join!(
-            join_all(
-                vpc_ids
-                    .iter()
-                    .map(|v| ec2::gather_network(&ec2_client, &region, v))
-            ),
-            async {
-                if good_tds.is_empty() {
-                    not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
-                } else {
-                    ecr::gather_registry(&ecr_client, &repositories).await
-                }
-            },
-            join_all(
-                role_arns
-                    .iter()
-                    .map(|arn| iam::gather_role(&iam_client, Some(arn)))
-            ),
-        )
-    })
-    .await;
-    let networks: BTreeMap<String, Network> = vpc_ids.into_iter().zip(networks).collect();
-    let roles: BTreeMap<String, Fetched<Option<Role>>> = role_arns.into_iter().zip(roles).collect();
 
     let gathered_at = Utc::now();
     Ok(workloads

@@ -24,6 +24,9 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), ECS/ECR
     `ThrottlingException` (HTTP 400, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html),
     IAM/ELB `Throttling` (HTTP 400, https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
+  * POST /_fp/delay {"access_key_id": "...", "ms": N}: every later answer to that key waits N ms
+    (a fixed round trip); GET /_fp/arrivals?access_key_id=... lists [seconds, action] of each of
+    its requests in arrival order.
 State of the ECS/ECR extensions lives on moto's own per-account/per-region backend objects, so
 `POST /moto-api/reset` clears it; the deny list is cleared by the same reset.
 """
@@ -271,6 +274,8 @@ class FaultInjection:
         self.denied = {}  # access key id -> set of action patterns, as registered
         self.requests = {}  # access key id -> {"ec2:DescribeVpcs": count}, every AWS request
         self.throttled = {}  # access key id -> how many first calls of each action are throttled
+        self.delays = {}  # access key id -> seconds every answer waits, like a real round trip
+        self.arrivals = {}  # access key id -> [(seconds since the first request, action)]
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -279,6 +284,13 @@ class FaultInjection:
             return self._register(environ, start_response)
         if path == "/_fp/throttle":
             return self._register_throttle(environ, start_response)
+        if path == "/_fp/delay":
+            return self._register_delay(environ, start_response)
+        if path == "/_fp/arrivals":
+            key = (parse_qs(environ.get("QUERY_STRING", "")).get("access_key_id") or [""])[0]
+            with self.lock:
+                log = list(self.arrivals.get(key, []))
+            return self._json(start_response, "200 OK", log)
         if path == "/_fp/requests":
             key = (parse_qs(environ.get("QUERY_STRING", "")).get("access_key_id") or [""])[0]
             with self.lock:
@@ -289,6 +301,8 @@ class FaultInjection:
                 self.denied.clear()
                 self.requests.clear()
                 self.throttled.clear()
+                self.delays.clear()
+                self.arrivals.clear()
         else:
             calls = self._count(environ)
             denied = self._denied_action(environ)
@@ -297,7 +311,41 @@ class FaultInjection:
             throttled = self._throttled_action(environ, calls)
             if throttled is not None:
                 return self._throttle(start_response, *throttled)
+            self._delay(environ)
         return self.app(environ, start_response)
+
+    def _register_delay(self, environ, start_response):
+        """POST {"access_key_id": "...", "ms": N}: every later answer to that key waits N ms
+        (a fixed round trip), and its requests' arrival times are logged."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+        try:
+            spec = json.loads(_read_body(environ) or b"{}")
+            key, ms = spec.get("access_key_id"), spec.get("ms")
+            if not isinstance(key, str) or not key or not isinstance(ms, int) or ms < 0:
+                raise ValueError('expected {"access_key_id": "AKIA...", "ms": N}')
+        except (ValueError, AttributeError) as exc:
+            return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+        with self.lock:
+            self.delays[key] = ms / 1000.0
+        return self._json(start_response, "200 OK", {"access_key_id": key, "ms": ms})
+
+    def _delay(self, environ):
+        identified = self._identify(environ)
+        if identified is None:
+            return
+        key, _, full, _ = identified
+        with self.lock:
+            delay = self.delays.get(key)
+            if delay is None:
+                return
+            log = self.arrivals.setdefault(key, [])
+            now = time.monotonic()
+            if not log:
+                self.arrival_origin = getattr(self, "arrival_origin", {})
+                self.arrival_origin[key] = now
+            log.append([round(now - self.arrival_origin[key], 4), full])
+        time.sleep(delay)
 
     def _count(self, environ):
         """The request log tests cross-check the tool's own call counts against; returns how

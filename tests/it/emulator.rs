@@ -1077,3 +1077,69 @@ fn one_call_throttled_past_the_budget_is_an_error_of_the_checks_that_need_it() {
     assert_eq!(statuses(&doc, "vpc-dns"), ["pass"]);
     assert!(statuses(&doc, "route-table").iter().all(|s| *s == "pass"));
 }
+
+/// [seconds, action] of each request of `access_key`, in arrival order (with `/_fp/delay`).
+fn arrivals(access_key: &str) -> Vec<(f64, String)> {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
+        .arg(format!("{}/_fp/arrivals?access_key_id={access_key}", emu.url))
+        .output()
+        .unwrap();
+    let log: Vec<(f64, String)> = serde_json::from_slice(&out.stdout).expect("arrival log");
+    log
+}
+
+fn first_arrival(log: &[(f64, String)], action: &str) -> f64 {
+    log.iter()
+        .find(|(_, a)| a == action)
+        .unwrap_or_else(|| panic!("no {action} in {log:?}"))
+        .0
+}
+
+/// With a fixed 100 ms round trip, each call starts as soon as the answers it needs are in:
+/// the VPC-wide calls do not wait for DescribeLoadBalancers, the inline policies do not wait
+/// for the attached ones, and the critical path is the data's own depth of 5.
+#[test]
+fn calls_start_as_soon_as_their_inputs_are_known() {
+    for (scenario_name, region, key) in [
+        ("alb-grace-300", "ap-east-1", "AKIADELAYALB"),
+        ("ptc-ok", "ap-east-2", "AKIADELAYPTC"),
+    ] {
+        scenario(scenario_name, region);
+        post(
+            "/_fp/delay",
+            serde_json::json!({"access_key_id": key, "ms": 100}),
+        );
+        let run = tool(region, key, &CHECK_WEB);
+        let doc = run.json();
+        assert_eq!(
+            run.code,
+            0,
+            "{scenario_name}: {:#?}\n{}",
+            failing(&doc),
+            run.stderr
+        );
+        assert_eq!(doc["stats"]["waves"], 5, "{scenario_name}");
+        let log = arrivals(key);
+        if scenario_name == "alb-grace-300" {
+            let lb = first_arrival(&log, "elasticloadbalancing:DescribeLoadBalancers");
+            let vpc = first_arrival(&log, "ec2:DescribeVpcs");
+            assert!(
+                vpc < lb + 0.05,
+                "DescribeVpcs at {vpc} s waited for DescribeLoadBalancers at {lb} s"
+            );
+        } else {
+            let inline = first_arrival(&log, "iam:GetRolePolicy");
+            let version = first_arrival(&log, "iam:GetPolicyVersion");
+            assert!(
+                inline < version,
+                "GetRolePolicy at {inline} s waited for GetPolicyVersion at {version} s"
+            );
+        }
+        eprintln!(
+            "{scenario_name} at 100 ms per call: {} ms",
+            doc["stats"]["wall_ms"]
+        );
+    }
+}
