@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -71,6 +72,14 @@ class BenchError(Exception):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def post(endpoint, path, body):
+    """A test-only control request to the emulator (tests/emulator/server.py)."""
+    request = urllib.request.Request(f"{endpoint}{path}", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read())
 
 
 def dummy_env(endpoint, region):
@@ -456,6 +465,8 @@ def main():
     parser.add_argument("--binary", required=True, help="the fargate-preflight executable")
     parser.add_argument("--sizes", default="1,10,50,200", help="service counts N (1 is added)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument("--latency-ms", type=int, default=100,
+                        help="also run N in 1,10,200 with every answer delayed this long (0: skip)")
     args = parser.parse_args()
     binary = str(Path(args.binary).resolve())
     if not os.access(binary, os.X_OK):
@@ -489,6 +500,24 @@ def main():
                     errors.append(str(e))
                     log(f"  {mode}: FAILED: {e}")
             results[n] = row
+
+        latency_rows = []
+        if args.latency_ms > 0:
+            for n in [m for m in (1, 10, 200) if m in results]:
+                key = f"AKIALATENCY{n}"
+                post(endpoint, "/_fp/delay", {"access_key_id": key, "ms": args.latency_ms})
+                env = dict(dummy_env(endpoint, results[n]["region"]), AWS_ACCESS_KEY_ID=key)
+                argv = ["check", "--cluster", "app", "--format", "json"]
+                try:
+                    r = bench_binary(binary, argv, env, args.runs, n, f"N={n} at {args.latency_ms} ms")
+                except BenchError as e:
+                    errors.append(str(e))
+                    continue
+                depth = r["stats"]["waves"]
+                latency_rows.append((n, r["stats"]["api_calls"], depth, f"{r['wall_ms']:.0f}",
+                                     depth * args.latency_ms,
+                                     f"{r['wall_ms'] / (depth * args.latency_ms):.2f}"))
+                log(f"  N={n} at {args.latency_ms} ms: {r['wall_ms']:.0f} ms, critical path {depth}")
 
         one = results[1]
         source = one.get("service") or one.get("cluster")
@@ -549,6 +578,10 @@ def main():
         print(table(["N", "api_calls", "budget", "", "terms"], budget_rows))
     else:
         print("(no api_calls(1): the N=1 runs failed)")
+    if latency_rows:
+        print(f"\n### Every answer delayed {args.latency_ms} ms (a real round trip)\n")
+        print(table(["N", "api_calls", "critical path (waves)", "wall ms (mean)",
+                     "depth × latency ms", "ratio"], latency_rows))
     print("\n### N=1: the same describe calls, other ways\n")
     print(table(["how", "calls", "wall ms (mean)", "remark"],
                 [(how, calls, f"{ms:.0f}", remark) for how, calls, ms, remark in comparison]))
