@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod cli;
 pub mod facts;
+#[cfg(feature = "aws")]
 pub mod gather;
 pub mod image;
 pub mod policy;

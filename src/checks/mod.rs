@@ -9,7 +9,7 @@ mod iam;
 mod images;
 mod ingress;
 mod nacl;
-mod netrules;
+pub mod netrules;
 mod platform;
 mod requests;
 mod routing;
