@@ -246,8 +246,13 @@ async fn gather_all(
                 .filter_map(|td| td.execution_role_arn.clone()),
         );
         let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
-        let (registry, roles) = calls::later_wave(1, async {
+        let (roles, registry) = calls::later_wave(1, async {
             tokio::join!(
+                join_all(
+                    role_arns
+                        .iter()
+                        .map(|arn| iam::gather_role(&iam_client, Some(arn)))
+                ),
                 async {
                     if good_tds.is_empty() {
                         not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
@@ -255,11 +260,6 @@ async fn gather_all(
                         ecr::gather_registry(&ecr_client, &repositories).await
                     }
                 },
-                join_all(
-                    role_arns
-                        .iter()
-                        .map(|arn| iam::gather_role(&iam_client, Some(arn)))
-                ),
             )
         })
         .await;
@@ -267,11 +267,14 @@ async fn gather_all(
             role_arns.into_iter().zip(roles).collect();
         (task_definitions, registry, roles)
     };
-    let ((task_subnets, networks), (task_definitions, registry, roles), target_groups) =
+    // The longest chain first (task definition → role → policy → version): its requests go
+    // out ahead of the others in each round, so an endpoint serving them in order answers the
+    // critical path first.
+    let ((task_definitions, registry, roles), (task_subnets, networks), target_groups) =
         calls::in_wave(lookup_waves + 1, async {
             tokio::join!(
-                network_chain,
                 task_definition_chain,
+                network_chain,
                 elbv2::gather_target_groups(&elb_client, &tg_arns),
             )
         })
