@@ -38,7 +38,7 @@ pub static ECR_DKR_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "The com.amazonaws.REGION.ecr.dkr interface endpoint for private ECR images, and that its policy allows the pull.",
         why: "The Docker registry API (manifests, layer URLs) goes to ecr.dkr; without it or without a path out the pull times out: 'CannotPullContainerError … dial tcp …:443: i/o timeout'.",
-        decides: "Same rule as ecr-api-endpoint, for every platform; the endpoint policy is evaluated for ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability on each image's repository.",
+        decides: "Same rule as ecr-api-endpoint, for every platform; the endpoint policy is evaluated for the pull actions AWS's pull-only policy (AmazonEC2ContainerRegistryPullOnly) grants: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on each image's repository (ecr:GetAuthorizationToken goes to ecr.api).",
         fix: "Create the ecr.dkr interface endpoint with private DNS in the task subnets' AZs; allow the pull actions in its policy.",
     },
 };

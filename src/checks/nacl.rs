@@ -20,7 +20,7 @@ pub static NETWORK_ACL: Check = Check {
     explain: Explain {
         verifies: "That the network ACLs on the way allow HTTPS out and the replies back in, for the task subnets, the endpoint subnets and the NAT gateway's subnet.",
         why: "NACLs are stateless: an outbound 443 allow is useless without an inbound allow for the ephemeral ports the replies come back to.",
-        decides: "Evaluates entries in rule-number order, first match wins, no match means the implicit deny. Replies must reach the client's ephemeral ports: Linux tasks 32768-60999, Windows 49152-65535, a NAT gateway 1024-65535. Toward AWS's public ranges, allows that cover only part of the address space before a deny (rule 32767 or another) warn: whether they hold the endpoints cannot be verified.",
+        decides: "Judges only traffic that crosses a subnet boundary (a NACL does not filter traffic inside its subnet): the task subnet out and the endpoint or NAT subnet in, and the replies. Evaluates entries in rule-number order, first match wins, no match means the implicit deny. Replies must reach the client's ephemeral ports: Linux tasks 32768-60999, Windows 49152-65535, a NAT gateway 1024-65535. Toward AWS's public ranges, allows that cover only part of the address space before a deny (rule 32767 or another) warn: whether they hold the endpoints cannot be verified.",
         fix: "Add allow entries numbered before any deny: outbound TCP 443 and inbound TCP 1024-65535 on the task subnets' NACL, and the mirror image on the endpoint and NAT subnets.",
     },
 };
@@ -188,7 +188,15 @@ fn network_acls(ctx: &Context) -> Outcome {
             let used_by = services.join(", ");
             match dest {
                 Destination::Endpoint { endpoint, .. } => {
-                    for cidr in ctx.subnet_cidrs(&endpoint.subnet_ids)? {
+                    // A NACL filters traffic into and out of a subnet, not inside it: only the
+                    // endpoint's interfaces in other subnets are behind a boundary.
+                    let other_subnets: Vec<String> = endpoint
+                        .subnet_ids
+                        .iter()
+                        .filter(|s| **s != ts.subnet.id)
+                        .cloned()
+                        .collect();
+                    for cidr in ctx.subnet_cidrs(&other_subnets)? {
                         gaps.extend(flow_gaps(
                             acl,
                             true,
@@ -198,7 +206,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             &format!("to {} at {cidr} ({used_by})", endpoint.id),
                         ));
                     }
-                    for ep_subnet in &endpoint.subnet_ids {
+                    for ep_subnet in &other_subnets {
                         let Some(ep_acl) = acl_of(acls, ep_subnet) else {
                             continue;
                         };

@@ -151,11 +151,9 @@ pub fn execution_requests(ctx: &Context) -> Result<Vec<TaskRequest>, Problem> {
             "arn:{partition}:ecr:{}:{}:repository/{}",
             ecr.region, ecr.account, image.parsed.repository
         );
-        for action in [
-            "ecr:BatchCheckLayerAvailability",
-            "ecr:GetDownloadUrlForLayer",
-            "ecr:BatchGetImage",
-        ] {
+        // What a pull needs, as AWS's own pull-only policy (AmazonEC2ContainerRegistryPullOnly)
+        // grants it: BatchCheckLayerAvailability is a push-side check a pull does not need.
+        for action in ["ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"] {
             requests.push(TaskRequest::new(
                 "ecr.dkr",
                 action,

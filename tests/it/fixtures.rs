@@ -852,3 +852,41 @@ fn second_review_cases() {
         .message
         .contains("grace period covers it"));
 }
+
+#[test]
+fn nacls_judge_only_traffic_that_crosses_a_subnet() {
+    // Task and endpoints in one subnet: a NACL denying the VPC never sees that traffic.
+    assert_verdicts("nacl-one-subnet-intra-vpc-denied", &[]);
+    let f = assert_verdicts(
+        "nacl-two-subnets-intra-vpc-denied",
+        &[("network-acl", "fail")],
+    );
+    let task_side = f
+        .iter()
+        .find(|f| f.check == "network-acl" && f.resource == "subnet-0a1 (acl-0tasks)")
+        .expect("subnet-0a1's finding");
+    // The flows to the endpoint interfaces in the other subnet, not in its own.
+    assert!(
+        task_side.message.contains("at 10.0.2.0/24"),
+        "{}",
+        task_side.message
+    );
+    assert!(
+        !task_side.message.contains("at 10.0.1.0/24"),
+        "{}",
+        task_side.message
+    );
+}
+
+#[test]
+fn the_pull_actions_are_those_of_awss_pull_only_policy() {
+    assert_verdicts("ecr-dkr-policy-pull-only", &[]);
+    assert_verdicts("role-pull-only", &[]);
+    let f = assert_verdicts(
+        "ecr-dkr-policy-without-layer-urls",
+        &[("ecr-dkr-endpoint", "fail")],
+    );
+    assert!(find(&f, "ecr-dkr-endpoint", Status::Fail)
+        .message
+        .contains("ecr:GetDownloadUrlForLayer"));
+}
