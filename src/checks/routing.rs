@@ -134,11 +134,17 @@ fn egress_path(ctx: &Context) -> Outcome {
                     Verdict::fail(resource, format!("{summary}, and the VPC endpoints do not cover everything the task needs"), fix)
                 }
             }
-            Egress::Broken { target, .. } => {
-                let fix = format!(
-                    "point 0.0.0.0/0 in {} at an available public NAT gateway whose subnet routes to an attached internet gateway (aws ec2 replace-route --route-table-id {} --destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-…), replacing {target}",
-                    ts.route_table.id, ts.route_table.id
-                );
+            Egress::Broken { target, culprit, .. } => {
+                let fix = match culprit {
+                    Some(c) => format!(
+                        "the route {} → {} in {} takes public traffic away from the path out: repair its target or remove it ({})",
+                        c.destination, c.target, c.route_table, c.delete_command()
+                    ),
+                    None => format!(
+                        "point 0.0.0.0/0 in {} at an available public NAT gateway whose subnet routes to an attached internet gateway (aws ec2 replace-route --route-table-id {} --destination-cidr-block 0.0.0.0/0 --nat-gateway-id nat-…), replacing {target}",
+                        ts.route_table.id, ts.route_table.id
+                    ),
+                };
                 if endpoints_cover(ctx, ts)? {
                     Verdict::warn(resource, format!("{summary}; the VPC endpoints cover what the task needs"), fix)
                 } else {

@@ -22,7 +22,12 @@ pub enum Egress {
     /// Routed somewhere we cannot follow (transit gateway, peering, firewall, appliance).
     Unverifiable { target: String },
     /// A route that leads nowhere (blackhole, NAT not available, NAT without IGW).
-    Broken { target: String, why: String },
+    Broken {
+        target: String,
+        why: String,
+        /// The more specific route to repair, when that is what breaks the path.
+        culprit: Option<Culprit>,
+    },
     /// No route covers the public address space.
     Isolated,
 }
@@ -42,7 +47,7 @@ impl Egress {
             Egress::Unverifiable { target } => {
                 format!("sends 0.0.0.0/0 to {target}, which this tool cannot follow")
             }
-            Egress::Broken { target, why } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
+            Egress::Broken { target, why, .. } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
             Egress::Isolated => "has no route to the internet".to_string(),
         }
     }
@@ -56,6 +61,30 @@ impl Egress {
             Egress::IgwWithoutPublicIp { .. } => 3,
             Egress::Broken { .. } => 4,
         }
+    }
+}
+
+/// A route that takes public traffic away from the path out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Culprit {
+    pub route_table: String,
+    /// A CIDR, or a prefix list id.
+    pub destination: String,
+    pub target: String,
+}
+
+impl Culprit {
+    /// The AWS CLI command that removes the route.
+    pub fn delete_command(&self) -> String {
+        let kind = if self.destination.starts_with("pl-") {
+            "destination-prefix-list-id"
+        } else {
+            "destination-cidr-block"
+        };
+        format!(
+            "aws ec2 delete-route --route-table-id {} --{kind} {}",
+            self.route_table, self.destination
+        )
     }
 }
 
@@ -173,12 +202,23 @@ fn resolve(
         specific.label, base.label, base.route.target
     );
     Ok(match outcome {
-        Egress::Broken { target, why } => Egress::Broken {
+        Egress::Broken {
+            target,
+            why,
+            culprit,
+        } => Egress::Broken {
             target: base.route.target.clone(),
             why: format!(
                 "the more specific route {} → {target}: {why}",
                 specific.label
             ),
+            culprit: culprit.or_else(|| {
+                Some(Culprit {
+                    route_table: table.id.clone(),
+                    destination: specific.label.clone(),
+                    target: specific.route.target.clone(),
+                })
+            }),
         },
         Egress::Unverifiable { target } => Egress::Unverifiable {
             target: format!("{target} ({more_specific})"),
@@ -215,11 +255,16 @@ impl Paths<'_> {
             return Ok(Egress::Broken {
                 target,
                 why: BLACKHOLE.into(),
+                culprit: None,
             });
         }
         if target.starts_with("igw-") {
             return Ok(match self.attached_igw(&target)? {
-                Err(why) => Egress::Broken { target, why },
+                Err(why) => Egress::Broken {
+                    target,
+                    why,
+                    culprit: None,
+                },
                 Ok(()) if self.assign_public_ip => Egress::Igw { igw: target },
                 Ok(()) => Egress::IgwWithoutPublicIp { igw: target },
             });
@@ -236,6 +281,7 @@ impl Paths<'_> {
             return Ok(Egress::Broken {
                 target: nat_id,
                 why: "that NAT gateway does not exist in this VPC".into(),
+                culprit: None,
             });
         };
         if nat.state != NatState::Available {
@@ -243,6 +289,7 @@ impl Paths<'_> {
             return Ok(Egress::Broken {
                 target: nat_id,
                 why,
+                culprit: None,
             });
         }
         if nat.connectivity_type == Some(Connectivity::Private) {
@@ -255,6 +302,7 @@ impl Paths<'_> {
         let no_route = || Egress::Broken {
             target: nat_id.clone(),
             why: format!("the NAT gateway's subnet {nat_subnet} has no 0.0.0.0/0 route"),
+            culprit: None,
         };
         let Some(table) = table_of(tables, nat_subnet) else {
             return Ok(no_route());
@@ -266,6 +314,7 @@ impl Paths<'_> {
                 return Ok(Egress::Broken {
                     target,
                     why: BLACKHOLE.into(),
+                    culprit: None,
                 });
             }
             if !target.starts_with("igw-") {
@@ -276,14 +325,19 @@ impl Paths<'_> {
                     nat: nat_id.clone(),
                     igw: target,
                 },
-                Err(why) => Egress::Broken { target, why },
+                Err(why) => Egress::Broken {
+                    target,
+                    why,
+                    culprit: None,
+                },
             })
         })?;
         Ok(match out {
             Egress::Isolated => no_route(),
-            Egress::Broken { why, .. } => Egress::Broken {
+            Egress::Broken { why, culprit, .. } => Egress::Broken {
                 target: nat_id.clone(),
                 why: format!("in the NAT gateway's subnet {nat_subnet}: {why}"),
+                culprit,
             },
             // E.g. AWS Network Firewall between the NAT and the internet gateway.
             Egress::Unverifiable { target } => Egress::Unverifiable {

@@ -890,3 +890,25 @@ fn the_pull_actions_are_those_of_awss_pull_only_policy() {
         .message
         .contains("ecr:GetDownloadUrlForLayer"));
 }
+
+#[test]
+fn a_more_specific_route_that_breaks_the_path_is_the_one_to_repair() {
+    let f = run_all(&load("route-prefix-list-blackhole"));
+    let row = find(&f, "egress-path", Status::Fail);
+    assert!(
+        row.remediation.contains(
+            "delete-route --route-table-id rtb-0private --destination-prefix-list-id pl-0partners"
+        ),
+        "{}",
+        row.remediation
+    );
+    // On the NAT gateway's subnet's table, not the task's.
+    let f = run_all(&load("route-nat-subnet-split-blackhole"));
+    let row = find(&f, "egress-path", Status::Fail);
+    assert!(row.message.contains("subnet-0pub"), "{}", row.message);
+    assert!(
+        row.remediation.contains("--route-table-id rtb-0public"),
+        "{}",
+        row.remediation
+    );
+}
