@@ -149,7 +149,7 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
     report.stats = calls.map(|c| c.stats());
     if let (true, Some(stats)) = (verbose, &report.stats) {
         eprintln!(
-            "{} AWS calls in {} waves, {} ms: {}",
+            "{} AWS calls, {} round trips on the critical path, {} ms: {}",
             stats.api_calls,
             stats.waves,
             stats.wall_ms,
