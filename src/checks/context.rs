@@ -242,7 +242,7 @@ impl<'a> Context<'a> {
 
     /// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
     pub fn service_name(&self, short: &str) -> String {
-        format!("com.amazonaws.{}.{short}", self.region())
+        crate::facts::endpoints::service_name(self.region(), short)
     }
 
     pub fn endpoints(&self) -> Result<&'a [VpcEndpoint], Problem> {

@@ -7,6 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::path::Egress;
 use crate::snapshot::{EndpointState, EndpointType, GatherError, Network, RouteTable, VpcEndpoint};
 
+/// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
+pub fn service_name(region: &str, short: &str) -> String {
+    format!("com.amazonaws.{region}.{short}")
+}
+
 /// A service's interface endpoints in the VPC.
 pub struct ServiceEndpoints<'a> {
     /// The endpoint whose private DNS answers for the service name (CreateVpcEndpoint
@@ -57,9 +62,8 @@ pub struct VpcEndpoints<'a> {
 }
 
 impl<'a> VpcEndpoints<'a> {
-    /// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
     pub fn service_name(&self, short: &str) -> String {
-        format!("com.amazonaws.{}.{short}", self.region)
+        service_name(self.region, short)
     }
 
     pub fn all(&self) -> Result<&'a [VpcEndpoint], GatherError> {

@@ -241,7 +241,14 @@ pub struct Paths<'a> {
     pub assign_public_ip: bool,
 }
 
-const BLACKHOLE: &str = "the route is a blackhole (its target was deleted)";
+/// A route whose target was deleted.
+fn blackhole(target: String) -> Egress {
+    Egress::Broken {
+        target,
+        why: "the route is a blackhole (its target was deleted)".into(),
+        culprit: None,
+    }
+}
 
 impl Paths<'_> {
     /// Where `table` (a task subnet's effective route table) sends public traffic.
@@ -252,11 +259,7 @@ impl Paths<'_> {
     fn task_hop(&self, route: &Route) -> Result<Egress, GatherError> {
         let target = route.target.clone();
         if route.is_blackhole() {
-            return Ok(Egress::Broken {
-                target,
-                why: BLACKHOLE.into(),
-                culprit: None,
-            });
+            return Ok(blackhole(target));
         }
         if target.starts_with("igw-") {
             return Ok(match self.attached_igw(&target)? {
@@ -311,11 +314,7 @@ impl Paths<'_> {
         let out = resolve(self.net, table, |route| {
             let target = route.target.clone();
             if route.is_blackhole() {
-                return Ok(Egress::Broken {
-                    target,
-                    why: BLACKHOLE.into(),
-                    culprit: None,
-                });
+                return Ok(blackhole(target));
             }
             if !target.starts_with("igw-") {
                 return Ok(Egress::Unverifiable { target });

@@ -276,6 +276,7 @@ class FaultInjection:
         self.throttled = {}  # access key id -> how many first calls of each action are throttled
         self.delays = {}  # access key id -> seconds every answer waits, like a real round trip
         self.arrivals = {}  # access key id -> [(seconds since the first request, action)]
+        self.arrival_origin = {}  # access key id -> when its first request arrived
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -314,21 +315,53 @@ class FaultInjection:
             self._delay(environ)
         return self.app(environ, start_response)
 
-    def _register_delay(self, environ, start_response):
-        """POST {"access_key_id": "...", "ms": N}: every later answer to that key waits N ms
-        (a fixed round trip), and its requests' arrival times are logged."""
+    def _control(self, environ, start_response, apply):
+        """A POST of the test-only control API: `apply` checks the JSON spec (ValueError for a
+        bad one) and records it under the lock; its result is the answer."""
         if environ.get("REQUEST_METHOD") != "POST":
             return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
         try:
             spec = json.loads(_read_body(environ) or b"{}")
-            key, ms = spec.get("access_key_id"), spec.get("ms")
-            if not isinstance(key, str) or not key or not isinstance(ms, int) or ms < 0:
-                raise ValueError('expected {"access_key_id": "AKIA...", "ms": N}')
+            key = spec.get("access_key_id")
+            if not isinstance(key, str) or not key:
+                raise ValueError('expected {"access_key_id": "AKIA...", ...}')
+            with self.lock:
+                answer = apply(key, spec)
         except (ValueError, AttributeError) as exc:
             return self._json(start_response, "400 Bad Request", {"error": str(exc)})
-        with self.lock:
+        return self._json(start_response, "200 OK", {"access_key_id": key, **answer})
+
+    def _register(self, environ, start_response):
+        """POST {"access_key_id": "...", "actions": [...]}: deny those actions to that key."""
+        def apply(key, spec):
+            actions = _actions(spec.get("actions"))
+            self.denied.setdefault(key, set()).update(actions)
+            return {"actions": sorted(self.denied[key])}
+        return self._control(environ, start_response, apply)
+
+    def _register_throttle(self, environ, start_response):
+        """POST {"access_key_id": "...", "first": N, "actions": [...]?}: that key's first N
+        requests of every action (or of the listed ones) are throttled, as a busy account sees
+        them."""
+        def apply(key, spec):
+            first, actions = spec.get("first"), spec.get("actions")
+            if not isinstance(first, int) or first < 0:
+                raise ValueError('expected "first": N')
+            listed = None if actions is None else {a.lower() for a in _actions(actions)}
+            self.throttled[key] = (first, listed)
+            return {"first": first}
+        return self._control(environ, start_response, apply)
+
+    def _register_delay(self, environ, start_response):
+        """POST {"access_key_id": "...", "ms": N}: every later answer to that key waits N ms
+        (a fixed round trip), and its requests' arrival times are logged."""
+        def apply(key, spec):
+            ms = spec.get("ms")
+            if not isinstance(ms, int) or ms < 0:
+                raise ValueError('expected "ms": N')
             self.delays[key] = ms / 1000.0
-        return self._json(start_response, "200 OK", {"access_key_id": key, "ms": ms})
+            return {"ms": ms}
+        return self._control(environ, start_response, apply)
 
     def _delay(self, environ):
         identified = self._identify(environ)
@@ -342,7 +375,6 @@ class FaultInjection:
             log = self.arrivals.setdefault(key, [])
             now = time.monotonic()
             if not log:
-                self.arrival_origin = getattr(self, "arrival_origin", {})
                 self.arrival_origin[key] = now
             log.append([round(now - self.arrival_origin[key], 4), full])
         time.sleep(delay)
@@ -358,26 +390,6 @@ class FaultInjection:
             per_key = self.requests.setdefault(key, {})
             per_key[full] = per_key.get(full, 0) + 1
             return per_key[full]
-
-    def _register_throttle(self, environ, start_response):
-        """POST {"access_key_id": "...", "first": N, "actions": [...]?}: that key's first N
-        requests of every action (or of the listed ones) are throttled, as a busy account sees
-        them."""
-        if environ.get("REQUEST_METHOD") != "POST":
-            return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-        try:
-            spec = json.loads(_read_body(environ) or b"{}")
-            key, first = spec.get("access_key_id"), spec.get("first")
-            actions = spec.get("actions")
-            if not isinstance(key, str) or not key or not isinstance(first, int) or first < 0:
-                raise ValueError('expected {"access_key_id": "AKIA...", "first": N}')
-            if actions is not None and not all(isinstance(a, str) and ":" in a for a in actions):
-                raise ValueError("each action must look like service:Action")
-        except (ValueError, AttributeError) as exc:
-            return self._json(start_response, "400 Bad Request", {"error": str(exc)})
-        with self.lock:
-            self.throttled[key] = (first, None if actions is None else {a.lower() for a in actions})
-        return self._json(start_response, "200 OK", {"access_key_id": key, "first": first})
 
     def _throttled_action(self, environ, calls):
         identified = self._identify(environ)
@@ -426,23 +438,6 @@ class FaultInjection:
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
-
-    def _register(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "POST":
-            return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-        try:
-            spec = json.loads(_read_body(environ) or b"{}")
-            key, actions = spec.get("access_key_id"), spec.get("actions")
-            if not isinstance(key, str) or not key or not isinstance(actions, list):
-                raise ValueError('expected {"access_key_id": "AKIA...", "actions": [...]}')
-            if not all(isinstance(a, str) and ":" in a for a in actions):
-                raise ValueError("each action must look like service:Action")
-        except (ValueError, AttributeError) as exc:
-            return self._json(start_response, "400 Bad Request", {"error": str(exc)})
-        with self.lock:
-            self.denied.setdefault(key, set()).update(actions)
-            current = sorted(self.denied[key])
-        return self._json(start_response, "200 OK", {"access_key_id": key, "actions": current})
 
     def _denied_action(self, environ):
         identified = self._identify(environ)
@@ -527,6 +522,15 @@ class FaultInjection:
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         )
         return [body]
+
+
+def _actions(actions):
+    """A list of `service:Action` patterns, or ValueError."""
+    if not isinstance(actions, list):
+        raise ValueError('expected "actions": [...]')
+    if not all(isinstance(a, str) and ":" in a for a in actions):
+        raise ValueError("each action must look like service:Action")
+    return actions
 
 
 def _read_body(environ):

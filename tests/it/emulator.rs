@@ -196,19 +196,7 @@ fn tool_with_env(region: &str, access_key: &str, args: &[&str], env: &[(&str, &s
 }
 
 fn check_json(region: &str) -> Run {
-    tool(
-        region,
-        "AKIATESTING",
-        &[
-            "check",
-            "--cluster",
-            "app",
-            "--service",
-            "web",
-            "--format",
-            "json",
-        ],
-    )
+    tool(region, "AKIATESTING", &CHECK_WEB)
 }
 
 fn statuses<'a>(doc: &'a Value, check: &str) -> Vec<&'a str> {
@@ -681,10 +669,15 @@ fn task_sg_closed_to_the_load_balancer_fails() {
 
 /// What the emulator saw this access key ask for, per operation.
 fn emulator_requests(access_key: &str) -> Value {
+    get(&format!("/_fp/requests?access_key_id={access_key}"))
+}
+
+/// A test-only GET of the emulator, as JSON.
+fn get(path: &str) -> Value {
     let emu = emulator();
     let out = Command::new(&emu.python)
         .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
-        .arg(format!("{}/_fp/requests?access_key_id={access_key}", emu.url))
+        .arg(format!("{}{path}", emu.url))
         .output()
         .unwrap();
     assert!(
@@ -866,13 +859,7 @@ fn throttling_slows_the_run_down_and_changes_no_verdict() {
         throttled.json()["stats"]["wall_ms"],
         clean.json()["stats"]["wall_ms"]
     );
-    let emu = emulator();
-    let log = Command::new(&emu.python)
-        .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
-        .arg(format!("{}/_fp/requests?access_key_id=AKIATHROTTLE2", emu.url))
-        .output()
-        .unwrap();
-    let requests: Value = serde_json::from_slice(&log.stdout).unwrap();
+    let requests = emulator_requests("AKIATHROTTLE2");
     let calls = throttled.json()["stats"]["api_calls_by_operation"].clone();
     for (operation, count) in calls.as_object().unwrap() {
         // The first two requests of each action were throttled and retried.
@@ -1080,14 +1067,8 @@ fn one_call_throttled_past_the_budget_is_an_error_of_the_checks_that_need_it() {
 
 /// [seconds, action] of each request of `access_key`, in arrival order (with `/_fp/delay`).
 fn arrivals(access_key: &str) -> Vec<(f64, String)> {
-    let emu = emulator();
-    let out = Command::new(&emu.python)
-        .args(["-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
-        .arg(format!("{}/_fp/arrivals?access_key_id={access_key}", emu.url))
-        .output()
-        .unwrap();
-    let log: Vec<(f64, String)> = serde_json::from_slice(&out.stdout).expect("arrival log");
-    log
+    serde_json::from_value(get(&format!("/_fp/arrivals?access_key_id={access_key}")))
+        .expect("arrival log")
 }
 
 fn first_arrival(log: &[(f64, String)], action: &str) -> f64 {
