@@ -6,6 +6,7 @@ pub mod facts;
 #[cfg(feature = "aws")]
 pub mod gather;
 pub mod image;
+pub mod manifest;
 pub mod policy;
 pub mod report;
 pub mod snapshot;

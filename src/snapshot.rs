@@ -272,6 +272,9 @@ pub struct Snapshot {
     /// The target groups the service registers with, and their load balancers.
     #[serde(default = "not_in_snapshot")]
     pub target_groups: Fetched<Vec<TargetGroup>>,
+    /// The task's private ECR images (any account or region): status, size and platforms.
+    #[serde(default = "not_in_snapshot")]
+    pub images: Fetched<Vec<EcrImage>>,
 }
 
 /// The action named by data an older snapshot file does not hold.
@@ -399,6 +402,9 @@ pub struct TaskDefinition {
     pub cpu_architecture: Option<String>,
     pub execution_role_arn: Option<String>,
     pub task_role_arn: Option<String>,
+    /// `ephemeralStorage.sizeInGiB`; absent means the 20 GiB default.
+    #[serde(default)]
+    pub ephemeral_storage_gib: Option<i32>,
     pub containers: Vec<Container>,
 }
 
@@ -673,6 +679,83 @@ impl From<RepositoryStatusFile> for RepositoryStatus {
             exists,
         }
     }
+}
+
+/// One private ECR image the tasks pull, looked up once however many tasks name it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EcrImage {
+    /// As the task definition names it.
+    pub image: String,
+    pub registry_id: String,
+    pub region: String,
+    pub repository: String,
+    /// DescribeImages of its tag or digest.
+    pub lookup: Fetched<ImageLookup>,
+    /// BatchGetImage: the manifest's platforms (a single manifest's from its config blob).
+    pub manifest: Fetched<ImageManifest>,
+    /// GetRepositoryPolicy, only for a registry of another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_policy: Option<Fetched<RepositoryPolicy>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepositoryPolicy {
+    /// The policy document; `None` when the repository has none.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "found", rename_all = "snake_case")]
+pub enum ImageLookup {
+    RepositoryMissing,
+    ImageMissing,
+    Image(ImageDetails),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageDetails {
+    pub digest: String,
+    /// ACTIVE, ARCHIVED or ACTIVATING.
+    pub status: Option<ImageStatus>,
+    /// Compressed; for a manifest list, its largest image.
+    pub size_in_bytes: Option<i64>,
+    pub pushed_at: Option<DateTime<Utc>>,
+}
+
+aws_value!(
+    /// ECR ImageDetail imageStatus.
+    ImageStatus { Active = "ACTIVE", Archived = "ARCHIVED", Activating = "ACTIVATING" }
+);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageManifest {
+    pub media_type: String,
+    #[serde(flatten)]
+    pub content: ManifestContent,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ManifestContent {
+    /// An OCI index or Docker manifest list: the platforms it offers (attestations left out).
+    Index { platforms: Vec<ImagePlatform> },
+    /// One image: its platform, read from its config blob.
+    Single {
+        config_digest: String,
+        platform: Fetched<ImagePlatform>,
+    },
+    /// A manifest whose platform cannot be read (Docker schema 1, an unknown media type).
+    Unreadable { why: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImagePlatform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

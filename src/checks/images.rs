@@ -228,6 +228,14 @@ fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String 
     }
 }
 
+/// The cache rule that serves `repository` of this account and region's registry, if any.
+pub fn cache_rule<'c>(
+    ctx: &'c Context,
+    repository: &str,
+) -> Result<Option<&'c PullThroughCacheRule>, Problem> {
+    Ok(matching_rule(ctx.snap.registry.get()?, repository))
+}
+
 /// Images of this account and region: (container, image, parsed).
 fn own_images<'c>(ctx: &'c Context) -> Result<Vec<(&'c str, &'c str, &'c ImageRef)>, Problem> {
     Ok(ctx

@@ -3,6 +3,7 @@
 
 mod context;
 mod dns;
+mod ecr_images;
 mod endpoints;
 mod health;
 mod iam;
@@ -281,6 +282,8 @@ pub static REGISTRY: &[&Check] = &[
     &endpoints::EXEC_ENDPOINT,
     &images::PUBLIC_IMAGE,
     &images::PULL_THROUGH_CACHE,
+    &ecr_images::IMAGE_EXISTS,
+    &ecr_images::IMAGE_PLATFORM,
     &iam::EXECUTION_ROLE,
     &health::HEALTH_CHECK_TIMING,
     &health::HEALTH_CHECK_GRACE,

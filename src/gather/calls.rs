@@ -143,6 +143,18 @@ fn service_prefix(service: &str) -> String {
 }
 
 impl CallLog {
+    /// A request the SDK does not make (and so the interceptor does not see), in the current
+    /// wave.
+    pub fn record(&self, operation: &str, elapsed: Duration, ok: bool) {
+        let call = Call {
+            operation: operation.to_string(),
+            wave: WAVE.try_with(|w| *w).unwrap_or(0),
+            elapsed,
+            ok,
+        };
+        self.calls.lock().expect("call log lock").push(call);
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().expect("call log lock").clone()
     }

@@ -1,12 +1,22 @@
-//! ECR: the registry's pull-through cache rules, and whether the task's repositories exist
-//! (a cache repository appears only after the first pull).
+//! ECR: the registry's pull-through cache rules, whether the task's repositories exist (a
+//! cache repository appears only after the first pull), and each image the tasks pull: its
+//! status and size, its manifest's platforms and, across accounts, the repository policy.
 
+use std::collections::BTreeMap;
+
+use aws_sdk_ecr::types::{DescribeImagesFilter, ImageDetail, ImageIdentifier, ImageStatusFilter};
 use aws_sdk_ecr::Client;
 use futures::future::join_all;
 
-use super::calls::Limited;
+use super::blob::{self, BlobClient};
+use super::calls::{self, Limited};
 use super::errors::classify;
-use crate::snapshot::{Fetched, PullThroughCacheRule, Registry, RepositoryStatus};
+use crate::manifest::{self, Parsed};
+use crate::snapshot::{
+    EcrImage, Fetched, GatherError, GatherErrorKind, ImageDetails, ImageLookup, ImageManifest,
+    ImagePlatform, ImageStatus, ManifestContent, PullThroughCacheRule, Registry, RepositoryPolicy,
+    RepositoryStatus,
+};
 
 /// The registry's cache rules, and whether each of `names` (repositories of this account and
 /// region that the tasks pull) exists.
@@ -66,5 +76,425 @@ async fn repository_exists(client: &Client, name: &str) -> RepositoryStatus {
     RepositoryStatus {
         name: name.to_string(),
         exists,
+    }
+}
+
+/// A private ECR image some task pulls.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WantedImage {
+    pub region: String,
+    pub registry_id: String,
+    pub repository: String,
+    /// `:tag` or `@sha256:…` (the digest when the image names both).
+    pub reference: String,
+    /// As the task definition names it.
+    pub image: String,
+    /// In a registry of another account than the task's: its repository policy decides.
+    pub cross_account: bool,
+}
+
+/// Every wanted image, with one DescribeImages and one BatchGetImage per repository.
+/// `clients` holds an ECR client for each region the images are in.
+pub async fn gather_images(
+    clients: &BTreeMap<String, Client>,
+    blobs: &BlobClient,
+    wanted: &[WantedImage],
+) -> Vec<EcrImage> {
+    let mut repositories: BTreeMap<(&str, &str, &str), Vec<&WantedImage>> = BTreeMap::new();
+    for w in wanted {
+        repositories
+            .entry((&w.region, &w.registry_id, &w.repository))
+            .or_default()
+            .push(w);
+    }
+    join_all(
+        repositories
+            .into_iter()
+            .map(|((region, _, _), images)| repository_images(&clients[region], blobs, images)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn image_id(reference: &str) -> ImageIdentifier {
+    match reference.strip_prefix('@') {
+        Some(digest) => ImageIdentifier::builder().image_digest(digest).build(),
+        None => ImageIdentifier::builder()
+            .image_tag(reference.trim_start_matches(':'))
+            .build(),
+    }
+}
+
+fn names(reference: &str, tag: Option<&str>, digest: Option<&str>) -> bool {
+    match reference.strip_prefix('@') {
+        Some(wanted) => digest == Some(wanted),
+        None => tag == Some(reference.trim_start_matches(':')),
+    }
+}
+
+/// One repository's images (all share its registry and region).
+async fn repository_images(
+    client: &Client,
+    blobs: &BlobClient,
+    images: Vec<&WantedImage>,
+) -> Vec<EcrImage> {
+    let first = images[0];
+    let (registry_id, repository) = (first.registry_id.as_str(), first.repository.as_str());
+    let mut references: Vec<&str> = images.iter().map(|w| w.reference.as_str()).collect();
+    references.sort_unstable();
+    references.dedup();
+    let cross_account = images.iter().any(|w| w.cross_account);
+    let (lookups, fetched, policy) = tokio::join!(
+        describe_images(client, registry_id, repository, &references),
+        batch_get_image(client, registry_id, repository, &references),
+        async {
+            if cross_account {
+                Some(repository_policy(client, registry_id, repository).await)
+            } else {
+                None
+            }
+        },
+    );
+    let manifests = calls::later_wave(
+        1,
+        join_all(references.iter().map(|reference| {
+            let lookup = &lookups[*reference];
+            manifest_of(
+                client,
+                blobs,
+                registry_id,
+                repository,
+                reference,
+                lookup,
+                &fetched,
+            )
+        })),
+    )
+    .await;
+    let manifests: BTreeMap<&str, Fetched<ImageManifest>> =
+        references.iter().copied().zip(manifests).collect();
+    images
+        .iter()
+        .map(|w| EcrImage {
+            image: w.image.clone(),
+            registry_id: w.registry_id.clone(),
+            region: w.region.clone(),
+            repository: w.repository.clone(),
+            lookup: lookups[w.reference.as_str()].clone(),
+            manifest: manifests[w.reference.as_str()].clone(),
+            repository_policy: w.cross_account.then(|| policy.clone()).flatten(),
+        })
+        .collect()
+}
+
+fn details(detail: &ImageDetail) -> ImageDetails {
+    ImageDetails {
+        digest: detail.image_digest().unwrap_or_default().to_string(),
+        status: detail
+            .image_status()
+            .map(|s| ImageStatus::from(s.as_str().to_string())),
+        size_in_bytes: detail.image_size_in_bytes(),
+        pushed_at: detail
+            .image_pushed_at()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+    }
+}
+
+/// DescribeImages of every reference at once; ECR fails the whole call when one is missing,
+/// and then each is asked alone (one wave later) to tell which.
+async fn describe_images(
+    client: &Client,
+    registry_id: &str,
+    repository: &str,
+    references: &[&str],
+) -> BTreeMap<String, Fetched<ImageLookup>> {
+    let all = describe(client, registry_id, repository, references).await;
+    match all {
+        Err(Missing::Image) if references.len() > 1 => {
+            let each =
+                calls::later_wave(
+                    1,
+                    join_all(references.iter().map(|r| {
+                        describe(client, registry_id, repository, std::slice::from_ref(r))
+                    })),
+                )
+                .await;
+            references
+                .iter()
+                .zip(each)
+                .map(|(r, found)| (r.to_string(), lookup_of(r, found)))
+                .collect()
+        }
+        all => references
+            .iter()
+            .map(|r| (r.to_string(), lookup_of(r, all.clone())))
+            .collect(),
+    }
+}
+
+#[derive(Clone)]
+enum Missing {
+    Repository,
+    Image,
+    Failed(GatherError),
+}
+
+async fn describe(
+    client: &Client,
+    registry_id: &str,
+    repository: &str,
+    references: &[&str],
+) -> Result<Vec<ImageDetail>, Missing> {
+    // Without the filter DescribeImages answers only ACTIVE images: an archived one would
+    // read as missing.
+    let filter = DescribeImagesFilter::builder()
+        .image_status(ImageStatusFilter::Any)
+        .build();
+    let result = client
+        .describe_images()
+        .registry_id(registry_id)
+        .repository_name(repository)
+        .set_image_ids(Some(references.iter().map(|r| image_id(r)).collect()))
+        .filter(filter)
+        .send()
+        .limited()
+        .await;
+    match result {
+        Ok(out) => Ok(out.image_details().to_vec()),
+        Err(err) => Err(match err.as_service_error() {
+            Some(e) if e.is_repository_not_found_exception() => Missing::Repository,
+            Some(e) if e.is_image_not_found_exception() => Missing::Image,
+            _ => Missing::Failed(classify("ecr:DescribeImages", &err)),
+        }),
+    }
+}
+
+fn lookup_of(reference: &str, found: Result<Vec<ImageDetail>, Missing>) -> Fetched<ImageLookup> {
+    match found {
+        Ok(all) => Fetched::Ok(
+            all.iter()
+                .find(|d| {
+                    d.image_tags()
+                        .iter()
+                        .any(|t| names(reference, Some(t), None))
+                        || names(reference, None, d.image_digest())
+                })
+                .map_or(ImageLookup::ImageMissing, |d| {
+                    ImageLookup::Image(details(d))
+                }),
+        ),
+        Err(Missing::Repository) => Fetched::Ok(ImageLookup::RepositoryMissing),
+        Err(Missing::Image) => Fetched::Ok(ImageLookup::ImageMissing),
+        Err(Missing::Failed(error)) => Fetched::failed(error),
+    }
+}
+
+/// BatchGetImage's answer for one repository: (tag, digest, media type, manifest) of each
+/// image, and (tag, digest, failure) of each reference it could not return.
+struct Manifests {
+    images: Vec<(Option<String>, Option<String>, Option<String>, String)>,
+    failures: Vec<(Option<String>, Option<String>, GatherError)>,
+}
+
+async fn batch_get_image(
+    client: &Client,
+    registry_id: &str,
+    repository: &str,
+    references: &[&str],
+) -> Result<Manifests, GatherError> {
+    let out = client
+        .batch_get_image()
+        .registry_id(registry_id)
+        .repository_name(repository)
+        .set_image_ids(Some(references.iter().map(|r| image_id(r)).collect()))
+        .set_accepted_media_types(Some(
+            manifest::ACCEPTED_MEDIA_TYPES.map(str::to_string).to_vec(),
+        ))
+        .send()
+        .limited()
+        .await
+        .map_err(|err| classify("ecr:BatchGetImage", &err))?;
+    let id = |i: Option<&ImageIdentifier>| {
+        (
+            i.and_then(|i| i.image_tag()).map(str::to_string),
+            i.and_then(|i| i.image_digest()).map(str::to_string),
+        )
+    };
+    Ok(Manifests {
+        images: out
+            .images()
+            .iter()
+            .filter_map(|image| {
+                let (tag, digest) = id(image.image_id());
+                Some((
+                    tag,
+                    digest,
+                    image.image_manifest_media_type().map(str::to_string),
+                    image.image_manifest()?.to_string(),
+                ))
+            })
+            .collect(),
+        failures: out
+            .failures()
+            .iter()
+            .map(|f| {
+                let (tag, digest) = id(f.image_id());
+                let code = f.failure_code().map_or("", |c| c.as_str());
+                let kind = if code == "ImageNotFound" {
+                    GatherErrorKind::NotFound
+                } else {
+                    GatherErrorKind::Unavailable
+                };
+                let error = GatherError {
+                    action: "ecr:BatchGetImage".into(),
+                    kind,
+                    message: format!("{code}: {}", f.failure_reason().unwrap_or_default()),
+                };
+                (tag, digest, error)
+            })
+            .collect(),
+    })
+}
+
+fn not_found(action: &str, message: String) -> Fetched<ImageManifest> {
+    Fetched::failed(GatherError {
+        action: action.into(),
+        kind: GatherErrorKind::NotFound,
+        message,
+    })
+}
+
+/// The manifest of one reference, with the config blob's platform for a single manifest.
+async fn manifest_of(
+    client: &Client,
+    blobs: &BlobClient,
+    registry_id: &str,
+    repository: &str,
+    reference: &str,
+    lookup: &Fetched<ImageLookup>,
+    fetched: &Result<Manifests, GatherError>,
+) -> Fetched<ImageManifest> {
+    let fetched = match fetched {
+        Ok(m) => m,
+        Err(error) => return Fetched::failed(error.clone()),
+    };
+    // ECR may answer with the image's newest tag rather than the one asked for: the digest
+    // DescribeImages found ties them together.
+    let digest = match lookup.ok() {
+        Ok(ImageLookup::Image(d)) => Some(d.digest.as_str()),
+        _ => None,
+    };
+    let found = fetched.images.iter().find(|(tag, d, _, _)| {
+        names(reference, tag.as_deref(), d.as_deref())
+            || (digest.is_some() && d.as_deref() == digest)
+    });
+    let Some((_, _, media_type, body)) = found else {
+        return match fetched
+            .failures
+            .iter()
+            .find(|(tag, d, _)| names(reference, tag.as_deref(), d.as_deref()))
+        {
+            Some((_, _, error)) => Fetched::failed(error.clone()),
+            None => not_found(
+                "ecr:BatchGetImage",
+                format!("BatchGetImage returned no manifest for {repository}{reference}"),
+            ),
+        };
+    };
+    let media_type_name = media_type.clone().unwrap_or_default();
+    let content = match manifest::parse(media_type.as_deref(), body) {
+        Parsed::Index(platforms) => ManifestContent::Index { platforms },
+        Parsed::Unreadable(why) => ManifestContent::Unreadable { why },
+        Parsed::Single { config_digest } => {
+            let platform =
+                config_platform(client, blobs, registry_id, repository, &config_digest).await;
+            ManifestContent::Single {
+                config_digest,
+                platform,
+            }
+        }
+    };
+    Fetched::Ok(ImageManifest {
+        media_type: media_type_name,
+        content,
+    })
+}
+
+/// GetDownloadUrlForLayer of the config digest, then a GET of the URL it returns.
+async fn config_platform(
+    client: &Client,
+    blobs: &BlobClient,
+    registry_id: &str,
+    repository: &str,
+    digest: &str,
+) -> Fetched<ImagePlatform> {
+    let result = client
+        .get_download_url_for_layer()
+        .registry_id(registry_id)
+        .repository_name(repository)
+        .layer_digest(digest)
+        .send()
+        .limited()
+        .await;
+    let failed = |kind, message: String| {
+        Fetched::failed(GatherError {
+            action: blob::OPERATION.into(),
+            kind,
+            message,
+        })
+    };
+    let url = match result {
+        Ok(out) => match out.download_url() {
+            Some(url) => url.to_string(),
+            None => {
+                return failed(
+                    GatherErrorKind::Unavailable,
+                    format!("GetDownloadUrlForLayer returned no URL for {digest}"),
+                )
+            }
+        },
+        Err(err) => return Fetched::failed(classify("ecr:GetDownloadUrlForLayer", &err)),
+    };
+    calls::later_wave(1, async {
+        match blobs.get(&url).await {
+            Ok(body) => match manifest::config_platform(&body) {
+                Ok(platform) => Fetched::Ok(platform),
+                Err(why) => failed(GatherErrorKind::Unavailable, format!("{digest}: {why}")),
+            },
+            Err(why) => failed(
+                GatherErrorKind::Unavailable,
+                format!("downloading config blob {digest}: {why}"),
+            ),
+        }
+    })
+    .await
+}
+
+async fn repository_policy(
+    client: &Client,
+    registry_id: &str,
+    repository: &str,
+) -> Fetched<RepositoryPolicy> {
+    let result = client
+        .get_repository_policy()
+        .registry_id(registry_id)
+        .repository_name(repository)
+        .send()
+        .limited()
+        .await;
+    match result {
+        Ok(out) => Fetched::Ok(RepositoryPolicy {
+            text: out.policy_text().map(str::to_string),
+        }),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_repository_policy_not_found_exception()) =>
+        {
+            Fetched::Ok(RepositoryPolicy { text: None })
+        }
+        Err(err) => Fetched::failed(classify("ecr:GetRepositoryPolicy", &err)),
     }
 }

@@ -254,6 +254,7 @@ pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<Tas
             .map(|c| c.as_str().to_string()),
         execution_role_arn: td.execution_role_arn().map(str::to_string),
         task_role_arn: td.task_role_arn().map(str::to_string),
+        ephemeral_storage_gib: td.ephemeral_storage().map(|e| e.size_in_gib()),
         containers: td.container_definitions().iter().map(container).collect(),
     })
 }

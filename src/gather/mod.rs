@@ -12,6 +12,7 @@
 //!
 //! Each chain moves on as soon as its own input arrives; nothing waits for a whole wave.
 
+mod blob;
 mod calls;
 mod ec2;
 mod ecr;
@@ -188,6 +189,7 @@ async fn gather_all(
     let elb_client = client!(aws_sdk_elasticloadbalancingv2, &config, calls);
     let ecr_client = client!(aws_sdk_ecr, &config, calls);
     let iam_client = client!(aws_sdk_iam, &config, calls);
+    let blobs = blob::BlobClient::new(calls.clone());
     (observer.step)("describing the ECS services…");
 
     let (workloads, lookup_waves) = match target {
@@ -246,7 +248,28 @@ async fn gather_all(
                 .filter_map(|td| td.execution_role_arn.clone()),
         );
         let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
-        let (roles, registry) = calls::later_wave(1, async {
+        let wanted: Vec<ecr::WantedImage> = good_tds
+            .iter()
+            .flat_map(|td| wanted_images(td, &region))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let image_clients: BTreeMap<String, aws_sdk_ecr::Client> = wanted
+            .iter()
+            .map(|w| w.region.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|r| {
+                let client = aws_sdk_ecr::Client::from_conf(
+                    aws_sdk_ecr::config::Builder::from(&config)
+                        .region(Region::new(r.clone()))
+                        .interceptor(calls.clone())
+                        .build(),
+                );
+                (r, client)
+            })
+            .collect();
+        let (roles, registry, images) = calls::later_wave(1, async {
             tokio::join!(
                 join_all(
                     role_arns
@@ -260,17 +283,18 @@ async fn gather_all(
                         ecr::gather_registry(&ecr_client, &repositories).await
                     }
                 },
+                ecr::gather_images(&image_clients, &blobs, &wanted),
             )
         })
         .await;
         let roles: BTreeMap<String, Fetched<Option<Role>>> =
             role_arns.into_iter().zip(roles).collect();
-        (task_definitions, registry, roles)
+        (task_definitions, registry, roles, images)
     };
     // The longest chain first (task definition → role → policy → version): its requests go
     // out ahead of the others in each round, so an endpoint serving them in order answers the
     // critical path first.
-    let ((task_definitions, registry, roles), (task_subnets, networks), target_groups) =
+    let ((task_definitions, registry, roles, images), (task_subnets, networks), target_groups) =
         calls::in_wave(lookup_waves + 1, async {
             tokio::join!(
                 task_definition_chain,
@@ -321,6 +345,20 @@ async fn gather_all(
                         .collect(),
                 ),
             };
+            let images = match task_definition.ok() {
+                Err(error) => Fetched::failed(errors::skipped("ecr:DescribeImages", error)),
+                Ok(td) => {
+                    let used: BTreeSet<String> =
+                        wanted_images(td, &region).map(|w| w.image).collect();
+                    Fetched::Ok(
+                        images
+                            .iter()
+                            .filter(|i| used.contains(&i.image))
+                            .cloned()
+                            .collect(),
+                    )
+                }
+            };
             Snapshot {
                 schema_version: SCHEMA_VERSION,
                 gathered_at,
@@ -332,6 +370,7 @@ async fn gather_all(
                 registry: registry.clone(),
                 execution_role,
                 target_groups,
+                images,
             }
         })
         .collect())
@@ -352,6 +391,28 @@ fn own_repositories(td: &TaskDefinition, region: &str) -> Vec<String> {
         .own_registry_images()
         .map(|i| i.parsed.repository.clone())
         .collect()
+}
+
+/// The task definition's private ECR images, in any account and region.
+fn wanted_images<'a>(
+    td: &'a TaskDefinition,
+    region: &'a str,
+) -> impl Iterator<Item = ecr::WantedImage> + 'a {
+    let account = td.account();
+    Uses::of(td, false, region)
+        .images
+        .into_iter()
+        .filter_map(move |i| {
+            let ecr = i.ecr?;
+            Some(ecr::WantedImage {
+                cross_account: ecr.account != account,
+                region: ecr.region,
+                registry_id: ecr.account,
+                repository: i.parsed.repository,
+                reference: i.parsed.reference,
+                image: i.image.to_string(),
+            })
+        })
 }
 
 fn not_gathered<T>(action: &str, tds: &BTreeMap<String, Fetched<TaskDefinition>>) -> Fetched<T> {
