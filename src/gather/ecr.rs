@@ -291,11 +291,18 @@ fn lookup_of(reference: &str, found: Result<Vec<ImageDetail>, Missing>) -> Fetch
     }
 }
 
-/// BatchGetImage's answer for one repository: (tag, digest, media type, manifest) of each
-/// image, and (tag, digest, failure) of each reference it could not return.
+/// BatchGetImage's answer for one repository.
 struct Manifests {
-    images: Vec<(Option<String>, Option<String>, Option<String>, String)>,
+    images: Vec<FetchedManifest>,
+    /// (tag, digest, failure) of each reference it could not return.
     failures: Vec<(Option<String>, Option<String>, GatherError)>,
+}
+
+struct FetchedManifest {
+    tag: Option<String>,
+    digest: Option<String>,
+    media_type: Option<String>,
+    body: String,
 }
 
 async fn batch_get_image(
@@ -328,12 +335,12 @@ async fn batch_get_image(
             .iter()
             .filter_map(|image| {
                 let (tag, digest) = id(image.image_id());
-                Some((
+                Some(FetchedManifest {
                     tag,
                     digest,
-                    image.image_manifest_media_type().map(str::to_string),
-                    image.image_manifest()?.to_string(),
-                ))
+                    media_type: image.image_manifest_media_type().map(str::to_string),
+                    body: image.image_manifest()?.to_string(),
+                })
             })
             .collect(),
         failures: out
@@ -386,11 +393,14 @@ async fn manifest_of(
         Ok(ImageLookup::Image(d)) => Some(d.digest.as_str()),
         _ => None,
     };
-    let found = fetched.images.iter().find(|(tag, d, _, _)| {
-        names(reference, tag.as_deref(), d.as_deref())
-            || (digest.is_some() && d.as_deref() == digest)
+    let found = fetched.images.iter().find(|m| {
+        names(reference, m.tag.as_deref(), m.digest.as_deref())
+            || (digest.is_some() && m.digest.as_deref() == digest)
     });
-    let Some((_, _, media_type, body)) = found else {
+    let Some(FetchedManifest {
+        media_type, body, ..
+    }) = found
+    else {
         return match fetched
             .failures
             .iter()

@@ -18,6 +18,7 @@ own region (or account) to keep tests independent; building twice in one region 
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import re
 import sys
@@ -40,7 +41,12 @@ EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecut
 SECRET_ENV = {"name": "DB_PASSWORD", "value": "hunter2"}  # must never appear in a snapshot
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
 # Templates: {account}, {region} and (in policy resources) {secret_arn} are filled in.
-PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":1.0"
+IMAGE_TAG = "1.0"
+PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":" + IMAGE_TAG
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+LAYER_SIZE = 30 * 1024 * 1024
 PTC_PREFIX = "ecr-public"
 PTC_UPSTREAM_URL = "public.ecr.aws"
 PTC_CACHE_REPOSITORY = PTC_PREFIX + "/nginx/nginx"
@@ -109,6 +115,10 @@ class Spec:
     # False = only the ECS cluster exists; nothing else is created.
     create_workload: bool = True
     image: str = PRIVATE_IMAGE
+    # What is pushed to REPOSITORY as IMAGE_TAG: "multi-arch" (an OCI index of linux/amd64 and
+    # linux/arm64 with a BuildKit attestation), "amd64" (one Docker v2 manifest and its config
+    # blob), "arm64-only" (an index of linux/arm64 and an attestation), or None (nothing).
+    pushed_image: str | None = "multi-arch"
     # (ecrRepositoryPrefix, upstreamRegistryUrl) of an ECR pull through cache rule, or None.
     ptc_rule: tuple | None = None
     # An ECR repository created besides `web` (the pull through cache's), or None.
@@ -203,6 +213,10 @@ SCENARIOS = {
     "latest-platform": lambda s: replace(s, platform_version=None),
     "no-service": lambda s: replace(s, create_workload=False, create_service=False),
     "public-image": lambda s: replace(s, image="nginx:1.27"),
+    "image-tag-missing": lambda s: replace(s, pushed_image=None),
+    "image-amd64": lambda s: replace(s, pushed_image="amd64"),
+    "image-arm64-only": lambda s: replace(s, pushed_image="arm64-only"),
+
     "ptc-ok": _ptc,
     "ptc-missing-rule": lambda s: replace(_ptc(s), ptc_rule=None, cache_repository=None),
     "role-unrelated-inline": lambda s: replace(
@@ -650,12 +664,65 @@ class Builder:
             "repository"
         ]["repositoryUri"]
         self.out.image = self.fill(spec.image)
+        self.push_image(spec)
         if spec.cluster_services is None:
             self.out.task_definition_arn = self.task_definition(spec, FAMILY, True)
             return
         for family, port, _ in CLUSTER_FAMILIES:
             self.task_definition(spec, family, port)
         self.out.task_definition_arn = self.out.task_definition_arns[FAMILY]
+
+    def push_image(self, spec):
+        """Pushes IMAGE_TAG to REPOSITORY the way `docker push` does: blobs first (only the
+        config blobs, which the checks read; layers are named with their sizes), then the
+        manifests, an index last."""
+        if spec.pushed_image is None:
+            return
+        if spec.pushed_image == "amd64":
+            self.put_manifest(self.image_manifest("amd64"), DOCKER_MANIFEST, IMAGE_TAG)
+        else:
+            arches = ("amd64", "arm64") if spec.pushed_image == "multi-arch" else ("arm64",)
+            entries = []
+            for arch in arches:
+                manifest = self.image_manifest(arch)
+                entries.append({
+                    "mediaType": OCI_MANIFEST, "digest": self.put_manifest(manifest, OCI_MANIFEST),
+                    "size": len(manifest), "platform": {"architecture": arch, "os": "linux"}})
+            attestation = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": self.put_blob(b"{}"), "size": 2}, "layers": []})
+            entries.append({
+                "mediaType": OCI_MANIFEST, "digest": self.put_manifest(attestation, OCI_MANIFEST),
+                "size": len(attestation), "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                "vnd.docker.reference.digest": entries[0]["digest"]}})
+            index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
+            self.put_manifest(index, OCI_INDEX, IMAGE_TAG)
+
+    def image_manifest(self, arch):
+        config = json.dumps({"architecture": arch, "os": "linux", "config": {},
+                             "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+        return json.dumps({"schemaVersion": 2, "mediaType": DOCKER_MANIFEST, "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": self.put_blob(config), "size": len(config)}, "layers": [{
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "digest": "sha256:" + hashlib.sha256(arch.encode()).hexdigest(),
+                "size": LAYER_SIZE}]})
+
+    def put_blob(self, data):
+        upload = self.ecr.initiate_layer_upload(repositoryName=REPOSITORY)["uploadId"]
+        self.ecr.upload_layer_part(repositoryName=REPOSITORY, uploadId=upload, partFirstByte=0,
+                                   partLastByte=len(data) - 1, layerPartBlob=data)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        return self.ecr.complete_layer_upload(repositoryName=REPOSITORY, uploadId=upload,
+                                              layerDigests=[digest])["layerDigest"]
+
+    def put_manifest(self, manifest, media_type, tag=None):
+        digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+        kwargs = {"imageTag": tag} if tag else {}
+        self.ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest,
+                           imageManifestMediaType=media_type, imageDigest=digest, **kwargs)
+        return digest
 
     def task_definition(self, spec, family, port):
         """Registers `family` with one container named like it (CONTAINER_NAME for `web`)."""
@@ -821,10 +888,17 @@ def main():
     parser.add_argument("--endpoint", help="moto server URL, e.g. http://127.0.0.1:5000")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--list", action="store_true", help="print the scenario names")
+    parser.add_argument("--archive-image", action="store_true",
+                        help="archive REPOSITORY:IMAGE_TAG of a scenario built before, as a lifecycle rule would")
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.list:
         print("\n".join((*SCENARIOS, *PATTERNS)))
+        return 0
+    if args.archive_image and args.endpoint:
+        ecr = Builder(args.endpoint, args.region, "archive").ecr
+        ecr.update_image_storage_class(repositoryName=REPOSITORY, imageId={"imageTag": IMAGE_TAG},
+                                       targetStorageClass="ARCHIVE")
         return 0
     spec = spec_for(args.name)
     if spec is None or not args.endpoint:

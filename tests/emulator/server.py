@@ -12,6 +12,11 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     platformVersion=LATEST (FARGATE launch type) and awsvpcConfiguration.assignPublicIp=DISABLED
     when they are absent, as AWS does.
   * ECR Create/Describe/DeletePullThroughCacheRule (moto answers HTTP 500).
+  * ECR images, per the ECR API reference: DescribeImages reports imageStatus and
+    imageSizeInBytes (the layers' compressed sizes; for an index its largest image) and, unless
+    filter.imageStatus says otherwise, answers only ACTIVE images; UpdateImageStorageClass
+    archives and restores; CompleteLayerUpload keeps the blob and GetDownloadUrlForLayer
+    returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN).
   * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
@@ -32,6 +37,7 @@ State of the ECS/ECR extensions lives on moto's own per-account/per-region backe
 """
 
 import argparse
+import copy
 import os
 import signal
 import sys
@@ -257,6 +263,153 @@ ECRResponse.delete_pull_through_cache_rule = delete_pull_through_cache_rule
 
 
 # --------------------------------------------------------------------------------------------
+# b2. ECR images: status, size, archive, and the blob download URL moto lacks.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImagesFilter.html
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UpdateImageStorageClass.html
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html
+# --------------------------------------------------------------------------------------------
+from moto.ecr.exceptions import ImageNotFoundException  # noqa: E402
+from moto.ecr.models import ECRBackend, Image  # noqa: E402
+
+
+class LayersNotFoundException(ServiceException):
+    code = "LayersNotFoundException"
+
+
+BLOBS = {}  # token -> bytes, served at /_fp/blob/TOKEN
+BLOBS_LOCK = threading.Lock()
+
+
+def _image_status(self):
+    return getattr(self, "fp_status", "ACTIVE")
+
+
+def _image_size(self):
+    """imageSizeInBytes: "the size, in bytes, of the image in the repository. If the image is a
+    manifest list, this will be the max size of all manifests in the list" (ImageDetail)."""
+    manifest = json.loads(self.image_manifest)
+    if "layers" in manifest:
+        return sum(int(layer.get("size", 0)) for layer in manifest["layers"])
+    children = {m.get("digest") for m in manifest.get("manifests", [])}
+    repository = getattr(self, "fp_repository", None)
+    sizes = [i.get_image_size_in_bytes() for i in (repository.images if repository else [])
+             if i.get_image_digest() in children and i is not self]
+    sizes = [s for s in sizes if s is not None]
+    return max(sizes) if sizes else None
+
+
+Image.image_status = property(_image_status)
+Image.last_archived_at = property(lambda self: getattr(self, "fp_archived_at", None))
+Image.get_image_size_in_bytes = _image_size
+
+_moto_complete_layer_upload = ECRBackend.complete_layer_upload
+_moto_put_image = ECRBackend.put_image
+
+
+def _complete_layer_upload(self, repository_name, upload_id, layer_digests, registry_id=None):
+    repository = self._get_repository(repository_name, registry_id)
+    upload = repository.uploads.get(upload_id)
+    data = bytes(upload.layer_parts) if upload is not None else b""
+    result = _moto_complete_layer_upload(self, repository_name, upload_id, layer_digests, registry_id)
+    blobs = getattr(repository, "fp_blobs", None)
+    if blobs is None:
+        blobs = repository.fp_blobs = {}
+    blobs[result["layerDigest"]] = data
+    return result
+
+
+def _put_image(self, repository_name, image_manifest, image_tag, image_manifest_mediatype=None, digest=None):
+    image = _moto_put_image(self, repository_name, image_manifest, image_tag, image_manifest_mediatype, digest)
+    image.fp_repository = self.repositories[repository_name]
+    return image
+
+
+ECRBackend.complete_layer_upload = _complete_layer_upload
+ECRBackend.put_image = _put_image
+
+
+def _status_filter(response):
+    wanted = ((response._get_param("filter") or {}).get("imageStatus") or "ACTIVE").upper()
+    return lambda image: wanted == "ANY" or image.image_status == wanted
+
+
+def describe_images(self):
+    repository_name = self._get_param("repositoryName")
+    registry_id = self._get_param("registryId")
+    image_ids = self._get_param("imageIds")
+    keep = _status_filter(self)
+    repository = self.ecr_backend._get_repository(repository_name, registry_id)
+    if image_ids:
+        images = []
+        for image_id in image_ids:
+            image = repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+            if not keep(image):
+                raise ImageNotFoundException(
+                    image_id=json.dumps(image_id), repository_name=repository_name,
+                    registry_id=repository.registry_id)
+            if image not in images:
+                images.append(image)
+    else:
+        images = [i for i in repository.images if keep(i)]
+    details = []
+    for image in images:
+        detail = copy.copy(image)
+        if not detail.image_tags:
+            del detail.image_tags  # AWS leaves out an empty imageTags
+        details.append(detail)
+    return ActionResult({"imageDetails": details})
+
+
+def update_image_storage_class(self):
+    repository_name = self._get_param("repositoryName")
+    registry_id = self._get_param("registryId")
+    image_id = self._get_param("imageId") or {}
+    target = self._get_param("targetStorageClass")
+    if target not in ("STANDARD", "ARCHIVE"):
+        raise EcrInvalidParameterException("targetStorageClass must be STANDARD or ARCHIVE")
+    repository = self.ecr_backend._get_repository(repository_name, registry_id)
+    image = repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+    if target == "ARCHIVE":
+        image.fp_status = "ARCHIVED"
+        image.fp_archived_at = datetime.now(timezone.utc)
+    elif image.image_status == "ARCHIVED":
+        # Restoring is asynchronous: the image is ACTIVATING until it is back.
+        image.fp_status = "ACTIVATING"
+    return ActionResult({
+        "registryId": repository.registry_id, "repositoryName": repository_name,
+        "imageId": {"imageDigest": image.get_image_digest(), **({"imageTag": image_id["imageTag"]} if "imageTag" in image_id else {})},
+        "imageStatus": image.image_status,
+    })
+
+
+def get_download_url_for_layer(self):
+    repository_name = self._get_param("repositoryName")
+    registry_id = self._get_param("registryId")
+    digest = self._get_param("layerDigest")
+    repository = self.ecr_backend._get_repository(repository_name, registry_id)
+    data = getattr(repository, "fp_blobs", {}).get(digest)
+    if data is None:
+        raise LayersNotFoundException(
+            "The specified layers could not be found, or the specified layer is not valid for this repository.")
+    token = uuid.uuid4().hex
+    with BLOBS_LOCK:
+        BLOBS[token] = data
+    host = self.headers.get("Host", "127.0.0.1")
+    # A pre-signed URL: anyone holding it may GET it, no AWS signature needed.
+    return ActionResult({
+        "downloadUrl": f"http://{host}/_fp/blob/{token}?X-Amz-Expires=3600",
+        "layerDigest": digest,
+    })
+
+
+ECRResponse.describe_images = describe_images
+ECRResponse.update_image_storage_class = update_image_storage_class
+ECRResponse.get_download_url_for_layer = get_download_url_for_layer
+
+
+# --------------------------------------------------------------------------------------------
 # c. Permission-denied fault injection, as WSGI middleware around moto's dispatcher.
 # --------------------------------------------------------------------------------------------
 CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/,\s]+)/")
@@ -292,6 +445,15 @@ class FaultInjection:
             with self.lock:
                 log = list(self.arrivals.get(key, []))
             return self._json(start_response, "200 OK", log)
+        if path.startswith("/_fp/blob/"):
+            with BLOBS_LOCK:
+                data = BLOBS.get(path.rsplit("/", 1)[-1])
+            if data is None:
+                start_response("403 Forbidden", [("Content-Type", "application/xml")])
+                return [b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"]
+            start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                      ("Content-Length", str(len(data)))])
+            return [data]
         if path == "/_fp/requests":
             key = (parse_qs(environ.get("QUERY_STRING", "")).get("access_key_id") or [""])[0]
             with self.lock:
@@ -304,6 +466,8 @@ class FaultInjection:
                 self.throttled.clear()
                 self.delays.clear()
                 self.arrivals.clear()
+            with BLOBS_LOCK:
+                BLOBS.clear()
         else:
             calls = self._count(environ)
             denied = self._denied_action(environ)

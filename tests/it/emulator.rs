@@ -269,13 +269,17 @@ fn endpoint_only_service_is_green() {
         "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
         "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
+        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1,
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 21);
+    assert_eq!(doc["stats"]["api_calls"], 23);
     assert_eq!(doc["stats"]["waves"], 5);
+    // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
+    assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
+    assert_eq!(statuses(&doc, "image-platform"), ["pass"]);
 }
 
 #[test]
@@ -725,7 +729,8 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
     assert_eq!(with_findings, services);
 
     // Shared data is fetched once: 1 ListServices, 3 DescribeServices (10 + 10 + 5),
-    // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role.
+    // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role,
+    // and the image all three task definitions name.
     let expected = serde_json::json!({
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
@@ -734,6 +739,7 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
         "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
+        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1,
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
     });
@@ -1123,4 +1129,119 @@ fn calls_start_as_soon_as_their_inputs_are_known() {
             doc["stats"]["wall_ms"]
         );
     }
+}
+
+/// Images pushed to the emulator's ECR the way `docker push` pushes them.
+#[test]
+fn a_missing_tag_and_an_arm64_only_image_fail_with_exit_1() {
+    for (name, region, failing_check, words) in [
+        (
+            "image-tag-missing",
+            "ap-northeast-1",
+            "image-exists",
+            "has no image with tag 1.0",
+        ),
+        (
+            "image-arm64-only",
+            "ap-southeast-7",
+            "image-platform",
+            "offers linux/arm64",
+        ),
+    ] {
+        scenario(name, region);
+        let run = check_json(region);
+        let doc = run.json();
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        assert_eq!(failing(&doc).len(), 1, "{name}: {:#?}", failing(&doc));
+        assert_eq!(statuses(&doc, failing_check), ["fail"], "{name}");
+        let row = finding(&doc, failing_check);
+        let message = row["message"].as_str().unwrap();
+        assert!(message.contains(words), "{name}: {row}");
+        if name == "image-arm64-only" {
+            // The index's attestation entry (unknown/unknown) is not a platform.
+            assert!(!message.contains("unknown"), "{row}");
+            let fix = row["remediation"].as_str().unwrap();
+            assert!(fix.contains("--platform linux/amd64,linux/arm64"), "{row}");
+        }
+    }
+}
+
+/// A single manifest's platform is in its config blob: the URL from GetDownloadUrlForLayer,
+/// then the blob itself. A denied DescribeImages is an error; archiving the image afterwards
+/// turns the verdict red.
+#[test]
+fn a_single_manifest_is_judged_by_its_config_blob_until_it_is_archived() {
+    let region = "ap-southeast-6";
+    scenario("image-amd64", region);
+    let key = "AKIASINGLEMANIFEST";
+    let args = [
+        "check",
+        "--cluster",
+        "app",
+        "--service",
+        "web",
+        "--format",
+        "json",
+    ];
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+    let row = finding(&doc, "image-platform");
+    assert_eq!(row["status"], "pass");
+    let message = row["message"].as_str().unwrap();
+    assert!(message.contains("its config says linux/amd64"), "{row}");
+    let calls = &doc["stats"]["api_calls_by_operation"];
+    assert_eq!(calls["ecr:GetDownloadUrlForLayer"], 1);
+    assert_eq!(calls["http:GET image config blob"], 1);
+    assert_eq!(emulator_requests(key)["ecr:GetDownloadUrlForLayer"], 1);
+    // Task definition, manifest, URL, blob: the IAM chain is as deep.
+    assert_eq!(doc["stats"]["waves"], 5);
+
+    // DescribeImages denied: an error naming the action, exit 2; the rest still runs.
+    deny("AKIADENIEDIMAGES", &["ecr:DescribeImages"]);
+    let run = tool(region, "AKIADENIEDIMAGES", &args);
+    let doc = run.json();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "image-exists"), ["error"]);
+    let row = finding(&doc, "image-exists");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("ecr:DescribeImages was denied"),
+        "{row}"
+    );
+    assert_eq!(statuses(&doc, "execution-role"), ["pass"]);
+
+    let emu = emulator();
+    let archived = Command::new(&emu.python)
+        .arg(repo().join("tests/emulator/scenario.py"))
+        .args([
+            "--endpoint",
+            &emu.url,
+            "--region",
+            region,
+            "--archive-image",
+        ])
+        .output()
+        .expect("scenario builder runs");
+    assert!(
+        archived.status.success(),
+        "{}",
+        String::from_utf8_lossy(&archived.stderr)
+    );
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "image-exists"), ["fail"]);
+    let row = finding(&doc, "image-exists");
+    assert!(
+        row["message"].as_str().unwrap().contains("is archived"),
+        "{row}"
+    );
+    assert!(row["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("--target-storage-class STANDARD"));
+    assert_eq!(statuses(&doc, "image-platform"), ["skip"]);
 }
