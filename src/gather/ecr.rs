@@ -93,7 +93,10 @@ pub struct WantedImage {
     pub cross_account: bool,
 }
 
-/// Every wanted image, with one DescribeImages and one BatchGetImage per repository.
+const IMAGE_IDS_PER_CALL: usize = 100;
+
+/// Every wanted image, with one DescribeImages and one BatchGetImage per repository (per 100
+/// references).
 /// `clients` holds an ECR client for each region the images are in.
 pub async fn gather_images(
     clients: &BTreeMap<String, Client>,
@@ -107,10 +110,25 @@ pub async fn gather_images(
             .or_default()
             .push(w);
     }
+    // DescribeImages and BatchGetImage take at most 100 image ids a call.
+    let mut batches: Vec<(&str, Vec<&WantedImage>)> = Vec::new();
+    for ((region, _, _), images) in repositories {
+        let mut references: Vec<&str> = images.iter().map(|w| w.reference.as_str()).collect();
+        references.sort_unstable();
+        references.dedup();
+        for chunk in references.chunks(IMAGE_IDS_PER_CALL) {
+            let batch = images
+                .iter()
+                .copied()
+                .filter(|w| chunk.contains(&w.reference.as_str()))
+                .collect();
+            batches.push((region, batch));
+        }
+    }
     join_all(
-        repositories
+        batches
             .into_iter()
-            .map(|((region, _, _), images)| repository_images(&clients[region], blobs, images)),
+            .map(|(region, images)| repository_images(&clients[region], blobs, images)),
     )
     .await
     .into_iter()

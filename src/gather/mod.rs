@@ -5,10 +5,11 @@
 //! 1. the service lookup (ListServices first when no service is named: one more wave);
 //! 2. the task definition, the task subnets (to learn the VPC) and the target groups;
 //! 3. everything VPC-wide at once (`ec2::gather_network`), the load balancers, the ECR
-//!    registry, and the execution role with its policy lists;
+//!    registry, the images (DescribeImages and BatchGetImage per repository, GetRepositoryPolicy
+//!    across accounts), and the execution role with its policy lists;
 //! 4. what wave 3 points at: DHCP options, customer prefix list entries, each attached
-//!    policy's default version id and each inline policy;
-//! 5. the attached policies' documents (IAM needs the version id from wave 4).
+//!    policy's default version id and each inline policy, a single manifest's config blob URL;
+//! 5. the attached policies' documents (IAM needs the version id from wave 4), the config blob.
 //!
 //! Each chain moves on as soon as its own input arrives; nothing waits for a whole wave.
 

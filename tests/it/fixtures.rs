@@ -124,6 +124,8 @@ fn every_check_runs_in_product_order() {
             "exec-endpoint",
             "public-image",
             "pull-through-cache",
+            "image-exists",
+            "image-platform",
             "execution-role",
             "health-check-timing",
             "health-check-grace",
@@ -549,7 +551,11 @@ fn pull_through_cache_rules() {
     assert!(find(&f, "pull-through-cache", Status::Pass)
         .message
         .contains("rule ecr-public caches public.ecr.aws"));
-    let f = assert_verdicts("ptc-missing-rule", &[("pull-through-cache", "fail")]);
+    // The repository a rule would create does not exist either.
+    let f = assert_verdicts(
+        "ptc-missing-rule",
+        &[("pull-through-cache", "fail"), ("image-exists", "fail")],
+    );
     assert!(find(&f, "pull-through-cache", Status::Fail)
         .remediation
         .contains("--ecr-repository-prefix ecr-public --upstream-registry-url public.ecr.aws"));
@@ -910,5 +916,103 @@ fn a_more_specific_route_that_breaks_the_path_is_the_one_to_repair() {
         row.remediation.contains("--route-table-id rtb-0public"),
         "{}",
         row.remediation
+    );
+}
+
+#[test]
+fn image_existence_and_platform() {
+    let f = assert_verdicts("image-tag-missing", &[("image-exists", "fail")]);
+    let row = find(&f, "image-exists", Status::Fail);
+    assert!(
+        row.message.contains("no image with tag 1.1"),
+        "{}",
+        row.message
+    );
+    assert!(row
+        .remediation
+        .contains("aws ecr describe-images --repository-name web"));
+    let f = assert_verdicts("image-digest-missing", &[("image-exists", "fail")]);
+    assert!(find(&f, "image-exists", Status::Fail)
+        .message
+        .contains("no image with digest sha256:"));
+    let f = assert_verdicts("image-archived", &[("image-exists", "fail")]);
+    assert!(find(&f, "image-exists", Status::Fail)
+        .remediation
+        .contains("update-image-storage-class --repository-name web --registry-id 123456789012 --region ap-northeast-1 --image-id imageDigest=sha256:"));
+    assert_verdicts("image-activating", &[("image-exists", "warn")]);
+    assert_verdicts("image-repository-missing", &[("image-exists", "fail")]);
+
+    // Another account's data we may not read is "cannot verify", never pass or fail.
+    let f = assert_verdicts(
+        "image-cross-account-denied",
+        &[("image-exists", "warn"), ("image-platform", "warn")],
+    );
+    assert!(find(&f, "image-exists", Status::Warn)
+        .message
+        .starts_with("cannot verify 210987654321.dkr.ecr"));
+    let f = assert_verdicts("image-cross-account-no-policy", &[("image-exists", "fail")]);
+    assert!(find(&f, "image-exists", Status::Fail)
+        .message
+        .contains("has no repository policy"));
+    let f = assert_verdicts(
+        "image-cross-account-policy-other",
+        &[("image-exists", "fail")],
+    );
+    let row = find(&f, "image-exists", Status::Fail);
+    assert!(
+        row.message
+            .contains("ecr:BatchGetImage (no statement allows it)"),
+        "{}",
+        row.message
+    );
+    assert!(row
+        .remediation
+        .contains("arn:aws:iam::123456789012:role/ecsTaskExecutionRole"));
+    assert_verdicts("image-cross-account-policy-allows", &[]);
+
+    // Both platforms are named, with the fix.
+    let f = assert_verdicts("image-arm64-only-on-x86", &[("image-platform", "fail")]);
+    let row = find(&f, "image-platform", Status::Fail);
+    assert!(row.message.contains("linux/amd64") && row.message.contains("linux/arm64"));
+    assert!(row
+        .remediation
+        .contains("--platform linux/amd64,linux/arm64"));
+    assert!(row
+        .remediation
+        .contains("runtimePlatform.cpuArchitecture to ARM64"));
+    let f = assert_verdicts("image-amd64-single-on-arm64", &[("image-platform", "fail")]);
+    let row = find(&f, "image-platform", Status::Fail);
+    assert!(row.message.contains("exec format error"), "{}", row.message);
+    assert!(row.remediation.contains("cpuArchitecture to X86_64"));
+    assert_verdicts("image-multi-arch-on-arm64", &[]);
+    let f = assert_verdicts(
+        "image-windows-build-mismatch",
+        &[("image-platform", "fail")],
+    );
+    let row = find(&f, "image-platform", Status::Fail);
+    assert!(row.message.contains("10.0.20348") && row.message.contains("10.0.17763"));
+    assert!(row.remediation.contains("WINDOWS_SERVER_2019_CORE"));
+    assert_verdicts("image-attestations-only", &[("image-platform", "fail")]);
+    assert_verdicts("image-schema1", &[("image-platform", "warn")]);
+    let f = assert_verdicts("image-config-denied", &[("image-platform", "error")]);
+    assert!(find(&f, "image-platform", Status::Error)
+        .message
+        .contains("ecr:GetDownloadUrlForLayer"));
+
+    // Size against ephemeral storage is a warning, and only when it does not fit.
+    let f = assert_verdicts("image-oversized", &[("image-exists", "warn")]);
+    let row = find(&f, "image-exists", Status::Warn);
+    assert!(row.message.contains("6.0 GiB compressed") && row.message.contains("20 GiB"));
+    assert!(row.remediation.contains("\"sizeInGiB\": 25"));
+    assert_verdicts("image-oversized-with-storage", &[]);
+
+    // A cache repository not created yet is the first pull's job, not a failure.
+    let f = assert_verdicts("image-cache-not-pulled-yet", &[]);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.check.starts_with("image-"))
+            .map(|f| f.status)
+            .collect::<Vec<_>>(),
+        [Status::Skip, Status::Skip]
     );
 }

@@ -93,7 +93,8 @@ fn pascal(snake: &str) -> String {
 }
 
 fn is_read(operation: &str) -> bool {
-    ["describe_", "get_", "list_"]
+    // BatchGet* reads several resources in one call (ecr:BatchGetImage returns manifests).
+    ["describe_", "get_", "list_", "batch_get_"]
         .iter()
         .any(|p| operation.starts_with(p))
         || NAMED_READS.contains(&operation)
@@ -131,7 +132,7 @@ fn invoked_actions() -> BTreeSet<String> {
                 }
                 if !is_read(&call) {
                     problems.push(format!(
-                        "{}: {call} is not a Describe/Get/List read",
+                        "{}: {call} is not a Describe/Get/List/BatchGet read",
                         entry.display()
                     ));
                 }
