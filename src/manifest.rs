@@ -29,8 +29,9 @@ pub const CONFIG_LIMIT_BYTES: usize = 4 << 20;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
-    /// The platforms of an index or manifest list, attestation manifests left out.
-    Index(Vec<ImagePlatform>),
+    /// The platforms of an index or manifest list, attestation manifests left out, and how
+    /// many entries name no platform.
+    Index(Vec<ImagePlatform>, usize),
     /// A single image; its platform is in the config blob.
     Single { config_digest: String },
     /// A manifest with no readable platform, and why.
@@ -92,13 +93,16 @@ pub fn parse(media_type: Option<&str>, body: &str) -> Parsed {
     }
     let index = media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST;
     match (&manifest.manifests, &manifest.config) {
-        (Some(entries), _) if index || media_type.is_empty() => Parsed::Index(
-            entries
+        (Some(entries), _) if index || media_type.is_empty() => {
+            let images: Vec<&Descriptor> = entries
                 .iter()
                 .filter(|d| {
                     d.annotations.get(REFERENCE_TYPE).map(String::as_str)
                         != Some("attestation-manifest")
                 })
+                .collect();
+            let platforms = images
+                .iter()
                 .filter_map(|d| d.platform.as_ref())
                 .filter(|p| !(p.os == "unknown" && p.architecture == "unknown"))
                 .map(|p| ImagePlatform {
@@ -107,8 +111,10 @@ pub fn parse(media_type: Option<&str>, body: &str) -> Parsed {
                     variant: p.variant.clone(),
                     os_version: p.os_version.clone(),
                 })
-                .collect(),
-        ),
+                .collect();
+            let unlabeled = images.iter().filter(|d| d.platform.is_none()).count();
+            Parsed::Index(platforms, unlabeled)
+        }
         (_, Some(config)) if !index => Parsed::Single {
             config_digest: config.digest.clone(),
         },
@@ -167,12 +173,18 @@ mod tests {
             {"digest":"sha256:b","platform":{"architecture":"unknown","os":"unknown"},
              "annotations":{"vnd.docker.reference.type":"attestation-manifest"}},
             {"digest":"sha256:c","platform":{"architecture":"amd64","os":"windows","os.version":"10.0.20348.2527"}}]}"#;
-        let Parsed::Index(platforms) = parse(None, body) else {
+        let Parsed::Index(platforms, unlabeled) = parse(None, body) else {
             panic!("an index")
         };
-        assert_eq!(platforms.len(), 2);
+        assert_eq!((platforms.len(), unlabeled), (2, 0));
         assert_eq!(platforms[0].variant.as_deref(), Some("v8"));
         assert_eq!(platforms[1].os_version.as_deref(), Some("10.0.20348.2527"));
+    }
+
+    #[test]
+    fn index_entries_without_a_platform_are_counted_not_dropped() {
+        let body = r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"sha256:a"}]}"#;
+        assert_eq!(parse(None, body), Parsed::Index(vec![], 1));
     }
 
     #[test]

@@ -693,9 +693,10 @@ pub struct EcrImage {
     pub lookup: Fetched<ImageLookup>,
     /// BatchGetImage: the manifest's platforms (a single manifest's from its config blob).
     pub manifest: Fetched<ImageManifest>,
-    /// GetRepositoryPolicy, only for a registry of another account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository_policy: Option<Fetched<RepositoryPolicy>>,
+    /// GetRepositoryPolicy: across accounts it must allow the pull; in one account its
+    /// explicit denies still apply.
+    #[serde(default = "not_in_snapshot")]
+    pub repository_policy: Fetched<RepositoryPolicy>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -738,7 +739,12 @@ pub struct ImageManifest {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ManifestContent {
     /// An OCI index or Docker manifest list: the platforms it offers (attestations left out).
-    Index { platforms: Vec<ImagePlatform> },
+    Index {
+        platforms: Vec<ImagePlatform>,
+        /// Entries that name no platform (optional in the OCI spec): what they hold is unknown.
+        #[serde(default)]
+        unlabeled: usize,
+    },
     /// One image: its platform, read from its config blob.
     Single {
         config_digest: String,

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     for media_type in [None, Some(OCI_INDEX)] {
-        if let Parsed::Index(platforms) = parse(media_type, &text) {
+        if let Parsed::Index(platforms, _) = parse(media_type, &text) {
             // Attestations (unknown/unknown) are never offered as platforms.
             assert!(!platforms
                 .iter()

@@ -7,7 +7,7 @@ use super::{Check, Context, Explain, Outcome, Problem, Verdict};
 use crate::facts::uses::ContainerImage;
 use crate::policy::{self, Decision, Request};
 use crate::snapshot::{
-    EcrImage, Fetched, GatherError, GatherErrorKind, ImageLookup, ImagePlatform, ImageStatus,
+    EcrImage, GatherError, GatherErrorKind, ImageLookup, ImagePlatform, ImageStatus,
     ManifestContent, TaskDefinition,
 };
 
@@ -123,6 +123,8 @@ fn fits(task: &TaskPlatform, p: &ImagePlatform) -> Fit {
                 Fit::No
             }
         }
+        // A Windows family this table does not know: its build cannot be compared.
+        (None, _) if task.os == "windows" => Fit::BuildUnknown,
         (Some(_), None) => Fit::BuildUnknown,
         (None, _) => Fit::Yes,
     }
@@ -228,84 +230,13 @@ fn image_exists(ctx: &Context) -> Outcome {
         return Ok(verdicts);
     }
     let images = ctx.snap.images.get()?;
-    let own = td.account();
     // Each distinct image once: (digest, compressed bytes).
     let mut sizes: Vec<(String, i64)> = Vec::new();
     for i in ecr {
-        let res = resource(i);
-        let image = gathered(images, i.image)?;
-        let details = match image.lookup.get() {
-            Err(error) => {
-                verdicts.push(unreadable(res, &error, image, own));
-                continue;
-            }
-            Ok(ImageLookup::RepositoryMissing) => {
-                verdicts.push(match cached_upstream(ctx, i)? {
-                    Some(rule) => Verdict::skip(res, format!("{rule} matches and the cache repository {} does not exist yet: the first pull creates it and fetches the image from the upstream, which the preflight does not reach (pull-through-cache judges the rule)", image.repository)),
-                    None => Verdict::fail(
-                        res,
-                        format!("repository {} does not exist in registry {} ({}): the pull fails with 'CannotPullContainerError: … not found'", image.repository, image.registry_id, image.region),
-                        format!("create it and push the image (aws ecr create-repository {}; docker push {}), or fix the repository name in the task definition", cli_scope(image), i.image),
-                    ),
-                });
-                continue;
-            }
-            Ok(ImageLookup::ImageMissing) => {
-                let what = if i.parsed.reference.starts_with('@') {
-                    format!("digest {}", &i.parsed.reference[1..])
-                } else {
-                    format!("tag {}", &i.parsed.reference[1..])
-                };
-                verdicts.push(match cached_upstream(ctx, i)? {
-                    Some(rule) => Verdict::skip(res, format!("{rule} caches repository {}, which does not hold {what} yet: the first pull fetches it from the upstream, which the preflight does not reach", image.repository)),
-                    None => Verdict::fail(
-                        res,
-                        format!("repository {} has no image with {what}: the pull fails with 'CannotPullContainerError: … not found' (never pushed, or removed by a lifecycle policy)", image.repository),
-                        format!("push it (docker push {}) or point the task definition at an image that exists (aws ecr describe-images {}); if a lifecycle policy removed it, check aws ecr get-lifecycle-policy {}", i.image, cli_scope(image), cli_scope(image)),
-                    ),
-                });
-                continue;
-            }
-            Ok(ImageLookup::Image(details)) => details,
-        };
-        match details.status {
-            Some(ImageStatus::Archived) => {
-                verdicts.push(Verdict::fail(
-                    res,
-                    format!("{} is archived (imageStatus ARCHIVED): archived images cannot be pulled", i.image),
-                    format!("restore it: aws ecr update-image-storage-class {} --image-id imageDigest={} --target-storage-class STANDARD, and deploy once describe-images shows it ACTIVE (or push the image again)", cli_scope(image), details.digest),
-                ));
-                continue;
-            }
-            Some(ImageStatus::Activating) => {
-                verdicts.push(Verdict::warn(
-                    res,
-                    format!("{} is being restored from the archive (imageStatus ACTIVATING): pulls fail until it is ACTIVE", i.image),
-                    format!("wait until aws ecr describe-images {} --image-ids imageDigest={} shows imageStatus ACTIVE, then deploy", cli_scope(image), details.digest),
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(size) = details.size_in_bytes {
-            if !sizes.iter().any(|(d, _)| *d == details.digest) {
-                sizes.push((details.digest.clone(), size));
-            }
-        }
-        let found = format!(
-            "{} exists (digest {}{})",
-            i.image,
-            details.digest,
-            details
-                .size_in_bytes
-                .map(|s| format!(", {:.2} GiB compressed", s as f64 / GIB))
-                .unwrap_or_default()
-        );
-        if image.registry_id == own {
-            verdicts.push(Verdict::pass(res, found));
-            continue;
-        }
-        verdicts.push(cross_account_pull(ctx, res, image, found)?);
+        // One image's missing data is that image's error, never the others'.
+        let verdict = one_image_exists(ctx, images, i, &mut sizes)
+            .unwrap_or_else(|problem| Verdict::could_not_check(resource(i), &problem));
+        verdicts.push(verdict);
     }
     if !td.is_windows() {
         verdicts.extend(storage_warning(td, &sizes));
@@ -313,45 +244,126 @@ fn image_exists(ctx: &Context) -> Outcome {
     Ok(verdicts)
 }
 
-/// Another account's repository: its policy must let the execution role pull.
-fn cross_account_pull(
+fn one_image_exists(
+    ctx: &Context,
+    images: &[EcrImage],
+    i: &ContainerImage,
+    sizes: &mut Vec<(String, i64)>,
+) -> Result<Verdict, Problem> {
+    let own = ctx.task_definition()?.account();
+    let res = resource(i);
+    let image = gathered(images, i.image)?;
+    let details = match image.lookup.get() {
+        Err(error) => return Ok(unreadable(res, &error, image, own)),
+        Ok(ImageLookup::RepositoryMissing) => {
+            return Ok(match cached_upstream(ctx, i)? {
+                Some(rule) => Verdict::skip(res, format!("{rule} matches and the cache repository {} does not exist yet: the first pull creates it and fetches the image from the upstream, which the preflight does not reach (pull-through-cache judges the rule)", image.repository)),
+                None => Verdict::fail(
+                    res,
+                    format!("repository {} does not exist in registry {} ({}): the pull fails with 'CannotPullContainerError: … not found'", image.repository, image.registry_id, image.region),
+                    format!("create it and push the image (aws ecr create-repository {}; docker push {}), or fix the repository name in the task definition", cli_scope(image), i.image),
+                ),
+            });
+        }
+        Ok(ImageLookup::ImageMissing) => {
+            let what = if i.parsed.reference.starts_with('@') {
+                format!("digest {}", &i.parsed.reference[1..])
+            } else {
+                format!("tag {}", &i.parsed.reference[1..])
+            };
+            return Ok(match cached_upstream(ctx, i)? {
+                Some(rule) => Verdict::skip(res, format!("{rule} caches repository {}, which does not hold {what} yet: the first pull fetches it from the upstream, which the preflight does not reach", image.repository)),
+                None => Verdict::fail(
+                    res,
+                    format!("repository {} has no image with {what}: the pull fails with 'CannotPullContainerError: … not found' (never pushed, or removed by a lifecycle policy)", image.repository),
+                    format!("push it (docker push {}) or point the task definition at an image that exists (aws ecr describe-images {}); if a lifecycle policy removed it, check aws ecr get-lifecycle-policy {}", i.image, cli_scope(image), cli_scope(image)),
+                ),
+            });
+        }
+        Ok(ImageLookup::Image(details)) => details,
+    };
+    match &details.status {
+        Some(ImageStatus::Archived) => {
+            return Ok(Verdict::fail(
+                res,
+                format!("{} is archived (imageStatus ARCHIVED): archived images cannot be pulled", i.image),
+                format!("restore it: aws ecr update-image-storage-class {} --image-id imageDigest={} --target-storage-class STANDARD, and deploy once describe-images shows it ACTIVE (or push the image again)", cli_scope(image), details.digest),
+            ));
+        }
+        Some(ImageStatus::Activating) => {
+            return Ok(Verdict::warn(
+                res,
+                format!("{} is being restored from the archive (imageStatus ACTIVATING): pulls fail until it is ACTIVE", i.image),
+                format!("wait until aws ecr describe-images {} --image-ids imageDigest={} shows imageStatus ACTIVE, then deploy", cli_scope(image), details.digest),
+            ));
+        }
+        Some(ImageStatus::Other(status)) => {
+            return Ok(Verdict::warn(
+                res,
+                format!("{} has imageStatus {status}, which the preflight does not know; only ACTIVE images are known to pull", i.image),
+                format!("check aws ecr describe-images {} --image-ids imageDigest={}", cli_scope(image), details.digest),
+            ));
+        }
+        // Images described before ECR had an archive report no status: they are active.
+        Some(ImageStatus::Active) | None => {}
+    }
+    if let Some(size) = details.size_in_bytes {
+        if !sizes.iter().any(|(d, _)| *d == details.digest) {
+            sizes.push((details.digest.clone(), size));
+        }
+    }
+    let found = format!(
+        "{} exists (digest {}{})",
+        i.image,
+        details.digest,
+        details
+            .size_in_bytes
+            .map(|s| format!(", {:.2} GiB compressed", s as f64 / GIB))
+            .unwrap_or_default()
+    );
+    repository_policy_verdict(ctx, res, image, found)
+}
+
+/// The repository policy: across accounts it must allow the execution role to pull; in the
+/// task's own account the role's IAM policy suffices, but an explicit deny here still wins.
+fn repository_policy_verdict(
     ctx: &Context,
     res: String,
     image: &EcrImage,
     found: String,
 ) -> Result<Verdict, Problem> {
     let td = ctx.task_definition()?;
+    let cross_account = image.registry_id != td.account();
     let role = td
         .execution_role_arn
         .as_deref()
         .unwrap_or("the execution role");
-    let policy_text = match &image.repository_policy {
-        None => {
-            return Err(Problem::NotGathered(GatherError {
-                action: "ecr:GetRepositoryPolicy".into(),
-                kind: GatherErrorKind::Skipped,
-                message: format!("the policy of {} was not looked up", image.repository),
-            }))
-        }
-        Some(Fetched::Failed { error }) => return Ok(unreadable(res, error, image, td.account())),
-        Some(Fetched::Ok(policy)) => &policy.text,
+    let policy = match image.repository_policy.ok() {
+        Ok(policy) => policy,
+        Err(error) => return Ok(unreadable(res, error, image, td.account())),
     };
     let statement = format!(
         "a statement allowing {{\"AWS\": \"{role}\"}} ecr:BatchGetImage and ecr:GetDownloadUrlForLayer (aws ecr set-repository-policy {} --policy-text …, in account {})",
         cli_scope(image),
         image.registry_id
     );
-    let Some(text) = policy_text else {
+    let Some(text) = &policy.text else {
+        if !cross_account {
+            return Ok(Verdict::pass(res, found));
+        }
         return Ok(Verdict::fail(
             res,
             format!("{found}, but repository {} in account {} has no repository policy: the execution role of account {} cannot pull it", image.repository, image.registry_id, td.account()),
             format!("add a repository policy with {statement}"),
         ));
     };
-    let doc = policy::parse_document(text).map_err(|e| Problem::Unreadable {
+    let mut doc = policy::parse_document(text).map_err(|e| Problem::Unreadable {
         what: format!("the repository policy of {}", image.repository),
         why: e.to_string(),
     })?;
+    if !cross_account {
+        doc = denies_only(&doc);
+    }
     let arn = repository_arn(ctx, image);
     let known = ctx.execution_principal_context()?;
     let context = policy::pairs(&known);
@@ -378,31 +390,54 @@ fn cross_account_pull(
             }
         }
     }
+    let whose = if cross_account {
+        format!("the repository policy in account {}", image.registry_id)
+    } else {
+        "the repository policy".to_string()
+    };
+    let fix = if cross_account {
+        format!("add to the repository policy {statement}")
+    } else {
+        format!("remove or narrow the Deny statement of the repository policy (aws ecr get-repository-policy {}) so that it does not match {role}", cli_scope(image))
+    };
     Ok(if !refused.is_empty() {
         Verdict::fail(
             res,
             format!(
-                "{found}, but the repository policy in account {} does not let {role} run {}",
-                image.registry_id,
+                "{found}, but {whose} does not let {role} run {}",
                 refused.join(", ")
             ),
-            format!("add to the repository policy {statement}"),
+            fix,
         )
     } else if !uncertain.is_empty() {
         Verdict::warn(
             res,
-            format!("{found}; whether the repository policy in account {} lets {role} pull depends on what the preflight cannot evaluate: {}", image.registry_id, uncertain.join(", ")),
-            format!("make sure the repository policy has {statement}"),
+            format!("{found}; whether {whose} lets {role} pull depends on what the preflight cannot evaluate: {}", uncertain.join(", ")),
+            fix,
         )
+    } else if cross_account {
+        Verdict::pass(res, format!("{found}; {whose} lets {role} pull it"))
     } else {
-        Verdict::pass(
-            res,
-            format!(
-                "{found}; the repository policy in account {} lets {role} pull it",
-                image.registry_id
-            ),
-        )
+        Verdict::pass(res, found)
     })
+}
+
+/// The policy's Deny statements over an allow of everything: within one account a resource
+/// policy can only take away what the identity policy grants.
+fn denies_only(doc: &serde_json::Value) -> serde_json::Value {
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        single @ serde_json::Value::Object(_) => vec![single.clone()],
+        _ => vec![],
+    };
+    let mut kept: Vec<serde_json::Value> = statements
+        .into_iter()
+        .filter(|s| s["Effect"].as_str() == Some("Deny"))
+        .collect();
+    kept.push(
+        serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
+    );
+    serde_json::json!({"Version": "2012-10-17", "Statement": kept})
 }
 
 fn storage_warning(td: &TaskDefinition, sizes: &[(String, i64)]) -> Option<Verdict> {
@@ -414,7 +449,12 @@ fn storage_warning(td: &TaskDefinition, sizes: &[(String, i64)]) -> Option<Verdi
     if estimate <= storage_gib << 30 {
         return None;
     }
-    let needed = ((estimate as f64 / GIB).ceil() as i64 + 1).clamp(21, 200);
+    let needed = ((estimate as f64 / GIB).ceil() as i64 + 1).max(21);
+    let fix = if needed <= 200 {
+        format!("set \"ephemeralStorage\": {{\"sizeInGiB\": {needed}}} in the task definition (21–200), or make the images smaller")
+    } else {
+        format!("make the images smaller: the estimate, {needed} GiB, is over the 200 GiB Fargate maximum of ephemeralStorage.sizeInGiB")
+    };
     Some(Verdict::warn(
         format!("task definition {}:{} ephemeral storage", td.family, td.revision),
         format!(
@@ -422,7 +462,7 @@ fn storage_warning(td: &TaskDefinition, sizes: &[(String, i64)]) -> Option<Verdi
             compressed as f64 / GIB,
             estimate as f64 / GIB
         ),
-        format!("set \"ephemeralStorage\": {{\"sizeInGiB\": {needed}}} in the task definition (21–200), or make the images smaller"),
+        fix,
     ))
 }
 
@@ -438,68 +478,75 @@ fn image_platform(ctx: &Context) -> Outcome {
     }
     let images = ctx.snap.images.get()?;
     let task = task_platform(td);
-    let mut verdicts = Vec::new();
-    for i in ecr {
-        let res = resource(i);
-        let image = gathered(images, i.image)?;
-        match image.lookup.get() {
-            Err(error) => {
-                verdicts.push(unreadable(res, &error, image, td.account()));
-                continue;
-            }
-            Ok(ImageLookup::Image(d)) if d.status != Some(ImageStatus::Archived) => {}
-            Ok(_) => {
-                verdicts.push(Verdict::skip(
-                    res,
-                    "the image is not in the registry to be pulled yet (image-exists says why)",
-                ));
-                continue;
-            }
+    Ok(ecr
+        .into_iter()
+        .map(|i| {
+            one_image_platform(ctx, images, &task, i)
+                .unwrap_or_else(|problem| Verdict::could_not_check(resource(i), &problem))
+        })
+        .collect())
+}
+
+fn one_image_platform(
+    ctx: &Context,
+    images: &[EcrImage],
+    task: &TaskPlatform,
+    i: &ContainerImage,
+) -> Result<Verdict, Problem> {
+    let own = ctx.task_definition()?.account();
+    let res = resource(i);
+    let image = gathered(images, i.image)?;
+    match image.lookup.get() {
+        Err(error) => return Ok(unreadable(res, &error, image, own)),
+        Ok(ImageLookup::Image(d)) if matches!(d.status, Some(ImageStatus::Active) | None) => {}
+        Ok(_) => {
+            return Ok(Verdict::skip(
+                res,
+                "the image cannot be pulled as it is (image-exists says why)",
+            ))
         }
-        let manifest = match image.manifest.get() {
-            Ok(m) => m,
-            Err(error) if error.kind == GatherErrorKind::NotFound => {
-                verdicts.push(Verdict::skip(
-                    res,
-                    format!(
-                        "ECR returned no manifest ({}; image-exists judges existence)",
-                        error.message
-                    ),
-                ));
-                continue;
-            }
-            Err(error) => {
-                verdicts.push(unreadable(res, &error, image, td.account()));
-                continue;
-            }
-        };
-        let (offered, single) = match &manifest.content {
-            ManifestContent::Index { platforms } => (platforms.clone(), false),
-            ManifestContent::Single { platform, .. } => match platform.get() {
-                Ok(p) => (vec![p.clone()], true),
-                Err(error) => {
-                    verdicts.push(unreadable(res, &error, image, td.account()));
-                    continue;
-                }
-            },
-            ManifestContent::Unreadable { why } => {
-                verdicts.push(Verdict::warn(
-                    res,
-                    format!("cannot tell which platform {} is for: {why}", i.image),
-                    format!("rebuild and push it with a current Docker or BuildKit (an OCI or Docker schema 2 manifest), for {}/{}", task.os, task.architecture),
-                ));
-                continue;
-            }
-        };
-        verdicts.push(judge_platform(&task, i, &offered, single));
     }
-    Ok(verdicts)
+    let manifest = match image.manifest.get() {
+        Ok(m) => m,
+        Err(error) => {
+            // Reading a cache repository's manifest is a pull, which can import from the
+            // upstream: the gather leaves it alone.
+            if error.kind == GatherErrorKind::Skipped {
+                if let Some(rule) = cached_upstream(ctx, i)? {
+                    return Ok(Verdict::skip(
+                        res,
+                        format!("{rule} serves it: the preflight does not read a cache image's manifest, because that is a pull which can import from the upstream"),
+                    ));
+                }
+            }
+            return Ok(unreadable(res, &error, image, own));
+        }
+    };
+    let (offered, unlabeled, single) = match &manifest.content {
+        ManifestContent::Index {
+            platforms,
+            unlabeled,
+        } => (platforms.clone(), *unlabeled, false),
+        ManifestContent::Single { platform, .. } => match platform.get() {
+            Ok(p) => (vec![p.clone()], 0, true),
+            Err(error) => return Ok(unreadable(res, &error, image, own)),
+        },
+        ManifestContent::Unreadable { why } => {
+            return Ok(Verdict::warn(
+                res,
+                format!("cannot tell which platform {} is for: {why}", i.image),
+                format!("rebuild and push it with a current Docker or BuildKit (an OCI or Docker schema 2 manifest), for {}/{}", task.os, task.architecture),
+            ));
+        }
+    };
+    Ok(judge_platform(task, i, &offered, unlabeled, single))
 }
 
 fn judge_platform(
     task: &TaskPlatform,
     i: &ContainerImage,
     offered: &[ImagePlatform],
+    unlabeled: usize,
     single: bool,
 ) -> Verdict {
     let res = resource(i);
@@ -527,14 +574,30 @@ fn judge_platform(
             ),
         );
     }
+    if unlabeled > 0 {
+        let labelled = if list.is_empty() {
+            "no labelled platform".to_string()
+        } else {
+            list
+        };
+        return Verdict::warn(
+            res,
+            format!("the task runs {wanted} ({}); {source} {labelled}, and {unlabeled} entries that name no platform, which the preflight does not open", task.declared),
+            format!("push the image with a platform on every index entry (docker buildx build --platform {}/{} --push does)", task.os, task.architecture),
+        );
+    }
     if offered
         .iter()
         .any(|p| matches!(fits(task, p), Fit::BuildUnknown))
     {
+        let fix = match task.windows_build {
+            Some(build) => format!("build the image FROM a Windows Server base image of build {build} and push it with its os.version"),
+            None => format!("make sure the image's Windows build matches the host of {}, which the preflight has no build number for", task.declared),
+        };
         return Verdict::warn(
             res,
-            format!("the task runs {wanted} ({}); {source} {list}, without the Windows build it was made from", task.declared),
-            format!("build the image FROM a Windows Server base image of build {} and push it with its os.version", task.windows_build.unwrap_or_default()),
+            format!("the task runs {wanted} ({}); {source} {list}, and the preflight cannot compare the Windows builds (the image or the task's family does not name one)", task.declared),
+            fix,
         );
     }
     if offered.is_empty() {

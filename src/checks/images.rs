@@ -5,8 +5,9 @@
 use super::requests::TaskRequest;
 use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
+use crate::facts::cache;
 use crate::image::ImageRef;
-use crate::snapshot::{GatherError, PullThroughCacheRule, Registry};
+use crate::snapshot::{GatherError, PullThroughCacheRule};
 
 const DOCS: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html";
 
@@ -199,41 +200,15 @@ pub struct CachedImage {
     pub repository: String,
 }
 
-/// The prefix `ROOT` (ECR-to-ECR rules) matches every repository no other rule matches.
-const ROOT_PREFIX: &str = "ROOT";
-
-fn matching_rule<'r>(registry: &'r Registry, repository: &str) -> Option<&'r PullThroughCacheRule> {
-    let rules = &registry.pull_through_cache_rules;
-    rules
-        .iter()
-        .filter(|r| {
-            repository
-                .strip_prefix(r.ecr_repository_prefix.as_str())
-                .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .max_by_key(|r| r.ecr_repository_prefix.len())
-        .or_else(|| {
-            rules
-                .iter()
-                .find(|r| r.ecr_repository_prefix == ROOT_PREFIX)
-        })
-}
-
-/// The repository name the rule asks its upstream for.
-fn upstream_repository(rule: &PullThroughCacheRule, repository: &str) -> String {
-    if rule.ecr_repository_prefix == ROOT_PREFIX {
-        repository.to_string()
-    } else {
-        repository[rule.ecr_repository_prefix.len() + 1..].to_string()
-    }
-}
-
 /// The cache rule that serves `repository` of this account and region's registry, if any.
 pub fn cache_rule<'c>(
     ctx: &'c Context,
     repository: &str,
 ) -> Result<Option<&'c PullThroughCacheRule>, Problem> {
-    Ok(matching_rule(ctx.snap.registry.get()?, repository))
+    Ok(cache::rule_for(
+        &ctx.snap.registry.get()?.pull_through_cache_rules,
+        repository,
+    ))
 }
 
 /// Images of this account and region: (container, image, parsed).
@@ -254,10 +229,12 @@ pub fn cached_images(ctx: &Context) -> Result<Vec<CachedImage>, Problem> {
     Ok(images
         .into_iter()
         .filter_map(|(container, image, parsed)| {
-            matching_rule(registry, &parsed.repository).map(|_| CachedImage {
-                container: container.to_string(),
-                image: image.to_string(),
-                repository: parsed.repository.clone(),
+            cache::rule_for(&registry.pull_through_cache_rules, &parsed.repository).map(|_| {
+                CachedImage {
+                    container: container.to_string(),
+                    image: image.to_string(),
+                    repository: parsed.repository.clone(),
+                }
             })
         })
         .collect())
@@ -341,7 +318,8 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             .iter()
             .find(|r| r.name == parsed.repository);
         let exists = status.and_then(|r| r.exists.ok().ok().copied());
-        let Some(rule) = matching_rule(registry, &parsed.repository) else {
+        let Some(rule) = cache::rule_for(&registry.pull_through_cache_rules, &parsed.repository)
+        else {
             // A plain repository that happens to be named like a cache prefix is fine.
             if exists == Some(true) {
                 continue;
@@ -360,7 +338,7 @@ fn pull_through_cache(ctx: &Context) -> Outcome {
             continue;
         };
         let prefix = &rule.ecr_repository_prefix;
-        let upstream_repo = upstream_repository(rule, &parsed.repository);
+        let upstream_repo = cache::upstream_repository(rule, &parsed.repository);
         let mut problems = Vec::new();
         let mut fixes = Vec::new();
         if needs_credential(&rule.upstream_registry_url) {

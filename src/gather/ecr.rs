@@ -3,6 +3,7 @@
 //! status and size, its manifest's platforms and, across accounts, the repository policy.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use aws_sdk_ecr::types::{DescribeImagesFilter, ImageDetail, ImageIdentifier, ImageStatusFilter};
 use aws_sdk_ecr::Client;
@@ -10,7 +11,8 @@ use futures::future::join_all;
 
 use super::blob::{self, BlobClient};
 use super::calls::{self, Limited};
-use super::errors::classify;
+use super::errors::{classify, skipped};
+use crate::facts::cache;
 use crate::manifest::{self, Parsed};
 use crate::snapshot::{
     EcrImage, Fetched, GatherError, GatherErrorKind, ImageDetails, ImageLookup, ImageManifest,
@@ -18,41 +20,57 @@ use crate::snapshot::{
     RepositoryStatus,
 };
 
-/// The registry's cache rules, and whether each of `names` (repositories of this account and
-/// region that the tasks pull) exists.
-pub async fn gather_registry(client: &Client, names: &[String]) -> Fetched<Registry> {
+/// The registry's pull-through cache rules.
+pub async fn pull_through_cache_rules(client: &Client) -> Fetched<Vec<PullThroughCacheRule>> {
     let rules = client
         .describe_pull_through_cache_rules()
         .into_paginator()
         .items()
         .send()
         .try_collect()
-        .limited();
+        .limited()
+        .await;
+    match rules {
+        Ok(rules) => Fetched::Ok(
+            rules
+                .iter()
+                .filter_map(|r| {
+                    Some(PullThroughCacheRule {
+                        ecr_repository_prefix: r.ecr_repository_prefix()?.to_string(),
+                        upstream_registry_url: r
+                            .upstream_registry_url()
+                            .unwrap_or_default()
+                            .to_string(),
+                        upstream_registry: r.upstream_registry().map(|u| u.as_str().to_string()),
+                        credential_arn: r.credential_arn().map(str::to_string),
+                        custom_role_arn: r.custom_role_arn().map(str::to_string),
+                        upstream_repository_prefix: r
+                            .upstream_repository_prefix()
+                            .map(str::to_string),
+                    })
+                })
+                .collect(),
+        ),
+        Err(err) => Fetched::failed(classify("ecr:DescribePullThroughCacheRules", &err)),
+    }
+}
+
+/// The registry's cache rules (`rules`, shared with the image lookups), and whether each of
+/// `names` (repositories of this account and region that the tasks pull) exists.
+pub async fn gather_registry(
+    client: &Client,
+    rules: impl Future<Output = Fetched<Vec<PullThroughCacheRule>>>,
+    names: &[String],
+) -> Fetched<Registry> {
     let repositories = join_all(names.iter().map(|name| repository_exists(client, name)));
     let (rules, repositories) = tokio::join!(rules, repositories);
-    let rules = match rules {
-        Ok(rules) => rules,
-        Err(err) => return Fetched::failed(classify("ecr:DescribePullThroughCacheRules", &err)),
-    };
-    Fetched::Ok(Registry {
-        pull_through_cache_rules: rules
-            .iter()
-            .filter_map(|r| {
-                Some(PullThroughCacheRule {
-                    ecr_repository_prefix: r.ecr_repository_prefix()?.to_string(),
-                    upstream_registry_url: r
-                        .upstream_registry_url()
-                        .unwrap_or_default()
-                        .to_string(),
-                    upstream_registry: r.upstream_registry().map(|u| u.as_str().to_string()),
-                    credential_arn: r.credential_arn().map(str::to_string),
-                    custom_role_arn: r.custom_role_arn().map(str::to_string),
-                    upstream_repository_prefix: r.upstream_repository_prefix().map(str::to_string),
-                })
-            })
-            .collect(),
-        repositories,
-    })
+    match rules {
+        Fetched::Ok(pull_through_cache_rules) => Fetched::Ok(Registry {
+            pull_through_cache_rules,
+            repositories,
+        }),
+        Fetched::Failed { error } => Fetched::failed(error),
+    }
 }
 
 async fn repository_exists(client: &Client, name: &str) -> RepositoryStatus {
@@ -89,8 +107,8 @@ pub struct WantedImage {
     pub reference: String,
     /// As the task definition names it.
     pub image: String,
-    /// In a registry of another account than the task's: its repository policy decides.
-    pub cross_account: bool,
+    /// In the registry of the task's account and region, where pull-through cache rules apply.
+    pub own_registry: bool,
 }
 
 const IMAGE_IDS_PER_CALL: usize = 100;
@@ -98,11 +116,17 @@ const IMAGE_IDS_PER_CALL: usize = 100;
 /// Every wanted image, with one DescribeImages and one BatchGetImage per repository (per 100
 /// references).
 /// `clients` holds an ECR client for each region the images are in.
-pub async fn gather_images(
+/// `rules` are the own registry's cache rules: a repository they serve is never asked for a
+/// manifest, because BatchGetImage there is a pull, which can import from the upstream.
+pub async fn gather_images<R>(
     clients: &BTreeMap<String, Client>,
     blobs: &BlobClient,
+    rules: R,
     wanted: &[WantedImage],
-) -> Vec<EcrImage> {
+) -> Vec<EcrImage>
+where
+    R: Future<Output = Fetched<Vec<PullThroughCacheRule>>> + Clone,
+{
     let mut repositories: BTreeMap<(&str, &str, &str), Vec<&WantedImage>> = BTreeMap::new();
     for w in wanted {
         repositories
@@ -126,9 +150,9 @@ pub async fn gather_images(
         }
     }
     join_all(
-        batches
-            .into_iter()
-            .map(|(region, images)| repository_images(&clients[region], blobs, images)),
+        batches.into_iter().map(|(region, images)| {
+            repository_images(&clients[region], blobs, rules.clone(), images)
+        }),
     )
     .await
     .into_iter()
@@ -156,6 +180,7 @@ fn names(reference: &str, tag: Option<&str>, digest: Option<&str>) -> bool {
 async fn repository_images(
     client: &Client,
     blobs: &BlobClient,
+    rules: impl Future<Output = Fetched<Vec<PullThroughCacheRule>>>,
     images: Vec<&WantedImage>,
 ) -> Vec<EcrImage> {
     let first = images[0];
@@ -163,20 +188,39 @@ async fn repository_images(
     let mut references: Vec<&str> = images.iter().map(|w| w.reference.as_str()).collect();
     references.sort_unstable();
     references.dedup();
-    let cross_account = images.iter().any(|w| w.cross_account);
     let (lookups, fetched, policy) = tokio::join!(
         describe_images(client, registry_id, repository, &references),
-        batch_get_image(client, registry_id, repository, &references),
         async {
-            if cross_account {
-                Some(repository_policy(client, registry_id, repository).await)
-            } else {
-                None
+            if !first.own_registry {
+                return batch_get_image(client, registry_id, repository, &references).await;
+            }
+            match rules.await {
+                Fetched::Ok(rules) => match cache::rule_for(&rules, repository) {
+                    Some(rule) => Err(GatherError {
+                        action: "ecr:BatchGetImage".into(),
+                        kind: GatherErrorKind::Skipped,
+                        message: format!(
+                            "not called: pull-through cache rule {} serves {repository}, where BatchGetImage is a pull that can import from the upstream",
+                            rule.ecr_repository_prefix
+                        ),
+                    }),
+                    None => {
+                        calls::later_wave(
+                            1,
+                            batch_get_image(client, registry_id, repository, &references),
+                        )
+                        .await
+                    }
+                },
+                Fetched::Failed { error } => Err(skipped("ecr:BatchGetImage", &error)),
             }
         },
+        repository_policy(client, registry_id, repository),
     );
+    // A single manifest's config blob comes after the manifest, which in the own registry came
+    // after the cache rules.
     let manifests = calls::later_wave(
-        1,
+        if first.own_registry { 2 } else { 1 },
         join_all(references.iter().map(|reference| {
             let lookup = &lookups[*reference];
             manifest_of(
@@ -202,7 +246,7 @@ async fn repository_images(
             repository: w.repository.clone(),
             lookup: lookups[w.reference.as_str()].clone(),
             manifest: manifests[w.reference.as_str()].clone(),
-            repository_policy: w.cross_account.then(|| policy.clone()).flatten(),
+            repository_policy: policy.clone(),
         })
         .collect()
 }
@@ -433,7 +477,10 @@ async fn manifest_of(
     };
     let media_type_name = media_type.clone().unwrap_or_default();
     let content = match manifest::parse(media_type.as_deref(), body) {
-        Parsed::Index(platforms) => ManifestContent::Index { platforms },
+        Parsed::Index(platforms, unlabeled) => ManifestContent::Index {
+            platforms,
+            unlabeled,
+        },
         Parsed::Unreadable(why) => ManifestContent::Unreadable { why },
         Parsed::Single { config_digest } => {
             let platform =

@@ -31,7 +31,7 @@ use chrono::Utc;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::future::join_all;
+use futures::future::{join_all, FutureExt};
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
@@ -270,6 +270,8 @@ async fn gather_all(
                 (r, client)
             })
             .collect();
+        // Read once, by whichever of the registry and the image lookups asks first.
+        let rules = ecr::pull_through_cache_rules(&ecr_client).shared();
         let (roles, registry, images) = calls::later_wave(1, async {
             tokio::join!(
                 join_all(
@@ -281,10 +283,10 @@ async fn gather_all(
                     if good_tds.is_empty() {
                         not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
                     } else {
-                        ecr::gather_registry(&ecr_client, &repositories).await
+                        ecr::gather_registry(&ecr_client, rules.clone(), &repositories).await
                     }
                 },
-                ecr::gather_images(&image_clients, &blobs, &wanted),
+                ecr::gather_images(&image_clients, &blobs, rules.clone(), &wanted),
             )
         })
         .await;
@@ -406,7 +408,7 @@ fn wanted_images<'a>(
         .filter_map(move |i| {
             let ecr = i.ecr?;
             Some(ecr::WantedImage {
-                cross_account: ecr.account != account,
+                own_registry: ecr.account == account && ecr.region == region,
                 region: ecr.region,
                 registry_id: ecr.account,
                 repository: i.parsed.repository,

@@ -16,7 +16,8 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     imageSizeInBytes (the layers' compressed sizes; for an index its largest image) and, unless
     filter.imageStatus says otherwise, answers only ACTIVE images; UpdateImageStorageClass
     archives and restores; CompleteLayerUpload keeps the blob and GetDownloadUrlForLayer
-    returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN).
+    returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
+    BatchGetImage failures name the image id as requested.
   * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
@@ -404,7 +405,25 @@ def get_download_url_for_layer(self):
     })
 
 
+def batch_get_image(self):
+    """moto's answer, with each failure naming the image id as requested (moto writes
+    {"imageTag": "null"} for a digest), as ImageFailure.imageId does."""
+    result = self.ecr_backend.batch_get_image(
+        self._get_param("repositoryName"), self._get_param("registryId"), self._get_param("imageIds"))
+    failures = []
+    for image_id in self._get_param("imageIds") or []:
+        found = any(
+            image.get_image_digest() == image_id.get("imageDigest")
+            or image_id.get("imageTag") in image.image_tags
+            for image in result["images"])
+        if not found:
+            failures.append({"imageId": image_id, "failureCode": "ImageNotFound",
+                             "failureReason": "Requested image not found"})
+    return ActionResult({"images": result["images"], "failures": failures})
+
+
 ECRResponse.describe_images = describe_images
+ECRResponse.batch_get_image = batch_get_image
 ECRResponse.update_image_storage_class = update_image_storage_class
 ECRResponse.get_download_url_for_layer = get_download_url_for_layer
 

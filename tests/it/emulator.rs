@@ -269,13 +269,13 @@ fn endpoint_only_service_is_green() {
         "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
         "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
-        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1,
+        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 23);
+    assert_eq!(doc["stats"]["api_calls"], 24);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -535,7 +535,20 @@ fn public_image_with_endpoints_only_fails() {
 fn pull_through_cache_image_with_rule_and_permissions_is_green() {
     let region = "eu-west-2";
     let built = scenario("ptc-ok", region);
-    let run = check_json(region);
+    let key = "AKIAPTCOK";
+    let run = tool(
+        region,
+        key,
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+        ],
+    );
     let doc = run.json();
     assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
     let row = finding(&doc, "pull-through-cache");
@@ -545,6 +558,13 @@ fn pull_through_cache_image_with_rule_and_permissions_is_green() {
         .unwrap()
         .contains(built["ptc_rule_prefix"].as_str().unwrap()));
     assert_eq!(statuses(&doc, "execution-role"), ["pass"]);
+    // The cached image is not in the cache yet; reading its manifest would be a pull that
+    // imports it, so BatchGetImage is never called on a cache repository.
+    assert_eq!(statuses(&doc, "image-exists"), ["skip"]);
+    assert_eq!(statuses(&doc, "image-platform"), ["skip"]);
+    let requests = emulator_requests(key);
+    assert_eq!(requests["ecr:DescribeImages"], 1, "{requests}");
+    assert!(requests.get("ecr:BatchGetImage").is_none(), "{requests}");
 }
 
 #[test]
@@ -739,7 +759,7 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         "ec2:DescribeSecurityGroups": 1, "ec2:DescribeSubnets": 2, "ec2:DescribeVpcAttribute": 2,
         "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
-        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1,
+        "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
     });
@@ -1194,8 +1214,9 @@ fn a_single_manifest_is_judged_by_its_config_blob_until_it_is_archived() {
     assert_eq!(calls["ecr:GetDownloadUrlForLayer"], 1);
     assert_eq!(calls["http:GET image config blob"], 1);
     assert_eq!(emulator_requests(key)["ecr:GetDownloadUrlForLayer"], 1);
-    // Task definition, manifest, URL, blob: the IAM chain is as deep.
-    assert_eq!(doc["stats"]["waves"], 5);
+    // Service, task definition, the cache rules (a cache repository's manifest is never
+    // read), manifest, URL, blob: one round trip deeper than the IAM chain.
+    assert_eq!(doc["stats"]["waves"], 6);
 
     // DescribeImages denied: an error naming the action, exit 2; the rest still runs.
     deny("AKIADENIEDIMAGES", &["ecr:DescribeImages"]);

@@ -999,6 +999,22 @@ fn image_existence_and_platform() {
         .message
         .contains("ecr:GetDownloadUrlForLayer"));
 
+    assert_verdicts(
+        "image-cross-account-policy-unreadable",
+        &[("image-exists", "warn")],
+    );
+    let f = assert_verdicts("image-policy-denies-role", &[("image-exists", "fail")]);
+    assert!(find(&f, "image-exists", Status::Fail)
+        .message
+        .contains("denied by statement \"CiOnly\""));
+    assert_verdicts("image-policy-deny-unless-vpce", &[("image-exists", "warn")]);
+    assert_verdicts("image-index-unlabeled", &[("image-platform", "warn")]);
+    let f = assert_verdicts("image-single-amd64", &[]);
+    assert!(find(&f, "image-platform", Status::Pass)
+        .message
+        .contains("its config says linux/amd64"));
+    assert_verdicts("image-dualstack-uri", &[]);
+
     // Size against ephemeral storage is a warning, and only when it does not fit.
     let f = assert_verdicts("image-oversized", &[("image-exists", "warn")]);
     let row = find(&f, "image-exists", Status::Warn);
