@@ -275,6 +275,16 @@ pub struct Snapshot {
     /// The task's private ECR images (any account or region): status, size and platforms.
     #[serde(default = "not_in_snapshot")]
     pub images: Fetched<Vec<EcrImage>>,
+    /// The task role; `null` when the task definition names none.
+    #[serde(default = "not_in_snapshot")]
+    pub task_role: Fetched<Option<Role>>,
+    /// The EFS file systems the task's volumes mount.
+    #[serde(default = "not_in_snapshot")]
+    pub file_systems: Fetched<Vec<FileSystem>>,
+    /// The cluster's ECS Exec settings; `null` when the cluster has none (or there is no
+    /// cluster yet).
+    #[serde(default = "not_in_snapshot")]
+    pub exec_configuration: Fetched<Option<ExecConfiguration>>,
 }
 
 /// The action named by data an older snapshot file does not hold.
@@ -405,7 +415,27 @@ pub struct TaskDefinition {
     /// `ephemeralStorage.sizeInGiB`; absent means the 20 GiB default.
     #[serde(default)]
     pub ephemeral_storage_gib: Option<i32>,
+    #[serde(default)]
+    pub volumes: Vec<Volume>,
     pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Volume {
+    pub name: String,
+    /// `efsVolumeConfiguration`, when the volume is an EFS file system.
+    pub efs: Option<EfsVolume>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EfsVolume {
+    pub file_system_id: String,
+    pub root_directory: Option<String>,
+    /// `transitEncryption` ENABLED.
+    pub transit_encryption: bool,
+    pub access_point_id: Option<String>,
+    /// `authorizationConfig.iam` ENABLED: the mount uses the task role.
+    pub iam: bool,
 }
 
 impl TaskDefinition {
@@ -439,6 +469,20 @@ pub struct Container {
     pub environment_files: Vec<String>,
     pub repository_credentials: Option<String>,
     pub health_check: Option<ContainerHealthCheck>,
+    #[serde(default)]
+    pub mount_points: Vec<MountPoint>,
+    #[serde(default)]
+    pub readonly_root_filesystem: bool,
+    /// `linuxParameters.initProcessEnabled`.
+    #[serde(default)]
+    pub init_process_enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MountPoint {
+    pub source_volume: String,
+    pub container_path: String,
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -681,6 +725,58 @@ impl From<RepositoryStatusFile> for RepositoryStatus {
     }
 }
 
+/// An EFS file system and what its mounts depend on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileSystem {
+    pub id: String,
+    /// DescribeFileSystems; NotFound when it does not exist.
+    pub description: Fetched<FileSystemDescription>,
+    pub mount_targets: Fetched<Vec<MountTarget>>,
+    pub access_points: Fetched<Vec<AccessPoint>>,
+    /// DescribeFileSystemPolicy (`text: None`: no policy, the default applies).
+    pub policy: Fetched<ResourcePolicy>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileSystemDescription {
+    pub arn: String,
+    /// `available`, `creating`, …
+    pub life_cycle_state: String,
+    /// One Zone file systems live in one Availability Zone.
+    pub availability_zone_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MountTarget {
+    pub id: String,
+    pub subnet_id: String,
+    pub availability_zone_name: Option<String>,
+    pub life_cycle_state: String,
+    pub ip_address: Option<String>,
+    /// DescribeMountTargetSecurityGroups.
+    pub security_groups: Fetched<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessPoint {
+    pub id: String,
+    pub arn: String,
+    pub file_system_id: String,
+    pub root_directory: Option<String>,
+    pub life_cycle_state: String,
+}
+
+/// The cluster's `configuration.executeCommandConfiguration`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecConfiguration {
+    pub kms_key_id: Option<String>,
+    /// NONE, DEFAULT or OVERRIDE.
+    pub logging: Option<String>,
+    pub log_group: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_key_prefix: Option<String>,
+}
+
 /// One private ECR image the tasks pull, looked up once however many tasks name it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EcrImage {
@@ -696,12 +792,13 @@ pub struct EcrImage {
     /// GetRepositoryPolicy: across accounts it must allow the pull; in one account its
     /// explicit denies still apply.
     #[serde(default = "not_in_snapshot")]
-    pub repository_policy: Fetched<RepositoryPolicy>,
+    pub repository_policy: Fetched<ResourcePolicy>,
 }
 
+/// A resource policy (an ECR repository's, an EFS file system's).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RepositoryPolicy {
-    /// The policy document; `None` when the repository has none.
+pub struct ResourcePolicy {
+    /// The policy document; `None` when the resource has none.
     pub text: Option<String>,
 }
 

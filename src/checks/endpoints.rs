@@ -100,9 +100,9 @@ pub static EXEC_ENDPOINT: Check = Check {
 };
 
 /// Something in the task definition that calls an AWS service in a region.
-struct Use {
-    what: String,
-    region: String,
+pub(super) struct Use {
+    pub what: String,
+    pub region: String,
 }
 
 fn create_command(ctx: &Context, short: &str, subnets: &[TaskSubnet]) -> Result<String, Problem> {
@@ -144,7 +144,7 @@ fn one_subnet_per_az(subnets: &[TaskSubnet]) -> Vec<String> {
 
 /// The common rule: where task subnets have no verified path out, the interface endpoint
 /// for `short` must exist; uses in other regions cannot be served by this VPC's endpoints.
-fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> Outcome {
+pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> Outcome {
     let name = ctx.service_name(short);
     if uses.is_empty() {
         return Ok(vec![Verdict::skip(ctx.scope(), none)]);

@@ -37,8 +37,12 @@ fn group_of(action: &str) -> &'static str {
     match action {
         "ecr:BatchImportUpstreamImage" | "ecr:CreateRepository" => "pull-through cache",
         a if a.starts_with("ecr:") => "ECR image pull",
+        a if a.starts_with("ssmmessages:") => "ECS Exec",
+        "s3:PutObject" | "s3:GetEncryptionConfiguration" => "ECS Exec logging",
         a if a.starts_with("logs:") => "CloudWatch Logs",
         a if a.starts_with("s3:") => "environment files",
+        a if a.starts_with("elasticfilesystem:") => "EFS",
+        a if a.starts_with("kms:") => "KMS",
         _ => "secrets",
     }
 }
@@ -110,9 +114,38 @@ fn execution_role(ctx: &Context) -> Outcome {
         )]);
     };
     let resource = role.arn.clone();
-    let mut verdicts = Vec::new();
+    let mut verdicts: Vec<Verdict> = trust_verdict(ctx, role, "pull images or read secrets")?
+        .into_iter()
+        .collect();
+    let boundary = role.permissions_boundary.is_some();
+    verdicts.extend(permission_verdicts(role, &needed)?);
+    if verdicts.is_empty() {
+        let groups: std::collections::BTreeSet<&str> =
+            needed.iter().map(|r| group_of(r.action)).collect();
+        let allowed = if groups.is_empty() {
+            "nothing is needed from it".to_string()
+        } else {
+            format!(
+                "allows {}",
+                groups.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        verdicts.push(Verdict::pass(
+            resource,
+            format!("{} trusts ecs-tasks.amazonaws.com and {allowed}{}; service control policies and resource policies cannot be seen from here", role.name, if boundary { " within its permissions boundary" } else { "" }),
+        ));
+    }
+    Ok(verdicts)
+}
 
-    // Trust: ECS tasks must be able to assume the role.
+/// Can ECS tasks assume `role`? `None` when they can; a fail or warn otherwise. `uses` says
+/// what the role is for ("pull images or read secrets").
+pub(super) fn trust_verdict(
+    ctx: &Context,
+    role: &Role,
+    uses: &str,
+) -> Result<Option<Verdict>, Problem> {
+    let td = ctx.task_definition()?;
     let trust = role
         .trust_policy
         .as_deref()
@@ -123,6 +156,9 @@ fn execution_role(ctx: &Context) -> Outcome {
             why: e.to_string(),
         })?;
     let acct = td.account();
+    // ECS also passes aws:SourceArn; which ARN is not documented, so conditions on it stay
+    // uncertain (a warning) rather than guessed.
+    let context = [("aws:SourceAccount", acct)];
     let trusted = trust.as_ref().map(|doc| {
         policy::evaluate(
             doc,
@@ -130,7 +166,7 @@ fn execution_role(ctx: &Context) -> Outcome {
                 action: "sts:AssumeRole",
                 resource: &role.arn,
                 principal: Some("ecs-tasks.amazonaws.com"),
-                context: &[("aws:SourceAccount", acct)],
+                context: &context,
             },
         )
     });
@@ -138,20 +174,38 @@ fn execution_role(ctx: &Context) -> Outcome {
         "let ECS tasks assume it: aws iam update-assume-role-policy --role-name {} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"ecs-tasks.amazonaws.com\"}},\"Action\":\"sts:AssumeRole\"}}]}}'",
         role.name
     );
-    match trusted {
-        Some(Decision::Allowed) => {}
-        Some(Decision::Uncertain { reasons }) => verdicts.push(Verdict::warn(
-            format!("{resource} (trust)"),
-            format!("whether ecs-tasks.amazonaws.com may assume {} depends on: {}", role.name, reasons.join("; ")),
+    let resource = format!("{} (trust)", role.arn);
+    Ok(match trusted {
+        Some(Decision::Allowed) => None,
+        Some(Decision::Uncertain { reasons }) => Some(Verdict::warn(
+            resource,
+            format!(
+                "whether ecs-tasks.amazonaws.com may assume {} depends on: {}",
+                role.name,
+                reasons.join("; ")
+            ),
             trust_fix,
         )),
-        _ => verdicts.push(Verdict::fail(
-            format!("{resource} (trust)"),
-            format!("{} does not trust ecs-tasks.amazonaws.com: ECS cannot use it to pull images or read secrets", role.name),
+        _ => Some(Verdict::fail(
+            resource,
+            format!(
+                "{} does not trust ecs-tasks.amazonaws.com: ECS cannot use it to {uses}",
+                role.name
+            ),
             trust_fix,
         )),
-    }
+    })
+}
 
+/// Each request the role's policies (with its permissions boundary) do not allow: a fail per
+/// group of missing actions, a warn per group that hangs on conditions, an error where the
+/// need itself could not be checked.
+pub(super) fn permission_verdicts(
+    role: &Role,
+    needed: &[TaskRequest],
+) -> Result<Vec<Verdict>, Problem> {
+    let resource = role.arn.clone();
+    let mut verdicts = Vec::new();
     let identity = identity_document(role)?;
     let boundary = role
         .permissions_boundary
@@ -163,7 +217,7 @@ fn execution_role(ctx: &Context) -> Outcome {
     let mut unknown_need: Vec<&TaskRequest> = Vec::new();
     let known = policy::principal_context(&role.arn, &role.tags);
     let context = policy::pairs(&known);
-    for r in &needed {
+    for r in needed {
         let mut decisions = vec![r.decide(&identity, None, &context)];
         if let Some(b) = &boundary {
             decisions.push(r.decide(b, None, &context));
@@ -246,21 +300,115 @@ fn execution_role(ctx: &Context) -> Outcome {
             "make sure those conditions hold when ECS uses the role at task start".to_string(),
         ));
     }
-    if verdicts.is_empty() {
-        let groups: std::collections::BTreeSet<&str> =
-            needed.iter().map(|r| group_of(r.action)).collect();
-        let allowed = if groups.is_empty() {
-            "nothing is needed from it".to_string()
-        } else {
-            format!(
-                "allows {}",
-                groups.into_iter().collect::<Vec<_>>().join(", ")
-            )
-        };
-        verdicts.push(Verdict::pass(
-            resource,
-            format!("{} trusts ecs-tasks.amazonaws.com and {allowed}{}; service control policies and resource policies cannot be seen from here", role.name, if boundary.is_some() { " within its permissions boundary" } else { "" }),
-        ));
-    }
     Ok(verdicts)
+}
+
+pub static TASK_ROLE: Check = Check {
+    id: "task-role",
+    title: "The task role exists and trusts ECS tasks",
+    severity: Severity::Error,
+    docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html",
+    run: task_role,
+    explain: Explain {
+        verifies: "That the taskRoleArn of the task definition names a role that exists and lets ecs-tasks.amazonaws.com assume it.",
+        why: "A missing role or a trust policy for another service stops the task with 'ECS was unable to assume the role … that was provided for this task'.",
+        decides: "Evaluates the trust policy for sts:AssumeRole by ecs-tasks.amazonaws.com with aws:SourceAccount set to the task's account; conditions on other keys (aws:SourceArn, whose value ECS does not document) are warnings. No task role: skipped here; efs-volumes and ecs-exec fail when they need one.",
+        fix: "Create the role with a trust policy for ecs-tasks.amazonaws.com (aws iam update-assume-role-policy …), or point taskRoleArn at one that has it.",
+    },
+};
+
+/// The task role, or the verdict that says why there is none to use for `need`.
+pub(super) fn task_role_for<'c>(
+    ctx: &'c Context,
+    need: &str,
+) -> Result<Result<&'c Role, Verdict>, Problem> {
+    let td = ctx.task_definition()?;
+    let Some(arn) = td.task_role_arn.as_deref() else {
+        return Ok(Err(Verdict::fail(
+            td.arn.as_str(),
+            format!("{need} runs with the task role, and the task definition has no taskRoleArn"),
+            "set taskRoleArn to a role that trusts ecs-tasks.amazonaws.com and allows what it needs (see the other findings of this check)",
+        )));
+    };
+    match ctx.snap.task_role.ok() {
+        Ok(Some(role)) => Ok(Ok(role)),
+        Err(e) if e.kind == GatherErrorKind::NotFound => Ok(Err(Verdict::fail(
+            arn,
+            format!("{need} runs with the task role {arn}, which does not exist"),
+            "create the role, or point taskRoleArn at an existing one",
+        ))),
+        Err(e) => Err(e.clone().into()),
+        Ok(None) => Err(Problem::NotGathered(crate::snapshot::GatherError {
+            action: "iam:GetRole".into(),
+            kind: GatherErrorKind::Skipped,
+            message: format!("the task role {arn} was not looked up"),
+        })),
+    }
+}
+
+fn task_role(ctx: &Context) -> Outcome {
+    let td = ctx.task_definition()?;
+    let Some(arn) = td.task_role_arn.as_deref() else {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the task definition names no taskRoleArn (efs-volumes and ecs-exec fail if they need one)",
+        )]);
+    };
+    let role = match ctx.snap.task_role.ok() {
+        Ok(Some(role)) => role,
+        Err(e) if e.kind == GatherErrorKind::NotFound => {
+            return Ok(vec![Verdict::fail(
+                arn,
+                format!("the task role {arn} does not exist: the task stops with 'ECS was unable to assume the role'"),
+                format!("create it with a trust policy for ecs-tasks.amazonaws.com (aws iam create-role --role-name {} --assume-role-policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"ecs-tasks.amazonaws.com\"}},\"Action\":\"sts:AssumeRole\"}}]}}'), or point taskRoleArn at an existing role", arn.rsplit('/').next().unwrap_or(arn)),
+            )]);
+        }
+        Err(e) => return Err(e.clone().into()),
+        Ok(None) => {
+            return Err(Problem::NotGathered(crate::snapshot::GatherError {
+                action: "iam:GetRole".into(),
+                kind: GatherErrorKind::Skipped,
+                message: format!("the task role {arn} was not looked up"),
+            }))
+        }
+    };
+    Ok(vec![
+        match trust_verdict(ctx, role, "run the task's containers with it")? {
+            Some(v) => v,
+            None => Verdict::pass(
+                role.arn.as_str(),
+                format!("{} trusts ecs-tasks.amazonaws.com", role.name),
+            ),
+        },
+    ])
+}
+
+/// What the role's own policies (within its permissions boundary) say to one request.
+pub(super) fn identity_decision(
+    role: &Role,
+    action: &str,
+    resource: &str,
+    context: &[(&str, &str)],
+) -> Result<Decision, Problem> {
+    let request = Request {
+        action,
+        resource,
+        principal: None,
+        context,
+    };
+    let identity = policy::evaluate(&identity_document(role)?, &request);
+    let Some(boundary) = &role.permissions_boundary else {
+        return Ok(identity);
+    };
+    let bounded = policy::evaluate(&document(boundary)?, &request);
+    Ok(match (identity, bounded) {
+        (d @ Decision::ExplicitDeny { .. }, _) | (_, d @ Decision::ExplicitDeny { .. }) => d,
+        (Decision::Allowed, Decision::Allowed) => Decision::Allowed,
+        (Decision::ImplicitDeny, _) | (_, Decision::ImplicitDeny) => Decision::ImplicitDeny,
+        (Decision::Uncertain { mut reasons }, Decision::Uncertain { reasons: more }) => {
+            reasons.extend(more);
+            Decision::Uncertain { reasons }
+        }
+        (d @ Decision::Uncertain { .. }, _) | (_, d @ Decision::Uncertain { .. }) => d,
+    })
 }

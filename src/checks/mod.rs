@@ -4,7 +4,9 @@
 mod context;
 mod dns;
 mod ecr_images;
+mod efs;
 mod endpoints;
+mod exec;
 mod health;
 mod iam;
 mod images;
@@ -280,11 +282,14 @@ pub static REGISTRY: &[&Check] = &[
     &endpoints::LOGS_ENDPOINT,
     &endpoints::SECRETS_ENDPOINTS,
     &endpoints::EXEC_ENDPOINT,
+    &exec::ECS_EXEC,
     &images::PUBLIC_IMAGE,
     &images::PULL_THROUGH_CACHE,
     &ecr_images::IMAGE_EXISTS,
     &ecr_images::IMAGE_PLATFORM,
     &iam::EXECUTION_ROLE,
+    &iam::TASK_ROLE,
+    &efs::EFS_VOLUMES,
     &health::HEALTH_CHECK_TIMING,
     &health::HEALTH_CHECK_GRACE,
     &ingress::LOAD_BALANCER_INGRESS,

@@ -27,7 +27,7 @@ pub static NETWORK_ACL: Check = Check {
 
 const HTTPS: i32 = 443;
 
-enum Gap {
+pub(super) enum Gap {
     Blocked(String),
     Partial(String),
 }
@@ -74,7 +74,7 @@ fn join_numbers(n: &[i32]) -> String {
 const NAT_PORTS: (i32, i32) = (1024, 65535);
 
 /// The ephemeral ports the task's OS picks (Linux 32768-60999, Windows 49152-65535).
-fn task_ports(ctx: &Context) -> Result<(i32, i32), Problem> {
+pub(super) fn task_ports(ctx: &Context) -> Result<(i32, i32), Problem> {
     Ok(if ctx.task_definition()?.is_windows() {
         (49152, 65535)
     } else {
@@ -110,29 +110,38 @@ fn flow_gaps(
     client_ports: (i32, i32),
     what: &str,
 ) -> Vec<Gap> {
-    let mut gaps = Vec::new();
-    let https = nacl_evaluate(
-        &acl.entries,
+    port_flow_gaps(
+        acl,
+        HTTPS,
         outbound_443,
         peer,
-        (HTTPS, HTTPS),
         public_only,
-    );
-    let dir = if outbound_443 { "outbound" } else { "inbound" };
-    let back = if outbound_443 { "inbound" } else { "outbound" };
-    gaps.extend(gap(&https, public_only, format!("{dir} TCP 443 {what}")));
-    let full = nacl_evaluate(
-        &acl.entries,
-        !outbound_443,
-        peer,
-        (1024, 65535),
-        public_only,
-    );
+        client_ports,
+        what,
+    )
+}
+
+/// TCP `port` out (or in) and the return traffic on ephemeral ports the other way.
+pub(super) fn port_flow_gaps(
+    acl: &NetworkAcl,
+    port: i32,
+    outbound: bool,
+    peer: Ipv4Net,
+    public_only: bool,
+    client_ports: (i32, i32),
+    what: &str,
+) -> Vec<Gap> {
+    let mut gaps = Vec::new();
+    let https = nacl_evaluate(&acl.entries, outbound, peer, (port, port), public_only);
+    let dir = if outbound { "outbound" } else { "inbound" };
+    let back = if outbound { "inbound" } else { "outbound" };
+    gaps.extend(gap(&https, public_only, format!("{dir} TCP {port} {what}")));
+    let full = nacl_evaluate(&acl.entries, !outbound, peer, (1024, 65535), public_only);
     if full != NaclResult::Allowed {
         // The replies go to the client's ephemeral ports: AWS recommends allowing
         // 1024-65535; the client's own range is what must be open.
         let (lo, hi) = client_ports;
-        let client = nacl_evaluate(&acl.entries, !outbound_443, peer, client_ports, public_only);
+        let client = nacl_evaluate(&acl.entries, !outbound, peer, client_ports, public_only);
         gaps.extend(gap(
             &client,
             public_only,
@@ -142,7 +151,12 @@ fn flow_gaps(
     gaps
 }
 
-fn verdict_from_gaps(resource: String, gaps: Vec<Gap>, ok: String, fix: String) -> Verdict {
+pub(super) fn verdict_from_gaps(
+    resource: String,
+    gaps: Vec<Gap>,
+    ok: String,
+    fix: String,
+) -> Verdict {
     let blocked: Vec<String> = gaps
         .iter()
         .filter_map(|g| match g {

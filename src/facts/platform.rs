@@ -15,6 +15,13 @@ pub struct Resolved {
     pub needs_ecr_api: bool,
 }
 
+impl Resolved {
+    /// Linux 1.4.0 or later, or any Windows version: what EFS volumes and ECS Exec need.
+    pub fn at_least_1_4_0(&self) -> bool {
+        self.needs_ecr_api
+    }
+}
+
 pub fn resolve(workload: &Workload, td: &TaskDefinition) -> Resolved {
     let windows = td.is_windows();
     let configured = workload

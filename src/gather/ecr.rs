@@ -16,8 +16,8 @@ use crate::facts::cache;
 use crate::manifest::{self, Parsed};
 use crate::snapshot::{
     EcrImage, Fetched, GatherError, GatherErrorKind, ImageDetails, ImageLookup, ImageManifest,
-    ImagePlatform, ImageStatus, ManifestContent, PullThroughCacheRule, Registry, RepositoryPolicy,
-    RepositoryStatus,
+    ImagePlatform, ImageStatus, ManifestContent, PullThroughCacheRule, Registry, RepositoryStatus,
+    ResourcePolicy,
 };
 
 /// The registry's pull-through cache rules.
@@ -551,7 +551,7 @@ async fn repository_policy(
     client: &Client,
     registry_id: &str,
     repository: &str,
-) -> Fetched<RepositoryPolicy> {
+) -> Fetched<ResourcePolicy> {
     let result = client
         .get_repository_policy()
         .registry_id(registry_id)
@@ -560,7 +560,7 @@ async fn repository_policy(
         .limited()
         .await;
     match result {
-        Ok(out) => Fetched::Ok(RepositoryPolicy {
+        Ok(out) => Fetched::Ok(ResourcePolicy {
             text: out.policy_text().map(str::to_string),
         }),
         Err(err)
@@ -568,7 +568,7 @@ async fn repository_policy(
                 .as_service_error()
                 .is_some_and(|e| e.is_repository_policy_not_found_exception()) =>
         {
-            Fetched::Ok(RepositoryPolicy { text: None })
+            Fetched::Ok(ResourcePolicy { text: None })
         }
         Err(err) => Fetched::failed(classify("ecr:GetRepositoryPolicy", &err)),
     }

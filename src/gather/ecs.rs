@@ -6,8 +6,9 @@ use futures::future::join_all;
 use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
-    Container, ContainerHealthCheck, Fetched, GatherErrorKind, LogConfiguration, PortMapping,
-    SecretRef, ServiceLoadBalancer, TaskDefinition, Workload,
+    Container, ContainerHealthCheck, EfsVolume, ExecConfiguration, Fetched, GatherErrorKind,
+    LogConfiguration, MountPoint, PortMapping, SecretRef, ServiceLoadBalancer, TaskDefinition,
+    Volume, Workload,
 };
 
 /// DescribeServices takes at most 10 services per call.
@@ -255,6 +256,7 @@ pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<Tas
         execution_role_arn: td.execution_role_arn().map(str::to_string),
         task_role_arn: td.task_role_arn().map(str::to_string),
         ephemeral_storage_gib: td.ephemeral_storage().map(|e| e.size_in_gib()),
+        volumes: td.volumes().iter().map(volume).collect(),
         containers: td.container_definitions().iter().map(container).collect(),
     })
 }
@@ -313,5 +315,80 @@ fn container(c: &aws_sdk_ecs::types::ContainerDefinition) -> Container {
             retries: h.retries(),
             start_period: h.start_period(),
         }),
+        mount_points: c
+            .mount_points()
+            .iter()
+            .map(|m| MountPoint {
+                source_volume: m.source_volume().unwrap_or_default().to_string(),
+                container_path: m.container_path().unwrap_or_default().to_string(),
+                read_only: m.read_only().unwrap_or(false),
+            })
+            .collect(),
+        readonly_root_filesystem: c.readonly_root_filesystem().unwrap_or(false),
+        init_process_enabled: c
+            .linux_parameters()
+            .and_then(|l| l.init_process_enabled())
+            .unwrap_or(false),
     }
+}
+
+fn volume(v: &aws_sdk_ecs::types::Volume) -> Volume {
+    Volume {
+        name: v.name().unwrap_or_default().to_string(),
+        efs: v.efs_volume_configuration().map(|e| {
+            let auth = e.authorization_config();
+            EfsVolume {
+                file_system_id: e.file_system_id().to_string(),
+                root_directory: e.root_directory().map(str::to_string),
+                transit_encryption: e
+                    .transit_encryption()
+                    .is_some_and(|t| t.as_str() == "ENABLED"),
+                access_point_id: auth.and_then(|a| a.access_point_id()).map(str::to_string),
+                iam: auth
+                    .and_then(|a| a.iam())
+                    .is_some_and(|i| i.as_str() == "ENABLED"),
+            }
+        }),
+    }
+}
+
+/// The cluster's ECS Exec settings (`None`: it has none).
+pub async fn exec_configuration(
+    client: &Client,
+    cluster: &str,
+) -> Fetched<Option<ExecConfiguration>> {
+    let result = client
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .limited()
+        .await;
+    let out = match result {
+        Ok(out) => out,
+        Err(err) => return Fetched::failed(classify("ecs:DescribeClusters", &err)),
+    };
+    let Some(found) = out.clusters().first() else {
+        return Fetched::failed(crate::snapshot::GatherError {
+            action: "ecs:DescribeClusters".into(),
+            kind: GatherErrorKind::NotFound,
+            message: format!("no cluster {cluster}"),
+        });
+    };
+    Fetched::Ok(
+        found
+            .configuration()
+            .and_then(|c| c.execute_command_configuration())
+            .map(|e| {
+                let log = e.log_configuration();
+                ExecConfiguration {
+                    kms_key_id: e.kms_key_id().map(str::to_string),
+                    logging: e.logging().map(|l| l.as_str().to_string()),
+                    log_group: log
+                        .and_then(|l| l.cloud_watch_log_group_name())
+                        .map(str::to_string),
+                    s3_bucket: log.and_then(|l| l.s3_bucket_name()).map(str::to_string),
+                    s3_key_prefix: log.and_then(|l| l.s3_key_prefix()).map(str::to_string),
+                }
+            }),
+    )
 }

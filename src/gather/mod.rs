@@ -18,6 +18,7 @@ mod calls;
 mod ec2;
 mod ecr;
 mod ecs;
+mod efs;
 mod elbv2;
 mod errors;
 mod iam;
@@ -35,8 +36,8 @@ use futures::future::{join_all, FutureExt};
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
-    Fetched, GatherError, GatherErrorKind, LaunchType, Network, Role, Snapshot, TaskDefinition,
-    Workload, SCHEMA_VERSION,
+    ExecConfiguration, Fetched, GatherError, GatherErrorKind, LaunchType, Network, Role, Snapshot,
+    TaskDefinition, Workload, SCHEMA_VERSION,
 };
 
 pub use calls::CallLog;
@@ -190,6 +191,7 @@ async fn gather_all(
     let elb_client = client!(aws_sdk_elasticloadbalancingv2, &config, calls);
     let ecr_client = client!(aws_sdk_ecr, &config, calls);
     let iam_client = client!(aws_sdk_iam, &config, calls);
+    let efs_client = client!(aws_sdk_efs, &config, calls);
     let blobs = blob::BlobClient::new(calls.clone());
     (observer.step)("describing the ECS services…");
 
@@ -203,6 +205,13 @@ async fn gather_all(
     // Everything below is fetched once per unique id, however many services share it.
     let td_arns = unique(workloads.iter().map(|w| w.task_definition.clone()));
     let subnet_ids = unique(workloads.iter().flat_map(|w| w.subnets.clone()));
+    // The cluster's ECS Exec settings matter only to services that enable it.
+    let exec_clusters = unique(
+        workloads
+            .iter()
+            .filter(|w| w.enable_execute_command)
+            .filter_map(|w| w.cluster.clone()),
+    );
     let tg_arns = unique(workloads.iter().flat_map(|w| {
         w.load_balancers
             .iter()
@@ -243,11 +252,17 @@ async fn gather_all(
             .values()
             .filter_map(|t| t.ok().ok())
             .collect();
-        let role_arns = unique(
-            good_tds
+        // Execution and task roles alike: a role both name is fetched once.
+        let role_arns = unique(good_tds.iter().flat_map(|td| {
+            [td.execution_role_arn.clone(), td.task_role_arn.clone()]
+                .into_iter()
+                .flatten()
+        }));
+        let file_system_ids = unique(good_tds.iter().flat_map(|td| {
+            td.volumes
                 .iter()
-                .filter_map(|td| td.execution_role_arn.clone()),
-        );
+                .filter_map(|v| v.efs.as_ref().map(|e| e.file_system_id.clone()))
+        }));
         let repositories = unique(good_tds.iter().flat_map(|td| own_repositories(td, &region)));
         let wanted: Vec<ecr::WantedImage> = good_tds
             .iter()
@@ -272,7 +287,7 @@ async fn gather_all(
             .collect();
         // Read once, by whichever of the registry and the image lookups asks first.
         let rules = ecr::pull_through_cache_rules(&ecr_client).shared();
-        let (roles, registry, images) = calls::later_wave(1, async {
+        let (roles, registry, images, file_systems) = calls::later_wave(1, async {
             tokio::join!(
                 join_all(
                     role_arns
@@ -287,25 +302,41 @@ async fn gather_all(
                     }
                 },
                 ecr::gather_images(&image_clients, &blobs, rules.clone(), &wanted),
+                join_all(
+                    file_system_ids
+                        .iter()
+                        .map(|id| efs::gather_file_system(&efs_client, id))
+                ),
             )
         })
         .await;
         let roles: BTreeMap<String, Fetched<Option<Role>>> =
             role_arns.into_iter().zip(roles).collect();
-        (task_definitions, registry, roles, images)
+        (task_definitions, registry, roles, images, file_systems)
     };
     // The longest chain first (task definition → role → policy → version): its requests go
     // out ahead of the others in each round, so an endpoint serving them in order answers the
     // critical path first.
-    let ((task_definitions, registry, roles, images), (task_subnets, networks), target_groups) =
-        calls::in_wave(lookup_waves + 1, async {
-            tokio::join!(
-                task_definition_chain,
-                network_chain,
-                elbv2::gather_target_groups(&elb_client, &tg_arns),
-            )
-        })
-        .await;
+    let (
+        (task_definitions, registry, roles, images, file_systems),
+        (task_subnets, networks),
+        target_groups,
+        exec_configurations,
+    ) = calls::in_wave(lookup_waves + 1, async {
+        tokio::join!(
+            task_definition_chain,
+            network_chain,
+            elbv2::gather_target_groups(&elb_client, &tg_arns),
+            join_all(
+                exec_clusters
+                    .iter()
+                    .map(|c| ecs::exec_configuration(&ecs_client, c))
+            ),
+        )
+    })
+    .await;
+    let exec_configurations: BTreeMap<String, Fetched<Option<ExecConfiguration>>> =
+        exec_clusters.into_iter().zip(exec_configurations).collect();
     if let Target::PreDeploy(PreDeploy {
         task_definition, ..
     }) = target
@@ -332,6 +363,40 @@ async fn gather_all(
                     None => Fetched::Ok(None),
                     Some(arn) => roles[arn].clone(),
                 },
+            };
+            let task_role = match task_definition.ok() {
+                Err(error) => Fetched::failed(errors::skipped("iam:GetRole", error)),
+                Ok(td) => match &td.task_role_arn {
+                    None => Fetched::Ok(None),
+                    Some(arn) => roles[arn].clone(),
+                },
+            };
+            let file_systems = match task_definition.ok() {
+                Err(error) => Fetched::failed(errors::skipped(
+                    "elasticfilesystem:DescribeFileSystems",
+                    error,
+                )),
+                Ok(td) => Fetched::Ok(
+                    file_systems
+                        .iter()
+                        .filter(|fs| {
+                            td.volumes
+                                .iter()
+                                .any(|v| v.efs.as_ref().is_some_and(|e| e.file_system_id == fs.id))
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+            };
+            let exec_configuration = match &workload.cluster {
+                _ if !workload.enable_execute_command => Fetched::failed(GatherError {
+                    action: "ecs:DescribeClusters".into(),
+                    kind: GatherErrorKind::Skipped,
+                    message: "not needed: ECS Exec is off".into(),
+                }),
+                Some(cluster) => exec_configurations[cluster].clone(),
+                // Before the deploy there is no cluster to read.
+                None => Fetched::Ok(None),
             };
             let target_groups = match target_groups.ok() {
                 Err(error) => Fetched::failed(error.clone()),
@@ -374,6 +439,9 @@ async fn gather_all(
                 execution_role,
                 target_groups,
                 images,
+                task_role,
+                file_systems,
+                exec_configuration,
             }
         })
         .collect())

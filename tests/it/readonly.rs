@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use crate::repo;
 
 /// (gather file, SDK crate, IAM service prefix).
-const SERVICES: [(&str, &str, &str); 5] = [
+const SERVICES: [(&str, &str, &str); 6] = [
     ("ec2.rs", "aws-sdk-ec2", "ec2"),
+    ("efs.rs", "aws-sdk-efs", "elasticfilesystem"),
     ("ecs.rs", "aws-sdk-ecs", "ecs"),
     ("ecr.rs", "aws-sdk-ecr", "ecr"),
     ("iam.rs", "aws-sdk-iam", "iam"),
