@@ -138,6 +138,7 @@ impl Intercept for CallLog {
 fn service_prefix(service: &str) -> String {
     match service {
         "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "elasticloadbalancing".into(),
+        "EFS" => "elasticfilesystem".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }

@@ -41,6 +41,8 @@ EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecut
 SECRET_ENV = {"name": "DB_PASSWORD", "value": "hunter2"}  # must never appear in a snapshot
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
 # Templates: {account}, {region} and (in policy resources) {secret_arn} are filled in.
+EFS_CLIENT_ACTIONS = ("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite")
+TASK_ROLE = "webTaskRole-{region}"
 IMAGE_TAG = "1.0"
 PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":" + IMAGE_TAG
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -118,6 +120,13 @@ class Spec:
     # linux/arm64 with a BuildKit attestation), "amd64" (one Docker v2 manifest and its config
     # blob), "arm64-only" (an index of linux/arm64 and an attestation), or None (nothing).
     pushed_image: str | None = "multi-arch"
+    # An EFS volume /data with IAM authorization through an access point: "ok" (a mount
+    # target per subnet whose SG admits TCP 2049 from the task), "one-az" (a mount target in
+    # the first subnet's zone only), "sg-closed" (the mount targets' SG admits nothing); None.
+    efs: str | None = None
+    # The task role's actions (on "*"), or None for no task role.
+    task_role_actions: tuple | None = None
+    enable_execute_command: bool = False
     # (ecrRepositoryPrefix, upstreamRegistryUrl) of an ECR pull through cache rule, or None.
     ptc_rule: tuple | None = None
     # An ECR repository created besides `web` (the pull through cache's), or None.
@@ -213,6 +222,14 @@ SCENARIOS = {
     "no-service": lambda s: replace(s, create_workload=False, create_service=False),
     "public-image": lambda s: replace(s, image="nginx:1.27"),
     "image-tag-missing": lambda s: replace(s, pushed_image=None),
+    "efs-ok": lambda s: replace(s, efs="ok", task_role_actions=EFS_CLIENT_ACTIONS),
+    "efs-one-az": lambda s: replace(s, efs="one-az", task_role_actions=EFS_CLIENT_ACTIONS),
+    "efs-sg-closed": lambda s: replace(s, efs="sg-closed", task_role_actions=EFS_CLIENT_ACTIONS),
+    # ECS Exec on, with a task role that may mount EFS and write logs but not open the SSM
+    # channels (NAT network: the ssmmessages endpoint is not the question).
+    "efs-exec-without-ssm": lambda s: replace(
+        SCENARIOS["nat-only"](s), efs="ok", enable_execute_command=True,
+        task_role_actions=EFS_CLIENT_ACTIONS + ("logs:*",)),
     "image-amd64": lambda s: replace(s, pushed_image="amd64"),
     "image-arm64-only": lambda s: replace(s, pushed_image="arm64-only"),
 
@@ -271,6 +288,9 @@ class Built:
     subnet_ids: list = field(default_factory=list)  # the task (private) subnets
     public_subnet_id: str | None = None
     availability_zones: list = field(default_factory=list)
+    task_role_arn: str | None = None
+    file_system_id: str | None = None
+    access_point_id: str | None = None
     task_sg: str | None = None
     endpoint_sg: str | None = None
     route_table_ids: dict = field(default_factory=dict)  # "private", "public", "other", ...
@@ -322,6 +342,7 @@ class Builder:
         self.iam = session.client("iam", endpoint_url=endpoint, config=cfg)
         self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint, config=cfg)
         self.elbv2 = session.client("elbv2", endpoint_url=endpoint, config=cfg)
+        self.efs = session.client("efs", endpoint_url=endpoint, config=cfg)
         self.region = region
         self.out = Built(scenario=name, region=region)
 
@@ -698,6 +719,24 @@ class Builder:
             index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
             self.put_manifest(index, OCI_INDEX, IMAGE_TAG)
 
+    def change(self, args):
+        """One change to what an earlier build made (see main's flags)."""
+        if args.push_image:
+            self.push_image(replace(Spec(), pushed_image=args.push_image))
+        if args.archive_image:
+            self.ecr.update_image_storage_class(
+                repositoryName=REPOSITORY, imageId={"imageTag": IMAGE_TAG},
+                targetStorageClass="ARCHIVE")
+        if args.drop_mount_target:
+            fs = self.efs.describe_file_systems()["FileSystems"][0]["FileSystemId"]
+            targets = self.efs.describe_mount_targets(FileSystemId=fs)["MountTargets"]
+            self.efs.delete_mount_target(MountTargetId=targets[-1]["MountTargetId"])
+        if args.close_efs_sg:
+            group = self.ec2.describe_security_groups(
+                Filters=[{"Name": "group-name", "Values": ["efs"]}])["SecurityGroups"][0]
+            self.ec2.revoke_security_group_ingress(
+                GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+
     def image_manifest(self, arch):
         config = json.dumps({"architecture": arch, "os": "linux", "config": {},
                              "rootfs": {"type": "layers", "diff_ids": []}}).encode()
@@ -724,6 +763,42 @@ class Builder:
                            imageManifestMediaType=media_type, imageDigest=digest, **kwargs)
         return digest
 
+    def task_role(self, spec):
+        if spec.task_role_actions is None:
+            return
+        name = self.fill(TASK_ROLE)
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}
+        self.out.task_role_arn = self.iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.iam.put_role_policy(RoleName=name, PolicyName="task", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": list(spec.task_role_actions), "Resource": "*"}]}))
+
+    def file_system(self, spec):
+        """An EFS file system with mount targets (see Spec.efs) and an access point."""
+        if spec.efs is None:
+            return
+        fs = self.efs.create_file_system(CreationToken=f"data-{self.region}", Encrypted=True)
+        self.out.file_system_id = fs["FileSystemId"]
+        efs_sg = self.ec2.create_security_group(
+            GroupName="efs", Description="EFS mount targets", VpcId=self.out.vpc_id)["GroupId"]
+        nfs = {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049}
+        if spec.efs != "sg-closed":
+            self.ec2.authorize_security_group_ingress(GroupId=efs_sg, IpPermissions=[
+                dict(nfs, UserIdGroupPairs=[{"GroupId": self.out.task_sg, "UserId": ACCOUNT_ID}])])
+        if spec.task_sg_egress != "default":
+            self.ec2.authorize_security_group_egress(GroupId=self.out.task_sg, IpPermissions=[
+                dict(nfs, UserIdGroupPairs=[{"GroupId": efs_sg, "UserId": ACCOUNT_ID}])])
+        subnets = self.out.subnet_ids[:1] if spec.efs == "one-az" else self.out.subnet_ids
+        for subnet in subnets:
+            self.efs.create_mount_target(
+                FileSystemId=self.out.file_system_id, SubnetId=subnet, SecurityGroups=[efs_sg])
+        self.out.access_point_id = self.efs.create_access_point(
+            FileSystemId=self.out.file_system_id,
+            RootDirectory={"Path": "/web"})["AccessPointId"]
+
     def task_definition(self, spec, family, port):
         """Registers `family` with one container named like it (CONTAINER_NAME for `web`)."""
         container = {
@@ -744,6 +819,16 @@ class Builder:
             container["portMappings"] = [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}]
         if spec.secret is not None:
             container["secrets"] = [{"name": spec.secret[2], "valueFrom": self.out.secret_arn}]
+        extra = {}
+        if self.out.task_role_arn:
+            extra["taskRoleArn"] = self.out.task_role_arn
+        if spec.enable_execute_command:
+            container["linuxParameters"] = {"initProcessEnabled": True}
+        if self.out.file_system_id:
+            container["mountPoints"] = [{"sourceVolume": "data", "containerPath": "/data"}]
+            extra["volumes"] = [{"name": "data", "efsVolumeConfiguration": {
+                "fileSystemId": self.out.file_system_id, "transitEncryption": "ENABLED",
+                "authorizationConfig": {"accessPointId": self.out.access_point_id, "iam": "ENABLED"}}}]
         arn = self.ecs.register_task_definition(
             family=family,
             requiresCompatibilities=["FARGATE"],
@@ -752,6 +837,7 @@ class Builder:
             memory="512",
             executionRoleArn=self.out.execution_role_arn,
             containerDefinitions=[container],
+            **extra,
         )["taskDefinition"]["taskDefinitionArn"]
         self.out.task_definition_arns[family] = arn
         return arn
@@ -794,6 +880,8 @@ class Builder:
         )
         if spec.platform_version is not None:
             kwargs["platformVersion"] = spec.platform_version
+        if spec.enable_execute_command:
+            kwargs["enableExecuteCommand"] = True
         if target_group is not None:
             kwargs["loadBalancers"] = [
                 {
@@ -875,6 +963,8 @@ class Builder:
         self.secret(spec)
         self.execution_role(spec)
         self.pull_through_cache(spec)
+        self.task_role(spec)
+        self.file_system(spec)
         self.workload(spec)
         if spec.cluster_services is not None:
             self.cluster_services(spec)
@@ -888,17 +978,23 @@ def main():
     parser.add_argument("--endpoint", help="moto server URL, e.g. http://127.0.0.1:5000")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--list", action="store_true", help="print the scenario names")
+    # Changes to a scenario built before in the region, as they happen to live accounts.
     parser.add_argument("--archive-image", action="store_true",
-                        help="archive REPOSITORY:IMAGE_TAG of a scenario built before, as a lifecycle rule would")
+                        help="archive REPOSITORY:IMAGE_TAG, as a lifecycle rule would")
+    parser.add_argument("--push-image", choices=("multi-arch", "amd64", "arm64-only"),
+                        help="push REPOSITORY:IMAGE_TAG of this kind (see Spec.pushed_image)")
+    parser.add_argument("--drop-mount-target", action="store_true",
+                        help="delete the EFS file system's last mount target")
+    parser.add_argument("--close-efs-sg", action="store_true",
+                        help="revoke TCP 2049 from the task on the mount targets' security group")
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.list:
         print("\n".join((*SCENARIOS, *PATTERNS)))
         return 0
-    if args.archive_image and args.endpoint:
-        ecr = Builder(args.endpoint, args.region, "archive").ecr
-        ecr.update_image_storage_class(repositoryName=REPOSITORY, imageId={"imageTag": IMAGE_TAG},
-                                       targetStorageClass="ARCHIVE")
+    if args.endpoint and (args.archive_image or args.push_image or args.drop_mount_target
+                          or args.close_efs_sg):
+        Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)
     if spec is None or not args.endpoint:

@@ -18,6 +18,7 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     archives and restores; CompleteLayerUpload keeps the blob and GetDownloadUrlForLayer
     returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
     BatchGetImage failures name the image id as requested.
+  * The fault injection and the request log know EFS's REST operations by method and path.
   * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
@@ -439,6 +440,20 @@ XML_NAMESPACES = {
 }
 
 
+# The REST operations the tool calls, by method and path (EFS API reference, each
+# operation's "Request Syntax": https://docs.aws.amazon.com/efs/latest/ug/API_Operations.html).
+REST_ROUTES = {
+    "elasticfilesystem": [
+        ("GET", re.compile(r"/2015-02-01/file-systems/[^/]+/policy"), "DescribeFileSystemPolicy"),
+        ("GET", re.compile(r"/2015-02-01/file-systems/?"), "DescribeFileSystems"),
+        ("GET", re.compile(r"/2015-02-01/mount-targets/[^/]+/security-groups"),
+         "DescribeMountTargetSecurityGroups"),
+        ("GET", re.compile(r"/2015-02-01/mount-targets/?"), "DescribeMountTargets"),
+        ("GET", re.compile(r"/2015-02-01/access-points/?"), "DescribeAccessPoints"),
+    ],
+}
+
+
 class FaultInjection:
     def __init__(self, app):
         self.app = app
@@ -641,6 +656,14 @@ class FaultInjection:
             return None
         key, service = match.group(1), match.group(2).lower()
         target = environ.get("HTTP_X_AMZ_TARGET")
+        if service in REST_ROUTES:
+            # REST protocols name the operation by method and path, not by a header.
+            method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+            action = next((name for verb, rx, name in REST_ROUTES[service]
+                           if verb == method and rx.fullmatch(path)), None)
+            if not action:
+                return None
+            return key, service, f"{service}:{action}", "json"
         if target:
             action, protocol = target.rsplit(".", 1)[-1], "json"
         else:

@@ -1151,39 +1151,59 @@ fn calls_start_as_soon_as_their_inputs_are_known() {
     }
 }
 
-/// Images pushed to the emulator's ECR the way `docker push` pushes them.
+/// Images pushed to the emulator's ECR the way `docker push` pushes them: first nothing
+/// under the tag, then an arm64-only index, then a multi-arch one.
 #[test]
 fn a_missing_tag_and_an_arm64_only_image_fail_with_exit_1() {
-    for (name, region, failing_check, words) in [
-        (
-            "image-tag-missing",
-            "ap-northeast-1",
-            "image-exists",
-            "has no image with tag 1.0",
-        ),
-        (
-            "image-arm64-only",
-            "ap-southeast-7",
-            "image-platform",
-            "offers linux/arm64",
-        ),
-    ] {
-        scenario(name, region);
-        let run = check_json(region);
-        let doc = run.json();
-        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
-        assert_eq!(failing(&doc).len(), 1, "{name}: {:#?}", failing(&doc));
-        assert_eq!(statuses(&doc, failing_check), ["fail"], "{name}");
-        let row = finding(&doc, failing_check);
-        let message = row["message"].as_str().unwrap();
-        assert!(message.contains(words), "{name}: {row}");
-        if name == "image-arm64-only" {
-            // The index's attestation entry (unknown/unknown) is not a platform.
-            assert!(!message.contains("unknown"), "{row}");
-            let fix = row["remediation"].as_str().unwrap();
-            assert!(fix.contains("--platform linux/amd64,linux/arm64"), "{row}");
-        }
-    }
+    let region = "ap-northeast-1";
+    scenario("image-tag-missing", region);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(failing(&doc).len(), 1, "{:#?}", failing(&doc));
+    let row = finding(&doc, "image-exists");
+    assert_eq!(row["status"], "fail");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no image with tag 1.0"),
+        "{row}"
+    );
+
+    change(region, &["--push-image", "arm64-only"]);
+    let run = check_json(region);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(failing(&doc).len(), 1, "{:#?}", failing(&doc));
+    let row = finding(&doc, "image-platform");
+    assert_eq!(row["status"], "fail");
+    let message = row["message"].as_str().unwrap();
+    assert!(message.contains("offers linux/arm64"), "{row}");
+    // The index's attestation entry (unknown/unknown) is not a platform.
+    assert!(!message.contains("unknown"), "{row}");
+    let fix = row["remediation"].as_str().unwrap();
+    assert!(fix.contains("--platform linux/amd64,linux/arm64"), "{row}");
+
+    change(region, &["--push-image", "multi-arch"]);
+    let run = check_json(region);
+    assert_eq!(run.code, 0, "{:#?}", failing(&run.json()));
+}
+
+/// A change to what a scenario built, as it happens in a live account (scenario.py's flags).
+fn change(region: &str, flags: &[&str]) {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .arg(repo().join("tests/emulator/scenario.py"))
+        .args(["--endpoint", &emu.url, "--region", region])
+        .args(flags)
+        .output()
+        .expect("scenario builder runs");
+    assert!(
+        out.status.success(),
+        "{flags:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A single manifest's platform is in its config blob: the URL from GetDownloadUrlForLayer,
@@ -1234,23 +1254,7 @@ fn a_single_manifest_is_judged_by_its_config_blob_until_it_is_archived() {
     );
     assert_eq!(statuses(&doc, "execution-role"), ["pass"]);
 
-    let emu = emulator();
-    let archived = Command::new(&emu.python)
-        .arg(repo().join("tests/emulator/scenario.py"))
-        .args([
-            "--endpoint",
-            &emu.url,
-            "--region",
-            region,
-            "--archive-image",
-        ])
-        .output()
-        .expect("scenario builder runs");
-    assert!(
-        archived.status.success(),
-        "{}",
-        String::from_utf8_lossy(&archived.stderr)
-    );
+    change(region, &["--archive-image"]);
     let run = tool(region, key, &args);
     let doc = run.json();
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -1265,4 +1269,92 @@ fn a_single_manifest_is_judged_by_its_config_blob_until_it_is_archived() {
         .unwrap()
         .contains("--target-storage-class STANDARD"));
     assert_eq!(statuses(&doc, "image-platform"), ["skip"]);
+}
+
+/// moto implements EFS; the emulator adds the REST routes its fault injection needs.
+#[test]
+fn efs_volumes_and_ecs_exec_against_the_real_api() {
+    let region = "ap-southeast-7";
+    let built = scenario("efs-exec-without-ssm", region);
+    let key = "AKIAEFSEXEC";
+    let args = [
+        "check",
+        "--cluster",
+        "app",
+        "--service",
+        "web",
+        "--format",
+        "json",
+    ];
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    // The EFS volume mounts; Exec's task role may not open the SSM channels.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        statuses(&doc, "efs-volumes"),
+        ["pass"],
+        "{:#?}",
+        failing(&doc)
+    );
+    assert_eq!(statuses(&doc, "task-role"), ["pass"]);
+    let failed = failing(&doc);
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(
+        failed[0].starts_with("\"ecs-exec\" \"fail\"")
+            && failed[0].contains("ssmmessages:CreateControlChannel"),
+        "{failed:#?}"
+    );
+    // One file system: each EFS read once, the security groups once per mount target.
+    let efs = serde_json::json!({
+        "elasticfilesystem:DescribeAccessPoints": 1,
+        "elasticfilesystem:DescribeFileSystemPolicy": 1,
+        "elasticfilesystem:DescribeFileSystems": 1,
+        "elasticfilesystem:DescribeMountTargetSecurityGroups": 2,
+        "elasticfilesystem:DescribeMountTargets": 1,
+    });
+    let requests = emulator_requests(key);
+    for (action, count) in efs.as_object().unwrap() {
+        assert_eq!(&requests[action], count, "{action}: {requests}");
+        assert_eq!(
+            &doc["stats"]["api_calls_by_operation"][action], count,
+            "{action}"
+        );
+    }
+    assert_eq!(requests["ecs:DescribeClusters"], 1);
+    let file_system = built["file_system_id"].as_str().unwrap();
+
+    // A denied EFS read is an error naming it, never a pass.
+    deny("AKIAEFSDENIED", &["elasticfilesystem:DescribeMountTargets"]);
+    let run = tool(region, "AKIAEFSDENIED", &args);
+    let doc = run.json();
+    // Exit 1, not 2: ecs-exec still fails, and a failure outranks an error.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let row = finding(&doc, "efs-volumes");
+    assert_eq!(row["status"], "error");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("elasticfilesystem:DescribeMountTargets"));
+
+    change(region, &["--drop-mount-target"]);
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1);
+    let gone = format!("{file_system} has no mount target in");
+    assert!(
+        failing(&doc).iter().any(|f| f.contains(&gone)),
+        "{:#?}",
+        failing(&doc)
+    );
+
+    change(region, &["--close-efs-sg"]);
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert!(
+        failing(&doc)
+            .iter()
+            .any(|f| f.contains("do not allow inbound TCP 2049 from the task")),
+        "{:#?}",
+        failing(&doc)
+    );
 }

@@ -1035,3 +1035,89 @@ fn image_existence_and_platform() {
         [Status::Skip, Status::Skip]
     );
 }
+
+#[test]
+fn efs_volumes_task_role_and_exec() {
+    assert_verdicts("efs-ok", &[]);
+    let f = assert_verdicts("efs-one-zone-two-azs", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("One Zone file system in ap-northeast-1a"));
+    let f = assert_verdicts("efs-no-mount-target-second-az", &[("efs-volumes", "fail")]);
+    let row = find(&f, "efs-volumes", Status::Fail);
+    assert!(
+        row.message.contains("no mount target in ap-northeast-1c"),
+        "{}",
+        row.message
+    );
+    assert!(row.remediation.contains(
+        "aws efs create-mount-target --file-system-id fs-0a1b2c3d --subnet-id subnet-0b2"
+    ));
+    let f = assert_verdicts("efs-sg-wrong-group", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .remediation
+        .contains("authorize-security-group-ingress --group-id sg-0efs"));
+    let f = assert_verdicts("efs-nacl-blocks-replies", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("return traffic"));
+    let f = assert_verdicts(
+        "efs-access-point-root-directory",
+        &[("efs-volumes", "fail")],
+    );
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("rootDirectory"));
+    let f = assert_verdicts("efs-iam-without-transit", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("IAM authorization needs transitEncryption ENABLED"));
+    let f = assert_verdicts("efs-role-without-client-write", &[("efs-volumes", "fail")]);
+    let row = find(&f, "efs-volumes", Status::Fail);
+    assert!(
+        row.message.contains("elasticfilesystem:ClientWrite"),
+        "{}",
+        row.message
+    );
+    assert!(!row.message.contains("ClientMount ("), "{}", row.message);
+    assert_verdicts("efs-read-only-without-client-write", &[]);
+    assert_verdicts("efs-default-policy-role-without-efs-actions", &[]);
+    let f = assert_verdicts("efs-policy-denies-role", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("explicit deny in the file system policy"));
+    assert_verdicts("efs-policy-allows-role", &[]);
+    let f = assert_verdicts("efs-iam-without-task-role", &[("efs-volumes", "fail")]);
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("no taskRoleArn"));
+    assert_verdicts("efs-missing-file-system", &[("efs-volumes", "fail")]);
+
+    assert_verdicts("task-role-ok", &[]);
+    let f = assert_verdicts("task-role-ec2-trust", &[("task-role", "fail")]);
+    assert!(find(&f, "task-role", Status::Fail)
+        .remediation
+        .contains("update-assume-role-policy --role-name webTaskRole"));
+    assert_verdicts("task-role-missing", &[("task-role", "fail")]);
+
+    assert_verdicts("exec-ok", &[]);
+    let f = assert_verdicts("exec-ssm-on-execution-role", &[("ecs-exec", "fail")]);
+    assert!(find(&f, "ecs-exec", Status::Fail)
+        .message
+        .starts_with("webTaskRole is not allowed: ssmmessages:CreateControlChannel"));
+    let f = assert_verdicts("exec-kms-key-denied", &[("ecs-exec", "fail")]);
+    assert!(find(&f, "ecs-exec", Status::Fail)
+        .message
+        .contains("kms:Decrypt on arn:aws:kms:"));
+    let f = assert_verdicts("exec-kms-key-allowed-no-endpoint", &[("ecs-exec", "fail")]);
+    assert!(find(&f, "ecs-exec", Status::Fail).message.contains(".kms"));
+    let f = assert_verdicts("exec-readonly-root", &[("ecs-exec", "fail")]);
+    assert!(find(&f, "ecs-exec", Status::Fail)
+        .message
+        .contains("readonlyRootFilesystem"));
+    assert_verdicts("exec-without-init", &[("ecs-exec", "warn")]);
+    let f = assert_verdicts("exec-logging-s3-denied", &[("ecs-exec", "fail")]);
+    assert!(find(&f, "ecs-exec", Status::Fail)
+        .message
+        .contains("s3:PutObject on arn:aws:s3:::exec-logs/web/*"));
+}
