@@ -196,6 +196,26 @@ fn ecs_exec(ctx: &Context) -> Outcome {
             verdicts.extend(problems);
         }
     }
+    // An S3 session log from subnets without a path out goes through an S3 gateway endpoint.
+    let bucket = config
+        .and_then(|c| c.s3_bucket.as_deref())
+        .filter(|_| logging == "OVERRIDE");
+    if let Some(bucket) = bucket {
+        let dep = ctx.dependence()?;
+        let mut without = Vec::new();
+        for ts in dep.relying() {
+            if ctx.s3_gateway_for(&ts)?.is_none() {
+                without.push(ts.subnet.id.clone());
+            }
+        }
+        if !without.is_empty() {
+            verdicts.push(dep.gap(
+                format!("ECS Exec session logs (s3://{bucket})"),
+                format!("Exec writes session logs to S3 bucket {bucket}, and subnets {} have neither a path out nor an S3 gateway endpoint on their route table", without.join(", ")),
+                format!("attach an S3 gateway endpoint to the subnets' route tables (aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name {} --vpc-id {} --route-table-ids …)", ctx.service_name("s3"), ctx.vpc_id()?),
+            ));
+        }
+    }
     // The ssmmessages endpoint is exec-endpoint's, and the awslogs groups' logs endpoint is
     // logs-endpoint's: these are the needs only Exec has.
     for short in ["kms", "logs"] {

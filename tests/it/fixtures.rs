@@ -1116,6 +1116,13 @@ fn efs_volumes_task_role_and_exec() {
         .message
         .contains("readonlyRootFilesystem"));
     assert_verdicts("exec-without-init", &[("ecs-exec", "warn")]);
+    let f = assert_verdicts(
+        "exec-logging-s3-no-gateway",
+        &[("ecs-exec", "fail"), ("s3-gateway-endpoint", "fail")],
+    );
+    assert!(find(&f, "ecs-exec", Status::Fail)
+        .message
+        .contains("neither a path out nor an S3 gateway endpoint"));
     let f = assert_verdicts("exec-logging-s3-denied", &[("ecs-exec", "fail")]);
     assert!(find(&f, "ecs-exec", Status::Fail)
         .message
