@@ -394,6 +394,24 @@ pub fn evaluate(doc: &Value, req: &Request) -> Decision {
     }
 }
 
+/// The policy's Deny statements over an allow of everything: evaluated, it says only whether
+/// a Deny applies (`ExplicitDeny`), may apply (`Uncertain`) or does not (`Allowed`).
+pub fn denies_only(doc: &Value) -> Value {
+    let statements = match &doc["Statement"] {
+        Value::Array(list) => list.clone(),
+        single @ Value::Object(_) => vec![single.clone()],
+        _ => vec![],
+    };
+    let mut kept: Vec<serde_json::Value> = statements
+        .into_iter()
+        .filter(|s| s["Effect"].as_str() == Some("Deny"))
+        .collect();
+    kept.push(
+        serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
+    );
+    serde_json::json!({"Version": "2012-10-17", "Statement": kept})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -362,7 +362,7 @@ fn repository_policy_verdict(
         why: e.to_string(),
     })?;
     if !cross_account {
-        doc = denies_only(&doc);
+        doc = policy::denies_only(&doc);
     }
     let arn = repository_arn(ctx, image);
     let known = ctx.execution_principal_context()?;
@@ -420,24 +420,6 @@ fn repository_policy_verdict(
     } else {
         Verdict::pass(res, found)
     })
-}
-
-/// The policy's Deny statements over an allow of everything: within one account a resource
-/// policy can only take away what the identity policy grants.
-fn denies_only(doc: &serde_json::Value) -> serde_json::Value {
-    let statements = match &doc["Statement"] {
-        serde_json::Value::Array(list) => list.clone(),
-        single @ serde_json::Value::Object(_) => vec![single.clone()],
-        _ => vec![],
-    };
-    let mut kept: Vec<serde_json::Value> = statements
-        .into_iter()
-        .filter(|s| s["Effect"].as_str() == Some("Deny"))
-        .collect();
-    kept.push(
-        serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
-    );
-    serde_json::json!({"Version": "2012-10-17", "Statement": kept})
 }
 
 fn storage_warning(td: &TaskDefinition, sizes: &[(String, i64)]) -> Option<Verdict> {

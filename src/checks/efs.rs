@@ -6,7 +6,7 @@
 use ipnet::Ipv4Net;
 
 use super::context::TaskSubnet;
-use super::iam::{identity_decision, task_role_for};
+use super::iam::{identity_decision, identity_decision_of_denies, task_role_for};
 use super::nacl::{port_flow_gaps, task_ports, verdict_from_gaps};
 use super::netrules::{sg_allows_groups, sg_uncovered};
 use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
@@ -33,6 +33,9 @@ pub static EFS_VOLUMES: Check = Check {
 
 const NFS: i32 = 2049;
 
+/// The principal of a mount without IAM authorization: it matches `"*"` and nothing named.
+const ANONYMOUS: &str = "anonymous";
+
 fn efs_volumes(ctx: &Context) -> Outcome {
     let td = ctx.task_definition()?;
     let volumes: Vec<(&Volume, &EfsVolume)> = td
@@ -44,6 +47,13 @@ fn efs_volumes(ctx: &Context) -> Outcome {
         return Ok(vec![Verdict::skip(
             ctx.scope(),
             "the task definition has no EFS volume",
+        )]);
+    }
+    if td.is_windows() {
+        return Ok(vec![Verdict::fail(
+            ctx.scope(),
+            "EFS volumes are not supported for Windows containers on Fargate",
+            "use FSx for Windows File Server, or run the task on Linux",
         )]);
     }
     let resolved = platform::resolve(&ctx.snap.workload, td);
@@ -135,9 +145,15 @@ fn one_volume(
     }
     let access_point = match &efs.access_point_id {
         None => None,
-        Some(ap_id) => {
-            let points = fs.access_points.get()?;
-            match points.iter().find(|p| &p.id == ap_id) {
+        Some(ap_id) => match fs.access_points.ok() {
+            Err(error) => {
+                verdicts.push(Verdict::could_not_check(
+                    format!("{res} access point"),
+                    &error.clone().into(),
+                ));
+                None
+            }
+            Ok(points) => match points.iter().find(|p| &p.id == ap_id) {
                 None => {
                     verdicts.push(Verdict::fail(
                         format!("{res} access point"),
@@ -155,17 +171,23 @@ fn one_volume(
                     Some(p)
                 }
                 Some(p) => Some(p),
-            }
-        }
+            },
+        },
     };
-    verdicts.extend(mount_targets(ctx, fs, description, res)?);
+    match mount_targets(ctx, fs, description, res) {
+        Ok(found) => verdicts.extend(found),
+        Err(problem) => verdicts.push(Verdict::could_not_check(
+            format!("{res} mount targets"),
+            &problem,
+        )),
+    }
     let read_only = td
         .containers
         .iter()
         .flat_map(|c| &c.mount_points)
         .filter(|m| m.source_volume == volume.name)
         .all(|m| m.read_only);
-    verdicts.extend(mount_permission(
+    let permission = mount_permission(
         ctx,
         fs,
         efs,
@@ -173,7 +195,14 @@ fn one_volume(
         &description.arn,
         read_only,
         res,
-    )?);
+    );
+    match permission {
+        Ok(found) => verdicts.extend(found),
+        Err(problem) => verdicts.push(Verdict::could_not_check(
+            format!("{res} mount permission"),
+            &problem,
+        )),
+    }
     if verdicts.is_empty() {
         verdicts.push(Verdict::pass(
             res,
@@ -195,7 +224,16 @@ fn mount_targets(
     let mut verdicts = Vec::new();
     for ts in ctx.task_subnets()? {
         let subnet = ts.subnet;
-        let zone = subnet.availability_zone.as_deref().unwrap_or("?");
+        let Some(zone) = subnet.availability_zone.as_deref() else {
+            verdicts.push(Verdict::could_not_check(
+                format!("{res} in {}", subnet.id),
+                &Problem::Unreadable {
+                    what: format!("subnet {}", subnet.id),
+                    why: "its Availability Zone is not in the snapshot".into(),
+                },
+            ));
+            continue;
+        };
         let resource = format!("{res} in {} ({zone})", subnet.id);
         if let Some(home) = description.availability_zone_name.as_deref() {
             if home != zone {
@@ -223,7 +261,10 @@ fn mount_targets(
             ));
             continue;
         };
-        verdicts.extend(nfs_path(ctx, ts, target, &resource)?);
+        match nfs_path(ctx, ts, target, &resource) {
+            Ok(found) => verdicts.extend(found),
+            Err(problem) => verdicts.push(Verdict::could_not_check(resource, &problem)),
+        }
     }
     Ok(verdicts)
 }
@@ -234,6 +275,19 @@ fn nfs_path(
     target: &MountTarget,
     resource: &str,
 ) -> Result<Vec<Verdict>, Problem> {
+    let in_vpc = ctx
+        .network()?
+        .subnets
+        .get()?
+        .iter()
+        .any(|s| s.id == target.subnet_id);
+    if !in_vpc {
+        return Ok(vec![Verdict::warn(
+            resource,
+            format!("mount target {} is in subnet {}, outside the task's VPC {}: the mount works only over peering or a transit gateway, which the preflight does not follow", target.id, target.subnet_id, ctx.vpc_id()?),
+            format!("create a mount target in the task's VPC ({}), or verify the peering route, security groups and DNS by hand", ctx.vpc_id()?),
+        )]);
+    }
     let task_sgs = ctx.task_security_groups()?;
     let target_sgs = target.security_groups.get()?;
     let prefix_lists = ctx.network()?.prefix_lists.get()?;
@@ -303,38 +357,45 @@ fn nfs_path(
         let ports = task_ports(ctx)?;
         let mut gaps = Vec::new();
         let mut acl_ids = Vec::new();
-        if let Some(acl) = acl_of(acls, &ts.subnet.id) {
-            acl_ids.push(acl.id.clone());
-            for net in &target_net {
-                gaps.extend(port_flow_gaps(
-                    acl,
-                    NFS,
-                    true,
-                    *net,
-                    false,
-                    ports,
-                    &format!(
-                        "between {} and mount target {} ({})",
-                        ts.subnet.id, target.id, acl.id
-                    ),
-                ));
-            }
-        }
-        if let Some(acl) = acl_of(acls, &target.subnet_id) {
-            acl_ids.push(acl.id.clone());
+        let missing = |subnet: &str| {
+            Problem::missing(
+                format!("a network ACL for {subnet}"),
+                "the network ACLs of the VPC (every subnet has one)",
+            )
+        };
+        let task_acl = acl_of(acls, &ts.subnet.id).ok_or_else(|| missing(&ts.subnet.id))?;
+        acl_ids.push(task_acl.id.clone());
+        for net in &target_net {
             gaps.extend(port_flow_gaps(
-                acl,
+                task_acl,
                 NFS,
-                false,
-                ts.subnet.cidr,
+                true,
+                *net,
                 false,
                 ports,
                 &format!(
-                    "between mount target subnet {} and {} ({})",
-                    target.subnet_id, ts.subnet.id, acl.id
+                    "between {} and mount target {} ({})",
+                    ts.subnet.id, target.id, task_acl.id
                 ),
             ));
         }
+        let target_acl =
+            acl_of(acls, &target.subnet_id).ok_or_else(|| missing(&target.subnet_id))?;
+        if target_acl.id != task_acl.id {
+            acl_ids.push(target_acl.id.clone());
+        }
+        gaps.extend(port_flow_gaps(
+            target_acl,
+            NFS,
+            false,
+            ts.subnet.cidr,
+            false,
+            ports,
+            &format!(
+                "between mount target subnet {} and {} ({})",
+                target.subnet_id, ts.subnet.id, target_acl.id
+            ),
+        ));
         let verdict = verdict_from_gaps(
             format!("{resource} network ACLs"),
             gaps,
@@ -399,47 +460,67 @@ fn mount_permission(
     let context = policy::pairs(&known);
     let mut refused = Vec::new();
     let mut uncertain = Vec::new();
+    let principal = role.map_or(ANONYMOUS, |r| r.arn.as_str());
     for action in &actions {
+        let request = Request {
+            action,
+            resource: fs_arn,
+            principal: Some(principal),
+            context: &context,
+        };
         let by_policy = match &policy_doc {
             None => Decision::Allowed,
-            Some(doc) => policy::evaluate(
-                doc,
-                &Request {
-                    action,
-                    resource: fs_arn,
-                    principal: role.map(|r| r.arn.as_str()),
-                    context: &context,
-                },
-            ),
+            Some(doc) => policy::evaluate(doc, &request),
         };
         let by_role = match role {
             Some(role) => identity_decision(role, action, fs_arn, &context)?,
             // An anonymous client has no identity policy.
             None => Decision::ImplicitDeny,
         };
-        let denied = |d: &Decision| matches!(d, Decision::ExplicitDeny { .. });
-        let allowed = |d: &Decision| matches!(d, Decision::Allowed);
-        if denied(&by_policy) || denied(&by_role) {
-            refused.push(format!(
-                "{action} (an explicit deny in the {} matches)",
-                if denied(&by_policy) {
-                    "file system policy"
-                } else {
-                    "task role's policies"
-                }
+        // A Deny in either wins: asked on their own, the denies say whether one applies.
+        let mut denies = vec![];
+        if let Some(doc) = &policy_doc {
+            denies.push((
+                "file system policy",
+                policy::evaluate(&policy::denies_only(doc), &request),
             ));
-        } else if allowed(&by_policy) || allowed(&by_role) {
-            continue;
-        } else if matches!(by_policy, Decision::Uncertain { .. })
-            || matches!(by_role, Decision::Uncertain { .. })
+        }
+        if let Some(role) = role {
+            denies.push((
+                "task role's policies",
+                identity_decision_of_denies(role, action, fs_arn, &context)?,
+            ));
+        }
+        if let Some((whose, _)) = denies
+            .iter()
+            .find(|(_, d)| matches!(d, Decision::ExplicitDeny { .. }))
         {
-            let reasons: Vec<String> = [&by_policy, &by_role]
-                .iter()
-                .filter_map(|d| match d {
-                    Decision::Uncertain { reasons } => Some(reasons.join("; ")),
-                    _ => None,
-                })
-                .collect();
+            refused.push(format!(
+                "{action} (an explicit deny in the {whose} matches)"
+            ));
+            continue;
+        }
+        let mut reasons: Vec<String> = denies
+            .iter()
+            .filter_map(|(whose, d)| match d {
+                Decision::Uncertain { reasons } => Some(format!(
+                    "a Deny in the {whose} may apply: {}",
+                    reasons.join("; ")
+                )),
+                _ => None,
+            })
+            .collect();
+        let allowed =
+            matches!(by_policy, Decision::Allowed) || matches!(by_role, Decision::Allowed);
+        if allowed && reasons.is_empty() {
+            continue;
+        }
+        for d in [&by_policy, &by_role] {
+            if let Decision::Uncertain { reasons: more } = d {
+                reasons.extend(more.iter().cloned());
+            }
+        }
+        if allowed || !reasons.is_empty() {
             uncertain.push(format!("{action} ({})", reasons.join("; ")));
         } else {
             refused.push(format!(

@@ -71,7 +71,23 @@ fn ecs_exec(ctx: &Context) -> Outcome {
             ));
         }
     }
-    let config = ctx.snap.exec_configuration.get()?.as_ref();
+    let config = match ctx.snap.exec_configuration.ok() {
+        Ok(config) => config.as_ref(),
+        Err(error) => {
+            verdicts.push(Verdict::could_not_check(
+                "cluster executeCommandConfiguration",
+                &error.clone().into(),
+            ));
+            None
+        }
+    };
+    if ctx.snap.workload.cluster.is_none() {
+        verdicts.push(Verdict::warn(
+            "cluster executeCommandConfiguration",
+            "cannot verify the cluster's Exec settings (KMS key, session logging) before the service has a cluster; judged as if it had none",
+            "run the check again with --cluster once the cluster is chosen",
+        ));
+    }
     let partition = ctx.snap.partition();
     let region = ctx.region();
     let account = td.account();
@@ -81,7 +97,20 @@ fn ecs_exec(ctx: &Context) -> Outcome {
         .map(|a| TaskRequest::new("ssmmessages", a, "*".into(), why.clone()))
         .collect();
     let mut endpoint_uses: Vec<(&str, Use)> = Vec::new();
-    if let Some(key) = config.and_then(|c| c.kms_key_id.as_deref()) {
+    if let Some(key) = config
+        .and_then(|c| c.kms_key_id.as_deref())
+        .filter(|k| k.starts_with("alias/") || k.contains(":alias/"))
+    {
+        verdicts.push(Verdict::warn(
+            "cluster executeCommandConfiguration (KMS key)",
+            format!("the cluster names its Exec KMS key by alias ({key}): IAM judges kms:Decrypt on the key's ARN, which the preflight does not look up"),
+            "name the key by its ARN in the cluster's executeCommandConfiguration, or make sure the task role may kms:Decrypt with it",
+        ));
+    }
+    if let Some(key) = config
+        .and_then(|c| c.kms_key_id.as_deref())
+        .filter(|k| !(k.starts_with("alias/") || k.contains(":alias/")))
+    {
         let arn = if key.starts_with("arn:") {
             key.to_string()
         } else {
@@ -167,53 +196,44 @@ fn ecs_exec(ctx: &Context) -> Outcome {
             ));
         }
     }
-    match task_role_for(ctx, "ECS Exec")? {
-        Err(verdict) => verdicts.push(verdict),
-        Ok(role) => {
-            let problems = permission_verdicts(role, &needed)?;
-            if problems.is_empty() {
-                verdicts.push(Verdict::pass(
-                    role.arn.as_str(),
-                    format!(
-                        "{} allows the ssmmessages channels{}{} for ECS Exec",
-                        role.name,
-                        if needed.iter().any(|r| r.service == "kms") {
-                            ", kms:Decrypt on the cluster's Exec key"
-                        } else {
-                            ""
-                        },
-                        match logging.as_str() {
-                            "NONE" => ", and sessions are not logged (logging NONE)".to_string(),
-                            _ if needed
-                                .iter()
-                                .any(|r| r.service == "logs" || r.service == "s3") =>
-                                ", and writing the session log".to_string(),
-                            _ => ", and no session log destination is configured".to_string(),
+    match task_role_for(ctx, "ECS Exec") {
+        Err(problem) => verdicts.push(Verdict::could_not_check(ctx.scope(), &problem)),
+        Ok(Err(verdict)) => verdicts.push(verdict),
+        Ok(Ok(role)) => match permission_verdicts(role, &needed) {
+            Err(problem) => verdicts.push(Verdict::could_not_check(role.arn.as_str(), &problem)),
+            Ok(problems) if problems.is_empty() => verdicts.push(Verdict::pass(
+                role.arn.as_str(),
+                format!(
+                    "{} allows the ssmmessages channels{}{} for ECS Exec; key and bucket policies cannot be seen from here",
+                    role.name,
+                    if needed.iter().any(|r| r.service == "kms") {
+                        ", kms:Decrypt on the cluster's Exec key"
+                    } else {
+                        ""
+                    },
+                    match logging.as_str() {
+                        "NONE" => ", and sessions are not logged (logging NONE)".to_string(),
+                        _ if needed.iter().any(|r| r.service == "logs" || r.service == "s3") => {
+                            ", and writing the session log".to_string()
                         }
-                    ),
-                ));
-            }
-            verdicts.extend(problems);
-        }
+                        _ => ", and no session log destination is configured".to_string(),
+                    }
+                ),
+            )),
+            Ok(problems) => verdicts.extend(problems),
+        },
     }
     // An S3 session log from subnets without a path out goes through an S3 gateway endpoint.
     let bucket = config
         .and_then(|c| c.s3_bucket.as_deref())
         .filter(|_| logging == "OVERRIDE");
     if let Some(bucket) = bucket {
-        let dep = ctx.dependence()?;
-        let mut without = Vec::new();
-        for ts in dep.relying() {
-            if ctx.s3_gateway_for(&ts)?.is_none() {
-                without.push(ts.subnet.id.clone());
-            }
-        }
-        if !without.is_empty() {
-            verdicts.push(dep.gap(
+        match s3_log_gap(ctx, bucket) {
+            Ok(gap) => verdicts.extend(gap),
+            Err(problem) => verdicts.push(Verdict::could_not_check(
                 format!("ECS Exec session logs (s3://{bucket})"),
-                format!("Exec writes session logs to S3 bucket {bucket}, and subnets {} have neither a path out nor an S3 gateway endpoint on their route table", without.join(", ")),
-                format!("attach an S3 gateway endpoint to the subnets' route tables (aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name {} --vpc-id {} --route-table-ids …)", ctx.service_name("s3"), ctx.vpc_id()?),
-            ));
+                &problem,
+            )),
         }
     }
     // The ssmmessages endpoint is exec-endpoint's, and the awslogs groups' logs endpoint is
@@ -228,8 +248,33 @@ fn ecs_exec(ctx: &Context) -> Outcome {
             })
             .collect();
         if !uses.is_empty() {
-            verdicts.extend(require_interface(ctx, short, uses, "")?);
+            match require_interface(ctx, short, uses, "") {
+                Ok(found) => verdicts.extend(found),
+                Err(problem) => verdicts.push(Verdict::could_not_check(
+                    format!("{} endpoint", ctx.service_name(short)),
+                    &problem,
+                )),
+            }
         }
     }
     Ok(verdicts)
+}
+
+/// Subnets without a path out reach an S3 bucket only through an S3 gateway endpoint.
+fn s3_log_gap(ctx: &Context, bucket: &str) -> Result<Option<Verdict>, super::Problem> {
+    let dep = ctx.dependence()?;
+    let mut without = Vec::new();
+    for ts in dep.relying() {
+        if ctx.s3_gateway_for(&ts)?.is_none() {
+            without.push(ts.subnet.id.clone());
+        }
+    }
+    if without.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(dep.gap(
+        format!("ECS Exec session logs (s3://{bucket})"),
+        format!("Exec writes session logs to S3 bucket {bucket}, and subnets {} have neither a path out nor an S3 gateway endpoint on their route table", without.join(", ")),
+        format!("attach an S3 gateway endpoint to the subnets' route tables (aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name {} --vpc-id {} --route-table-ids …)", ctx.service_name("s3"), ctx.vpc_id()?),
+    )))
 }

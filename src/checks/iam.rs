@@ -412,3 +412,28 @@ pub(super) fn identity_decision(
         (d @ Decision::Uncertain { .. }, _) | (_, d @ Decision::Uncertain { .. }) => d,
     })
 }
+
+/// Whether a Deny of the role's policies (or its boundary) applies to one request.
+pub(super) fn identity_decision_of_denies(
+    role: &Role,
+    action: &str,
+    resource: &str,
+    context: &[(&str, &str)],
+) -> Result<Decision, Problem> {
+    let request = Request {
+        action,
+        resource,
+        principal: None,
+        context,
+    };
+    let mut decision = policy::evaluate(&policy::denies_only(&identity_document(role)?), &request);
+    if let Some(boundary) = &role.permissions_boundary {
+        let bounded = policy::evaluate(&policy::denies_only(&document(boundary)?), &request);
+        decision = match (decision, bounded) {
+            (d @ Decision::ExplicitDeny { .. }, _) | (_, d @ Decision::ExplicitDeny { .. }) => d,
+            (d @ Decision::Uncertain { .. }, _) | (_, d @ Decision::Uncertain { .. }) => d,
+            (d, _) => d,
+        };
+    }
+    Ok(decision)
+}

@@ -357,9 +357,11 @@ pub async fn exec_configuration(
     client: &Client,
     cluster: &str,
 ) -> Fetched<Option<ExecConfiguration>> {
+    // Without CONFIGURATIONS DescribeClusters leaves the Exec settings out (ECS API reference).
     let result = client
         .describe_clusters()
         .clusters(cluster)
+        .include(aws_sdk_ecs::types::ClusterField::Configurations)
         .send()
         .limited()
         .await;

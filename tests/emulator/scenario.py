@@ -43,6 +43,7 @@ DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs")
 # Templates: {account}, {region} and (in policy resources) {secret_arn} are filled in.
 EFS_CLIENT_ACTIONS = ("elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite")
 TASK_ROLE = "webTaskRole-{region}"
+EXEC_KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 IMAGE_TAG = "1.0"
 PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":" + IMAGE_TAG
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -127,6 +128,8 @@ class Spec:
     # The task role's actions (on "*"), or None for no task role.
     task_role_actions: tuple | None = None
     enable_execute_command: bool = False
+    # The cluster encrypts ECS Exec sessions with a KMS key (executeCommandConfiguration).
+    exec_kms_key: bool = False
     # (ecrRepositoryPrefix, upstreamRegistryUrl) of an ECR pull through cache rule, or None.
     ptc_rule: tuple | None = None
     # An ECR repository created besides `web` (the pull through cache's), or None.
@@ -228,7 +231,7 @@ SCENARIOS = {
     # ECS Exec on, with a task role that may mount EFS and write logs but not open the SSM
     # channels (NAT network: the ssmmessages endpoint is not the question).
     "efs-exec-without-ssm": lambda s: replace(
-        SCENARIOS["nat-only"](s), efs="ok", enable_execute_command=True,
+        SCENARIOS["nat-only"](s), efs="ok", enable_execute_command=True, exec_kms_key=True,
         task_role_actions=EFS_CLIENT_ACTIONS + ("logs:*",)),
     "image-amd64": lambda s: replace(s, pushed_image="amd64"),
     "image-arm64-only": lambda s: replace(s, pushed_image="arm64-only"),
@@ -674,8 +677,13 @@ class Builder:
                 repositoryName=spec.cache_repository
             )["repository"]["repositoryName"]
 
-    def cluster(self):
-        self.out.cluster_arn = self.ecs.create_cluster(clusterName=CLUSTER)["cluster"][
+    def cluster(self, spec):
+        kwargs = {}
+        if spec.exec_kms_key:
+            key = f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{EXEC_KMS_KEY_ID}"
+            kwargs["configuration"] = {"executeCommandConfiguration": {
+                "kmsKeyId": key, "logging": "DEFAULT"}}
+        self.out.cluster_arn = self.ecs.create_cluster(clusterName=CLUSTER, **kwargs)["cluster"][
             "clusterArn"
         ]
 
@@ -944,7 +952,7 @@ class Builder:
 
     # ---- the whole thing -----------------------------------------------------------------
     def build(self, spec):
-        self.cluster()
+        self.cluster(spec)
         if not spec.create_workload:
             return self.out
         self.vpc()

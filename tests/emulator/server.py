@@ -12,6 +12,7 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     platformVersion=LATEST (FARGATE launch type) and awsvpcConfiguration.assignPublicIp=DISABLED
     when they are absent, as AWS does.
   * ECR Create/Describe/DeletePullThroughCacheRule (moto answers HTTP 500).
+  * ECS DescribeClusters returns `configuration` only with include=CONFIGURATIONS.
   * ECR images, per the ECR API reference: DescribeImages reports imageStatus and
     imageSizeInBytes (the layers' compressed sizes; for an index its largest image) and, unless
     filter.imageStatus says otherwise, answers only ACTIVE images; UpdateImageStorageClass
@@ -131,6 +132,23 @@ def _create_service(self):
 
 
 EC2ContainerServiceResponse.create_service = _create_service
+
+# ECS DescribeClusters returns a cluster's configuration (executeCommandConfiguration) only
+# when `include` names CONFIGURATIONS; moto always returns it.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeClusters.html
+_moto_describe_clusters = EC2ContainerServiceResponse.describe_clusters
+DESCRIBE_CLUSTERS_CONFIGURATION = "DescribeClustersResponse.clusters.Cluster.configuration"
+
+
+def _describe_clusters(self):
+    if "CONFIGURATIONS" in (self._get_param("include") or []):
+        self._include_in_response(DESCRIBE_CLUSTERS_CONFIGURATION)
+    else:
+        self._exclude_from_response(DESCRIBE_CLUSTERS_CONFIGURATION)
+    return _moto_describe_clusters(self)
+
+
+EC2ContainerServiceResponse.describe_clusters = _describe_clusters
 
 
 # --------------------------------------------------------------------------------------------

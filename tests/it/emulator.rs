@@ -1288,7 +1288,8 @@ fn efs_volumes_and_ecs_exec_against_the_real_api() {
     ];
     let run = tool(region, key, &args);
     let doc = run.json();
-    // The EFS volume mounts; Exec's task role may not open the SSM channels.
+    // The EFS volume mounts; Exec's task role may neither open the SSM channels nor use
+    // the cluster's Exec KMS key (read with DescribeClusters include=CONFIGURATIONS).
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         statuses(&doc, "efs-volumes"),
@@ -1298,12 +1299,15 @@ fn efs_volumes_and_ecs_exec_against_the_real_api() {
     );
     assert_eq!(statuses(&doc, "task-role"), ["pass"]);
     let failed = failing(&doc);
-    assert_eq!(failed.len(), 1, "{failed:#?}");
-    assert!(
-        failed[0].starts_with("\"ecs-exec\" \"fail\"")
-            && failed[0].contains("ssmmessages:CreateControlChannel"),
-        "{failed:#?}"
-    );
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    let exec_fail = |f: &String| f.starts_with("\"ecs-exec\" \"fail\"");
+    assert!(failed.iter().all(exec_fail), "{failed:#?}");
+    assert!(failed
+        .iter()
+        .any(|f| f.contains("ssmmessages:CreateControlChannel")));
+    assert!(failed
+        .iter()
+        .any(|f| f.contains("kms:Decrypt on arn:aws:kms:")));
     // One file system: each EFS read once, the security groups once per mount target.
     let efs = serde_json::json!({
         "elasticfilesystem:DescribeAccessPoints": 1,

@@ -1092,6 +1092,20 @@ fn efs_volumes_task_role_and_exec() {
         .message
         .contains("no taskRoleArn"));
     assert_verdicts("efs-missing-file-system", &[("efs-volumes", "fail")]);
+    // A Deny that may apply is never outvoted by an allow elsewhere.
+    let f = assert_verdicts("efs-policy-conditional-deny", &[("efs-volumes", "warn")]);
+    assert!(find(&f, "efs-volumes", Status::Warn)
+        .message
+        .contains("a Deny in the file system policy may apply"));
+    let f = assert_verdicts(
+        "efs-anonymous-named-role-policy",
+        &[("efs-volumes", "fail")],
+    );
+    assert!(find(&f, "efs-volumes", Status::Fail)
+        .message
+        .contains("an anonymous client"));
+    assert_verdicts("efs-windows", &[("efs-volumes", "fail")]);
+    assert_verdicts("efs-mount-target-other-vpc", &[("efs-volumes", "warn")]);
 
     assert_verdicts("task-role-ok", &[]);
     let f = assert_verdicts("task-role-ec2-trust", &[("task-role", "fail")]);
@@ -1116,6 +1130,11 @@ fn efs_volumes_task_role_and_exec() {
         .message
         .contains("readonlyRootFilesystem"));
     assert_verdicts("exec-without-init", &[("ecs-exec", "warn")]);
+    assert_verdicts("exec-kms-alias", &[("ecs-exec", "warn")]);
+    let f = assert_verdicts("exec-pre-deploy", &[("ecs-exec", "warn")]);
+    assert!(find(&f, "ecs-exec", Status::Warn)
+        .message
+        .starts_with("cannot verify the cluster's Exec settings"));
     let f = assert_verdicts(
         "exec-logging-s3-no-gateway",
         &[("ecs-exec", "fail"), ("s3-gateway-endpoint", "fail")],
