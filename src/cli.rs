@@ -32,6 +32,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Gather the service's AWS state and write it as a snapshot JSON (no checks).
     Snapshot(SnapshotArgs),
+    /// Explain a failed deploy: its stopped tasks and failure events, matched to the checks.
+    Diagnose(DiagnoseArgs),
     /// List the checks: id, title, default severity.
     Checks {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -86,6 +88,50 @@ pub struct CheckArgs {
     /// (default: the container health check's startPeriod, when set).
     #[arg(long, value_name = "SECONDS")]
     pub startup_time: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// ECS cluster name or ARN.
+    #[arg(
+        long,
+        value_name = "NAME|ARN",
+        requires = "service",
+        conflicts_with = "error"
+    )]
+    pub cluster: Option<String>,
+    /// ECS service name or ARN.
+    #[arg(long, value_name = "NAME|ARN", requires = "cluster")]
+    pub service: Option<String>,
+    /// A failure text from a ticket or the console, explained without AWS access (`-` reads
+    /// it from stdin).
+    #[arg(long, value_name = "TEXT", required_unless_present = "cluster")]
+    pub error: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnoseFormat::Table)]
+    pub format: DiagnoseFormat,
+    /// Run only these checks (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = check_ids())]
+    pub only: Vec<String>,
+    /// Skip these checks (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = check_ids())]
+    pub skip: Vec<String>,
+    /// Exit 1 on failures only (default), or on warnings too.
+    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
+    pub fail_on: FailOn,
+    /// Seconds the application needs from container start until its health endpoint answers.
+    #[arg(long, value_name = "SECONDS")]
+    pub startup_time: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiagnoseFormat {
+    Table,
+    Json,
+    Markdown,
+    Github,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod diagnose;
 pub mod facts;
 #[cfg(feature = "aws")]
 pub mod gather;

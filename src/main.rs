@@ -6,11 +6,13 @@ use clap::{CommandFactory, Parser};
 
 use fargate_preflight::checks::{self, REGISTRY};
 use fargate_preflight::cli::{
-    AwsArgs, CheckArgs, Cli, ColorChoice, Command, FailOn, ListFormat, TargetArgs,
+    AwsArgs, CheckArgs, Cli, ColorChoice, Command, DiagnoseArgs, DiagnoseFormat, FailOn,
+    ListFormat, TargetArgs,
 };
+use fargate_preflight::diagnose;
 use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, PreDeploy, Target};
 use fargate_preflight::report::{self, ExitStatus, Format, Style};
-use fargate_preflight::snapshot::{Snapshot, SnapshotFile, SCHEMA_VERSION};
+use fargate_preflight::snapshot::{Fetched, Snapshot, SnapshotFile, SCHEMA_VERSION};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -61,6 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let color = color_enabled(cli.color);
     match cli.command {
         Command::Check(args) => check(args, color, cli.verbose).await,
+        Command::Diagnose(args) => diagnose_command(args, cli.verbose).await,
         Command::Snapshot(args) => {
             let snapshots = gather_snapshots(&args.target, &args.aws, cli.verbose)
                 .await?
@@ -187,6 +190,120 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
     Ok(status)
 }
 
+async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<ExitStatus> {
+    if let Some(error) = &args.error {
+        let text = if error == "-" {
+            std::io::read_to_string(std::io::stdin()).context("cannot read the text from stdin")?
+        } else {
+            error.clone()
+        };
+        let out = match args.format {
+            DiagnoseFormat::Json => {
+                serde_json::to_string_pretty(&diagnose::matches_document(&text))? + "\n"
+            }
+            _ => diagnose::matches_text(&text),
+        };
+        write_stdout(&out)?;
+        return Ok(ExitStatus::Success);
+    }
+    let (Some(cluster), Some(service)) = (&args.cluster, &args.service) else {
+        anyhow::bail!("pass --cluster NAME --service NAME, or --error TEXT");
+    };
+    let target = TargetArgs {
+        cluster: Some(cluster.clone()),
+        service: vec![service.clone()],
+        task_definition: None,
+        subnets: vec![],
+        security_groups: vec![],
+        platform_version: None,
+        assign_public_ip: false,
+        enable_execute_command: false,
+        grace_period: None,
+        target_group: None,
+    };
+    let opts = aws_options(&args.aws);
+    let observer = Observer {
+        calls: CallLog::default(),
+        step: Box::new(|_| {}),
+    };
+    // The preflight and the stopped tasks are read at the same time.
+    let (gathered, stopped) = tokio::join!(
+        gather_snapshots(&target, &args.aws, verbose),
+        gather::stopped_tasks(&opts, cluster, service, &observer),
+    );
+    let (snapshots, calls) = gathered?;
+    let options = checks::Options {
+        startup_time: args.startup_time,
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    let findings: Vec<_> = snapshots
+        .iter()
+        .flat_map(|snapshot| checks::run_all(snapshot, &options))
+        .collect();
+    // Without the stopped tasks the events and the preflight still stand; the gap is an
+    // error of its own.
+    let (stopped, unread) = match stopped {
+        Fetched::Ok(tasks) => (tasks, None),
+        Fetched::Failed { error } => (vec![], Some(error)),
+    };
+    let occurrences = diagnose::occurrences(&snapshots[0].workload, &stopped);
+    let failures = diagnose::explain(occurrences, &findings);
+    let unread_text = unread
+        .as_ref()
+        .map(|e| format!("Could not read the stopped tasks: {}\n\n", e.describe()))
+        .unwrap_or_default();
+    let mut report = report::Report::new(&snapshots, findings);
+    let mut stats = calls.stats();
+    for (operation, n) in observer.calls.stats().api_calls_by_operation {
+        stats.api_calls += n;
+        *stats.api_calls_by_operation.entry(operation).or_insert(0) += n;
+    }
+    report.stats = Some(stats);
+    // As in `check`: a failure outranks what could not be read.
+    let status = match report.summary.exit_status(args.fail_on == FailOn::Warn) {
+        ExitStatus::Success if unread.is_some() => ExitStatus::Error,
+        status => status,
+    };
+    let failures_text = unread_text + &diagnose::failures_text(&failures);
+    let text = match args.format {
+        DiagnoseFormat::Json => {
+            let mut doc: serde_json::Value =
+                serde_json::from_str(&Format::Json.renderer().render(&report, Style::default()))?;
+            doc["failures"] = serde_json::to_value(&failures)?;
+            if let Some(e) = &unread {
+                doc["errors"] = serde_json::to_value([e])?;
+            }
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        DiagnoseFormat::Markdown => {
+            format!(
+                "## Recent failures\n\n```\n{failures_text}```\n\n{}",
+                Format::Markdown
+                    .renderer()
+                    .render(&report, Style::default())
+            )
+        }
+        DiagnoseFormat::Github => {
+            failures_text + &Format::Github.renderer().render(&report, Style::default())
+        }
+        DiagnoseFormat::Table => {
+            failures_text + &Format::Table.renderer().render(&report, Style::default())
+        }
+    };
+    write_stdout(&text)?;
+    Ok(status)
+}
+
+fn aws_options(aws: &AwsArgs) -> AwsOptions {
+    AwsOptions {
+        region: aws.region.clone(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        max_concurrency: usize::from(aws.max_concurrency),
+    }
+}
+
 fn read_snapshots(path: &std::path::Path) -> anyhow::Result<Vec<Snapshot>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -298,12 +415,7 @@ async fn gather_snapshots(
             "nothing to check: pass --cluster NAME [--service NAME…], --task-definition … --subnets … --security-groups …, or --snapshot FILE"
         ),
     };
-    let opts = AwsOptions {
-        region: aws.region.clone(),
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-        max_concurrency: usize::from(aws.max_concurrency),
-    };
+    let opts = aws_options(aws);
     let bar = spinner(verbose);
     let progress = bar.clone();
     let observer = Observer {

@@ -390,6 +390,37 @@ pub struct Workload {
     pub health_check_grace_period_seconds: Option<i32>,
     #[serde(default)]
     pub load_balancers: Vec<ServiceLoadBalancer>,
+    /// The service's recent events (DescribeServices keeps the last 100), newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// A task of the service that stopped, as DescribeTasks reports it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoppedTask {
+    pub arn: String,
+    pub task_definition: String,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// The subnets of the task's network interface.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    pub containers: Vec<StoppedContainer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoppedContainer {
+    pub name: String,
+    pub reason: Option<String>,
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,8 +7,8 @@ use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
     Container, ContainerHealthCheck, EfsVolume, ExecConfiguration, Fetched, GatherErrorKind,
-    LogConfiguration, MountPoint, PortMapping, SecretRef, ServiceLoadBalancer, TaskDefinition,
-    Volume, Workload,
+    LogConfiguration, MountPoint, PortMapping, SecretRef, ServiceEvent, ServiceLoadBalancer,
+    StoppedContainer, StoppedTask, TaskDefinition, Volume, Workload,
 };
 
 /// DescribeServices takes at most 10 services per call.
@@ -202,7 +202,88 @@ fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
                 container_port: lb.container_port(),
             })
             .collect(),
+        events: svc
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                id: e.id().unwrap_or_default().to_string(),
+                created_at: e.created_at().and_then(timestamp),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
     }
+}
+
+fn timestamp(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// DescribeTasks takes at most 100 tasks per call.
+const TASKS_PER_CALL: usize = 100;
+
+/// The service's recently stopped tasks (ECS keeps them for about an hour).
+pub async fn stopped_tasks(
+    client: &Client,
+    cluster: &str,
+    service: &str,
+) -> Fetched<Vec<StoppedTask>> {
+    let listed = client
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .limited()
+        .await;
+    let arns: Vec<String> = match listed {
+        Ok(arns) => arns,
+        Err(err) => return Fetched::failed(classify("ecs:ListTasks", &err)),
+    };
+    let described = join_all(arns.chunks(TASKS_PER_CALL).map(|batch| {
+        client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(batch.to_vec()))
+            .send()
+            .limited()
+    }))
+    .await;
+    let mut tasks = Vec::new();
+    for out in described {
+        let out = match out {
+            Ok(out) => out,
+            Err(err) => return Fetched::failed(classify("ecs:DescribeTasks", &err)),
+        };
+        tasks.extend(out.tasks().iter().map(|t| {
+            StoppedTask {
+                arn: t.task_arn().unwrap_or_default().to_string(),
+                task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
+                stopped_reason: t.stopped_reason().map(str::to_string),
+                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+                stopped_at: t.stopped_at().and_then(timestamp),
+                subnets: t
+                    .attachments()
+                    .iter()
+                    .flat_map(|a| a.details())
+                    .filter(|d| d.name() == Some("subnetId"))
+                    .filter_map(|d| d.value().map(str::to_string))
+                    .collect(),
+                containers: t
+                    .containers()
+                    .iter()
+                    .map(|c| StoppedContainer {
+                        name: c.name().unwrap_or_default().to_string(),
+                        reason: c.reason().map(str::to_string),
+                        exit_code: c.exit_code(),
+                    })
+                    .collect(),
+            }
+        }));
+    }
+    Fetched::Ok(tasks)
 }
 
 pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<TaskDefinition> {

@@ -161,6 +161,22 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
         .map_err(|e| errors::credentials_problem(&e, profile))
 }
 
+/// The service's recently stopped tasks, for `diagnose`.
+pub async fn stopped_tasks(
+    opts: &AwsOptions,
+    cluster: &str,
+    service: &str,
+    observer: &Observer,
+) -> Fetched<Vec<crate::snapshot::StoppedTask>> {
+    let config = load_config(opts).await;
+    let client = client!(aws_sdk_ecs, &config, &observer.calls);
+    calls::with_max_concurrency(
+        opts.max_concurrency,
+        calls::in_wave(1, ecs::stopped_tasks(&client, cluster, service)),
+    )
+    .await
+}
+
 /// One snapshot per service, with at most `opts.max_concurrency` AWS calls in flight.
 pub async fn gather(
     opts: &AwsOptions,
@@ -564,5 +580,6 @@ fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
                 container_port: None,
             })
             .collect(),
+        events: vec![],
     }
 }

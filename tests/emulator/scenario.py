@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import sys
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -333,6 +334,7 @@ class Built:
 
 class Builder:
     def __init__(self, endpoint, region, name):
+        self.endpoint = endpoint
         session = boto3.session.Session(
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
@@ -739,11 +741,40 @@ class Builder:
             fs = self.efs.describe_file_systems()["FileSystems"][0]["FileSystemId"]
             targets = self.efs.describe_mount_targets(FileSystemId=fs)["MountTargets"]
             self.efs.delete_mount_target(MountTargetId=targets[-1]["MountTargetId"])
+        if args.drop_endpoint:
+            service = f"com.amazonaws.{self.region}.{args.drop_endpoint}"
+            endpoints = self.ec2.describe_vpc_endpoints(
+                Filters=[{"Name": "service-name", "Values": [service]}])["VpcEndpoints"]
+            self.ec2.delete_vpc_endpoints(VpcEndpointIds=[e["VpcEndpointId"] for e in endpoints])
+        if args.failed_task:
+            self.failed_task(args.failed_task)
+        if args.service_event:
+            self.control("/_fp/ecs/service-event", {"region": self.region, "cluster": CLUSTER,
+                                                    "service": SERVICE,
+                                                    "message": args.service_event})
         if args.close_efs_sg:
             group = self.ec2.describe_security_groups(
                 Filters=[{"Name": "group-name", "Values": ["efs"]}])["SecurityGroups"][0]
             self.ec2.revoke_security_group_ingress(
                 GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+
+    def failed_task(self, reason):
+        """A task of service web, started as the service starts them, then stopped by ECS."""
+        service = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+        awsvpc = service["networkConfiguration"]
+        task = self.ecs.run_task(
+            cluster=CLUSTER, taskDefinition=service["taskDefinition"], launchType="FARGATE",
+            networkConfiguration=awsvpc, group=f"service:{SERVICE}",
+            startedBy="ecs-svc/1234567890123456789")["tasks"][0]["taskArn"]
+        self.control("/_fp/ecs/stop-task", {"region": self.region, "cluster": CLUSTER,
+                                             "task": task, "stopped_reason": reason})
+
+    def control(self, path, spec):
+        """What ECS itself does and no API call can (tests/emulator/server.py's controls)."""
+        request = urllib.request.Request(f"{self.endpoint}{path}", method="POST",
+                                         data=json.dumps(spec).encode())
+        with urllib.request.urlopen(request) as answer:
+            answer.read()
 
     def image_manifest(self, arch):
         config = json.dumps({"architecture": arch, "os": "linux", "config": {},
@@ -813,6 +844,8 @@ class Builder:
             "name": family,
             "image": self.out.image,
             "essential": True,
+            # moto's RunTask sums the containers' memory (AWS allows it left out on Fargate).
+            "memory": 512,
             "environment": [SECRET_ENV],
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -995,13 +1028,20 @@ def main():
                         help="delete the EFS file system's last mount target")
     parser.add_argument("--close-efs-sg", action="store_true",
                         help="revoke TCP 2049 from the task on the mount targets' security group")
+    parser.add_argument("--drop-endpoint", metavar="SERVICE",
+                        help="delete the VPC endpoint of this service, e.g. secretsmanager")
+    parser.add_argument("--failed-task", metavar="REASON",
+                        help="start a task of service web and let ECS stop it with this reason")
+    parser.add_argument("--service-event", metavar="MESSAGE",
+                        help="ECS writes this event of service web")
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.list:
         print("\n".join((*SCENARIOS, *PATTERNS)))
         return 0
     if args.endpoint and (args.archive_image or args.push_image or args.drop_mount_target
-                          or args.close_efs_sg):
+                          or args.close_efs_sg or args.drop_endpoint or args.failed_task
+                          or args.service_event):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

@@ -20,6 +20,11 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
     BatchGetImage failures name the image id as requested.
   * The fault injection and the request log know EFS's REST operations by method and path.
+  * ECS ListTasks filters by serviceName (the tasks' group `service:NAME`).
+  * POST /_fp/ecs/stop-task {"region", "cluster", "task", "stopped_reason", "stop_code"?}: the
+    task stops as ECS stops a failed task (StopTask itself records UserInitiated).
+  * POST /_fp/ecs/service-event {"region", "cluster", "service", "message"}: ECS writes that
+    service event.
   * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
@@ -149,6 +154,65 @@ def _describe_clusters(self):
 
 
 EC2ContainerServiceResponse.describe_clusters = _describe_clusters
+
+
+# ECS ListTasks with serviceName "limits the results to tasks that belong to that service";
+# a service's tasks carry the group `service:NAME` (moto ignores the filter).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+def _list_tasks(self):
+    tasks = self.ecs_backend.list_tasks(
+        self._get_param("cluster", "default"),
+        self._get_param("containerInstance"),
+        self._get_param("family"),
+        self._get_param("startedBy"),
+        None,
+        self._get_param("desiredStatus"),
+    )
+    service = self._get_param("serviceName")
+    if service:
+        service = service.rsplit("/", 1)[-1]
+        tasks = [t for t in tasks if getattr(t, "group", None) == f"service:{service}"]
+    return ActionResult({"taskArns": [t.task_arn for t in tasks]})
+
+
+EC2ContainerServiceResponse.list_tasks = _list_tasks
+
+
+def _ecs_backend(spec):
+    from moto.ecs.models import ecs_backends  # noqa: PLC0415 (moto is imported above)
+
+    return ecs_backends[spec.get("account", "123456789012")][spec["region"]]
+
+
+def stop_task_as_ecs(spec):
+    """What ECS itself does when a task fails: the task stops with a stop code and a reason
+    (StopTask, the API, always records UserInitiated). Task fields per the Task data type:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html"""
+    backend = _ecs_backend(spec)
+    for task in backend.tasks.get(spec["cluster"], {}).values():
+        if task.task_arn == spec["task"] or task.task_arn.endswith("/" + spec["task"]):
+            task.last_status = task.desired_status = "STOPPED"
+            task.stop_code = spec.get("stop_code", "TaskFailedToStart")
+            task.stopped_reason = spec["stopped_reason"]
+            task.stopped_at = datetime.now(timezone.utc)
+            return {"task": task.task_arn}
+    raise ValueError(f"no task {spec['task']} in cluster {spec['cluster']}")
+
+
+def add_service_event(spec):
+    """A service event as ECS writes them (ServiceEvent: id, createdAt, message), newest first:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceEvent.html"""
+    backend = _ecs_backend(spec)
+    for service in backend.services.values():
+        if service.cluster_name == spec["cluster"] and service.name == spec["service"]:
+            event = {"id": str(uuid.uuid4()), "createdAt": datetime.now(timezone.utc),
+                     "message": spec["message"]}
+            service.events.insert(0, event)
+            return {"id": event["id"]}
+    raise ValueError(f"no service {spec['service']} in cluster {spec['cluster']}")
+
+
+ECS_CONTROLS = {"/_fp/ecs/stop-task": stop_task_as_ecs, "/_fp/ecs/service-event": add_service_event}
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +550,14 @@ class FaultInjection:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        if path in ECS_CONTROLS:
+            if method != "POST":
+                return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
+            try:
+                answer = ECS_CONTROLS[path](json.loads(_read_body(environ) or b"{}"))
+            except (ValueError, KeyError) as exc:
+                return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+            return self._json(start_response, "200 OK", answer)
         if path == "/_fp/deny":
             return self._register(environ, start_response)
         if path == "/_fp/throttle":

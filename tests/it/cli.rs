@@ -519,3 +519,86 @@ fn every_check_explains_itself() {
         }
     }
 }
+
+/// A CannotPullContainerError pasted from a ticket (amazon-ecs-agent#2235): no AWS access,
+/// the patterns and the checks that decide them.
+const PASTED_PULL_ERROR: &str = "CannotPullContainerError: Error response from daemon: Get https://XXXXXXXXXXX.dkr.ecr.eu-west-1.amazonaws.com/v2/: net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)";
+
+#[test]
+fn diagnose_error_names_the_ecr_checks_without_aws() {
+    let (code, stdout, stderr) =
+        run(&["diagnose", "--error", PASTED_PULL_ERROR, "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let matches = doc["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{doc}");
+    assert_eq!(matches[0]["pattern"], "ecr-pull-timeout");
+    let checks: Vec<&str> = matches[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for id in ["ecr-dkr-endpoint", "s3-gateway-endpoint", "egress-path"] {
+        assert!(checks.contains(&id), "{checks:?}");
+    }
+
+    let (code, stdout, _) = run(&["diagnose", "--error", PASTED_PULL_ERROR]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("ecr-pull-timeout\n"), "{stdout}");
+    assert!(stdout.contains("- ecr-dkr-endpoint: "), "{stdout}");
+}
+
+#[test]
+fn diagnose_error_reads_stdin_and_says_when_nothing_matches() {
+    use std::io::Write;
+    let mut child = bin()
+        .args(["diagnose", "--error", "-", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Essential container in task exited\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["matches"][0]["pattern"], "essential-container-exited");
+
+    let (code, stdout, _) = run(&[
+        "diagnose",
+        "--error",
+        "the moon is made of cheese",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["matches"], serde_json::json!([]));
+}
+
+#[test]
+fn diagnose_needs_a_service_or_a_text() {
+    for args in [
+        vec!["diagnose"],
+        vec!["diagnose", "--cluster", "app"],
+        vec![
+            "diagnose",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--error",
+            "x",
+        ],
+    ] {
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}");
+    }
+}

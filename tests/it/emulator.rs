@@ -626,6 +626,114 @@ fn secrets_through_their_endpoint_with_permission_are_green() {
     assert!(statuses(&doc, "secrets-endpoints")
         .iter()
         .all(|s| *s == "pass"));
+    diagnose_a_failed_deploy(region);
+}
+
+/// The real stoppedReason of a task whose secret could not be fetched
+/// (https://github.com/Releem/releem-agent/issues/195).
+const ASM_TIMEOUT: &str = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 5 time(s): failed to fetch secret arn:aws:secretsmanager:us-west-2:*:secret:DBPasswordSecret-* from secrets manager: RequestCanceled: request context canceled caused by: context deadline exceeded. Please check your task network configuration.";
+
+fn failures(doc: &Value) -> &Vec<Value> {
+    doc["failures"].as_array().expect("failures")
+}
+
+/// diagnose on the green secrets service, then as its deploy breaks: the secretsmanager
+/// endpoint is deleted and ECS stops a task with the real timeout text.
+fn diagnose_a_failed_deploy(region: &str) {
+    let key = "AKIADIAGNOSE";
+    let args = [
+        "diagnose",
+        "--cluster",
+        "app",
+        "--service",
+        "web",
+        "--format",
+        "json",
+    ];
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(failures(&doc).len(), 0, "{doc}");
+    assert_eq!(doc["summary"]["fail"], 0);
+    // The preflight's own calls plus one ListTasks; no stopped task, so no DescribeTasks.
+    assert_eq!(emulator_requests(key)["ecs:ListTasks"], 1);
+    assert!(emulator_requests(key).get("ecs:DescribeTasks").is_none());
+
+    change(region, &["--drop-endpoint", "secretsmanager"]);
+    change(region, &["--failed-task", ASM_TIMEOUT]);
+    change(
+        region,
+        &[
+            "--service-event",
+            "(service web) has reached a steady state.",
+        ],
+    );
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = failures(&doc);
+    assert_eq!(found.len(), 1, "the steady state is no failure: {doc:#}");
+    let failure = &found[0];
+    assert_eq!(failure["source"], "stopped-task");
+    assert!(failure["id"].as_str().unwrap().contains(":task/app/"));
+    assert!(failure["text"].as_str().unwrap().starts_with(ASM_TIMEOUT));
+    assert!(failure["at"].as_str().unwrap().starts_with("20"));
+    assert_eq!(failure["stale_task_definition"], false);
+    assert_eq!(failure["patterns"], serde_json::json!(["secrets-manager"]));
+    assert_eq!(failure["explained"], true);
+    let first = &failure["explained_by"][0];
+    assert_eq!(first["check"], "secrets-endpoints");
+    assert_eq!(first["status"], "fail");
+    assert_eq!(statuses(&doc, "secrets-endpoints"), ["fail"]);
+
+    // A text no pattern knows is listed as unmatched; a failure event is listed, and with
+    // no load balancer to judge, honestly not explained.
+    change(region, &["--failed-task", "The moon is made of cheese"]);
+    let unhealthy = "(service web) (port 80) is unhealthy in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1b16379bd7038558) due to (reason Health checks failed).";
+    change(region, &["--service-event", unhealthy]);
+    let run = tool(region, key, &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = failures(&doc);
+    assert_eq!(found.len(), 3, "{doc:#}");
+    let cheese = found
+        .iter()
+        .find(|f| f["text"] == "The moon is made of cheese")
+        .expect("the unknown text is listed");
+    assert_eq!(cheese["patterns"], serde_json::json!([]));
+    assert_eq!(cheese["explained"], false);
+    assert!(cheese["note"].as_str().unwrap().starts_with("unmatched"));
+    let event = found
+        .iter()
+        .find(|f| f["source"] == "service-event")
+        .expect("the failure event is listed");
+    assert_eq!(event["text"], unhealthy);
+    assert_eq!(event["patterns"], serde_json::json!(["elb-health-check"]));
+    assert_eq!(event["explained"], false);
+    assert!(event["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("not explained by the current configuration"));
+    let table = tool(region, key, &args[..5]);
+    assert_eq!(table.code, 1);
+    assert!(
+        table.stdout.contains("pattern: secrets-manager")
+            && table.stdout.contains("FAIL secrets-endpoints"),
+        "{}",
+        table.stdout
+    );
+
+    // Without ListTasks the preflight and the events still stand and the gap is named; the
+    // failing check outranks it (exit 1), as in `check`.
+    deny("AKIADIAGNOSEDENIED", &["ecs:ListTasks"]);
+    let run = tool(region, "AKIADIAGNOSEDENIED", &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(doc["errors"][0]["action"], "ecs:ListTasks");
+    assert_eq!(statuses(&doc, "secrets-endpoints"), ["fail"]);
+    assert!(failures(&doc)
+        .iter()
+        .all(|f| f["source"] == "service-event"));
 }
 
 fn check_with_startup(region: &str, seconds: &str) -> Run {
