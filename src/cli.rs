@@ -146,6 +146,7 @@ pub struct SnapshotArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pre_deploy").args(["task_definition", "task_definition_file"])))]
 pub struct TargetArgs {
     /// ECS cluster name or ARN; without --service, every service of the cluster is checked.
     #[arg(long, value_name = "NAME|ARN")]
@@ -157,12 +158,16 @@ pub struct TargetArgs {
     /// Pre-deploy: the task definition to run (family, family:revision or ARN).
     #[arg(long, value_name = "FAMILY[:REV]", conflicts_with = "cluster", requires_all = ["subnets", "security_groups"])]
     pub task_definition: Option<String>,
+    /// Pre-deploy: a task definition not registered yet, as the JSON `aws ecs
+    /// register-task-definition --cli-input-json` takes (or `describe-task-definition` prints).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cluster", "task_definition"], requires_all = ["subnets", "security_groups"])]
+    pub task_definition_file: Option<PathBuf>,
     /// Pre-deploy: the task subnets, comma-separated.
     #[arg(
         long,
         value_name = "IDS",
         value_delimiter = ',',
-        requires = "task_definition"
+        requires = "pre_deploy"
     )]
     pub subnets: Vec<String>,
     /// Pre-deploy: the task security groups, comma-separated.
@@ -170,23 +175,26 @@ pub struct TargetArgs {
         long,
         value_name = "IDS",
         value_delimiter = ',',
-        requires = "task_definition"
+        requires = "pre_deploy"
     )]
     pub security_groups: Vec<String>,
     /// Pre-deploy: the platform version the service will use (default LATEST).
-    #[arg(long, value_name = "VERSION", requires = "task_definition")]
+    #[arg(long, value_name = "VERSION", requires = "pre_deploy")]
     pub platform_version: Option<String>,
     /// Pre-deploy: the tasks get a public IP (assignPublicIp ENABLED).
-    #[arg(long, requires = "task_definition")]
+    #[arg(long, requires = "pre_deploy")]
     pub assign_public_ip: bool,
     /// Pre-deploy: the service will enable ECS Exec.
-    #[arg(long, requires = "task_definition")]
+    #[arg(long, requires = "pre_deploy")]
     pub enable_execute_command: bool,
     /// Pre-deploy: healthCheckGracePeriodSeconds of the service.
-    #[arg(long, value_name = "SECONDS", requires = "task_definition")]
+    #[arg(long, value_name = "SECONDS", requires = "pre_deploy")]
     pub grace_period: Option<i32>,
+    /// Pre-deploy: the desiredCount the service will be created with.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(i32).range(0..))]
+    pub desired_count: i32,
     /// Pre-deploy: the target group the service will register its tasks with.
-    #[arg(long, value_name = "ARN", requires = "task_definition")]
+    #[arg(long, value_name = "ARN", requires = "pre_deploy")]
     pub target_group: Option<String>,
 }
 

@@ -11,3 +11,4 @@ pub mod manifest;
 pub mod policy;
 pub mod report;
 pub mod snapshot;
+pub mod taskdef_file;

@@ -213,6 +213,8 @@ async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<E
         cluster: Some(cluster.clone()),
         service: vec![service.clone()],
         task_definition: None,
+        task_definition_file: None,
+        desired_count: 1,
         subnets: vec![],
         security_groups: vec![],
         platform_version: None,
@@ -396,13 +398,29 @@ async fn gather_snapshots(
     aws: &AwsArgs,
     verbose: bool,
 ) -> anyhow::Result<(Vec<Snapshot>, CallLog)> {
-    let target = match (&target.cluster, &target.task_definition) {
+    let from_file = match &target.task_definition_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let td = fargate_preflight::taskdef_file::parse(&text, "")
+                .map_err(|e| anyhow::anyhow!("{}: not a task definition: {e}", path.display()))?;
+            Some((path.display().to_string(), td))
+        }
+        None => None,
+    };
+    let named = target
+        .task_definition
+        .clone()
+        .or_else(|| from_file.as_ref().map(|(path, _)| path.clone()));
+    let target = match (&target.cluster, named) {
         (Some(cluster), _) => Target::Services {
             cluster: cluster.clone(),
             services: target.service.clone(),
         },
         (_, Some(td)) => Target::PreDeploy(PreDeploy {
-            task_definition: td.clone(),
+            task_definition: td,
+            task_definition_file: from_file.map(|(_, td)| Box::new(td)),
+            desired_count: target.desired_count,
             subnets: target.subnets.clone(),
             security_groups: target.security_groups.clone(),
             platform_version: target.platform_version.clone(),
@@ -412,7 +430,7 @@ async fn gather_snapshots(
             target_group: target.target_group.clone(),
         }),
         _ => anyhow::bail!(
-            "nothing to check: pass --cluster NAME [--service NAME…], --task-definition … --subnets … --security-groups …, or --snapshot FILE"
+            "nothing to check: pass --cluster NAME [--service NAME…], --task-definition … (or --task-definition-file FILE) --subnets … --security-groups …, or --snapshot FILE"
         ),
     };
     let opts = aws_options(aws);

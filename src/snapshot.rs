@@ -390,9 +390,30 @@ pub struct Workload {
     pub health_check_grace_period_seconds: Option<i32>,
     #[serde(default)]
     pub load_balancers: Vec<ServiceLoadBalancer>,
+    /// desiredCount and runningCount; for a pre-deploy run, `--desired-count` and none running.
+    #[serde(default)]
+    pub desired_count: Option<i32>,
+    #[serde(default)]
+    pub running_count: Option<i32>,
+    /// How ECS rolls the service; `None` before the service exists, or in a snapshot taken
+    /// before it was gathered (then `service_arn` tells the two apart).
+    #[serde(default)]
+    pub deployment: Option<DeploymentSettings>,
     /// The service's recent events (DescribeServices keeps the last 100), newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentSettings {
+    /// deploymentController.type: ECS, CODE_DEPLOY or EXTERNAL.
+    pub controller: String,
+    /// deploymentConfiguration.strategy: ROLLING, BLUE_GREEN, LINEAR or CANARY.
+    pub strategy: Option<String>,
+    pub minimum_healthy_percent: Option<i32>,
+    pub maximum_percent: Option<i32>,
+    /// deploymentCircuitBreaker.enable.
+    pub circuit_breaker: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -446,9 +467,19 @@ pub struct TaskDefinition {
     /// `ephemeralStorage.sizeInGiB`; absent means the 20 GiB default.
     #[serde(default)]
     pub ephemeral_storage_gib: Option<i32>,
+    /// Task-level cpu and memory; `None` in a snapshot taken before they were gathered.
+    #[serde(default)]
+    pub size: Option<TaskSize>,
     #[serde(default)]
     pub volumes: Vec<Volume>,
     pub containers: Vec<Container>,
+}
+
+/// Task-level `cpu` and `memory` as written ("256", "0.25 vCPU", "1GB"; ECS stores units and MiB).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TaskSize {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -507,6 +538,26 @@ pub struct Container {
     /// `linuxParameters.initProcessEnabled`.
     #[serde(default)]
     pub init_process_enabled: bool,
+    /// Container-level cpu units, hard memory limit and soft reservation (MiB).
+    #[serde(default)]
+    pub cpu: Option<i32>,
+    #[serde(default)]
+    pub memory: Option<i32>,
+    #[serde(default)]
+    pub memory_reservation: Option<i32>,
+    #[serde(default)]
+    pub start_timeout: Option<i32>,
+    #[serde(default)]
+    pub stop_timeout: Option<i32>,
+    #[serde(default)]
+    pub depends_on: Vec<ContainerDependency>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerDependency {
+    pub container_name: String,
+    /// START, COMPLETE, SUCCESS or HEALTHY.
+    pub condition: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -519,6 +570,8 @@ pub struct MountPoint {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PortMapping {
     pub container_port: Option<i32>,
+    #[serde(default)]
+    pub host_port: Option<i32>,
     pub protocol: Option<String>,
 }
 
@@ -593,6 +646,9 @@ pub struct Subnet {
     pub availability_zone: Option<String>,
     #[serde(default)]
     pub map_public_ip_on_launch: bool,
+    /// AvailableIpAddressCount: free IPv4 addresses; `None` in older snapshots.
+    #[serde(default)]
+    pub available_ips: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,11 +13,13 @@ mod images;
 mod ingress;
 mod nacl;
 pub mod netrules;
+mod placement;
 mod platform;
 mod requests;
 mod routing;
 mod s3;
 mod security_groups;
+mod taskdef;
 
 use serde::Serialize;
 
@@ -266,6 +268,7 @@ pub fn find(id: &str) -> Option<&'static Check> {
 
 /// Evaluation order is this order (product.md).
 pub static REGISTRY: &[&Check] = &[
+    &taskdef::TASK_DEFINITION,
     &platform::PLATFORM_VERSION,
     &dns::VPC_DNS,
     &dns::DHCP_DNS,
@@ -290,6 +293,8 @@ pub static REGISTRY: &[&Check] = &[
     &iam::EXECUTION_ROLE,
     &iam::TASK_ROLE,
     &efs::EFS_VOLUMES,
+    &placement::SUBNET_CAPACITY,
+    &placement::DEPLOYMENT_CONFIGURATION,
     &health::HEALTH_CHECK_TIMING,
     &health::HEALTH_CHECK_GRACE,
     &ingress::LOAD_BALANCER_INGRESS,

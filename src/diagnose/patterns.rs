@@ -9,7 +9,7 @@ pub struct Pattern {
     /// Every group must match; a group matches when any of its phrases occurs.
     pub all_of: &'static [&'static [&'static str]],
     /// The checks whose findings can explain it; empty where no check of this version does
-    /// (subnet capacity, deployment settings and quotas are not checked yet).
+    /// (the Fargate quota and capacity are not checked yet).
     pub checks: &'static [&'static str],
 }
 
@@ -72,6 +72,12 @@ pub static PATTERNS: &[Pattern] = &[
             &["not found", "manifest unknown", "does not exist", "name unknown"],
         ],
         checks: &["image-exists", "pull-through-cache", "execution-role"],
+    },
+    Pattern {
+        id: "task-definition-invalid",
+        description: "ECS refused the task definition: its cpu and memory are not a Fargate size, or another field is invalid for Fargate.",
+        all_of: &[&["no fargate configuration exists for given values", "invalid 'cpu' setting for task", "invalid 'memory' setting for task"]],
+        checks: &["task-definition"],
     },
     Pattern {
         id: "platform-mismatch",
@@ -174,7 +180,7 @@ pub static PATTERNS: &[Pattern] = &[
         id: "insufficient-ips",
         description: "The task subnets have no free IP addresses for new tasks.",
         all_of: &[&["insufficientfreeaddressesinsubnet", "does not have enough free addresses"]],
-        checks: &[],
+        checks: &["subnet-capacity"],
     },
     Pattern {
         id: "deployment-stall",
@@ -185,7 +191,7 @@ pub static PATTERNS: &[Pattern] = &[
             "deployment failed",
             "circuit breaker",
         ]],
-        checks: &[],
+        checks: &["deployment-configuration"],
     },
     Pattern {
         id: "vcpu-limit",

@@ -49,6 +49,7 @@ fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Option<Subnet> {
         cidr: cidr(s.cidr_block())?,
         availability_zone: s.availability_zone().map(str::to_string),
         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+        available_ips: s.available_ip_address_count(),
     })
 }
 

@@ -6,9 +6,10 @@ use futures::future::join_all;
 use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
-    Container, ContainerHealthCheck, EfsVolume, ExecConfiguration, Fetched, GatherErrorKind,
-    LogConfiguration, MountPoint, PortMapping, SecretRef, ServiceEvent, ServiceLoadBalancer,
-    StoppedContainer, StoppedTask, TaskDefinition, Volume, Workload,
+    Container, ContainerDependency, ContainerHealthCheck, DeploymentSettings, EfsVolume,
+    ExecConfiguration, Fetched, GatherErrorKind, LogConfiguration, MountPoint, PortMapping,
+    SecretRef, ServiceEvent, ServiceLoadBalancer, StoppedContainer, StoppedTask, TaskDefinition,
+    TaskSize, Volume, Workload,
 };
 
 /// DescribeServices takes at most 10 services per call.
@@ -202,6 +203,9 @@ fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
                 container_port: lb.container_port(),
             })
             .collect(),
+        desired_count: Some(svc.desired_count()),
+        running_count: Some(svc.running_count()),
+        deployment: Some(deployment_settings(svc)),
         events: svc
             .events()
             .iter()
@@ -211,6 +215,25 @@ fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
                 message: e.message().unwrap_or_default().to_string(),
             })
             .collect(),
+    }
+}
+
+fn deployment_settings(svc: &aws_sdk_ecs::types::Service) -> DeploymentSettings {
+    let config = svc.deployment_configuration();
+    DeploymentSettings {
+        // No deploymentController means the ECS (rolling) controller.
+        controller: svc
+            .deployment_controller()
+            .map_or("ECS", |c| c.r#type().as_str())
+            .to_string(),
+        strategy: config
+            .and_then(|c| c.strategy())
+            .map(|s| s.as_str().to_string()),
+        minimum_healthy_percent: config.and_then(|c| c.minimum_healthy_percent()),
+        maximum_percent: config.and_then(|c| c.maximum_percent()),
+        circuit_breaker: config
+            .and_then(|c| c.deployment_circuit_breaker())
+            .is_some_and(|b| b.enable()),
     }
 }
 
@@ -337,6 +360,10 @@ pub async fn describe_task_definition(client: &Client, arn: &str) -> Fetched<Tas
         execution_role_arn: td.execution_role_arn().map(str::to_string),
         task_role_arn: td.task_role_arn().map(str::to_string),
         ephemeral_storage_gib: td.ephemeral_storage().map(|e| e.size_in_gib()),
+        size: Some(TaskSize {
+            cpu: td.cpu().map(str::to_string),
+            memory: td.memory().map(str::to_string),
+        }),
         volumes: td.volumes().iter().map(volume).collect(),
         containers: td.container_definitions().iter().map(container).collect(),
     })
@@ -363,6 +390,7 @@ fn container(c: &aws_sdk_ecs::types::ContainerDefinition) -> Container {
             .iter()
             .map(|p| PortMapping {
                 container_port: p.container_port(),
+                host_port: p.host_port(),
                 protocol: p.protocol().map(|p| p.as_str().to_string()),
             })
             .collect(),
@@ -410,6 +438,19 @@ fn container(c: &aws_sdk_ecs::types::ContainerDefinition) -> Container {
             .linux_parameters()
             .and_then(|l| l.init_process_enabled())
             .unwrap_or(false),
+        cpu: Some(c.cpu()).filter(|cpu| *cpu != 0),
+        memory: c.memory(),
+        memory_reservation: c.memory_reservation(),
+        start_timeout: c.start_timeout(),
+        stop_timeout: c.stop_timeout(),
+        depends_on: c
+            .depends_on()
+            .iter()
+            .map(|d| ContainerDependency {
+                container_name: d.container_name().to_string(),
+                condition: d.condition().as_str().to_string(),
+            })
+            .collect(),
     }
 }
 

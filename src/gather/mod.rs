@@ -84,6 +84,10 @@ pub enum Target {
 #[derive(Debug, Clone)]
 pub struct PreDeploy {
     pub task_definition: String,
+    /// `--task-definition-file`: used as it is, never registered or described.
+    pub task_definition_file: Option<Box<TaskDefinition>>,
+    /// `--desired-count`: the tasks the service will be created with.
+    pub desired_count: i32,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub platform_version: Option<String>,
@@ -211,12 +215,29 @@ async fn gather_all(
     let blobs = blob::BlobClient::new(calls.clone());
     (observer.step)("describing the ECS services…");
 
-    let (workloads, lookup_waves) = match target {
+    // A task definition from a file is known by the ARN its first registration would get.
+    let from_file = match target {
+        Target::PreDeploy(flags) => flags
+            .task_definition_file
+            .as_deref()
+            .cloned()
+            .map(|mut td| {
+                td.arn = unregistered_arn(&td, &region);
+                td
+            }),
+        Target::Services { .. } => None,
+    };
+    let (mut workloads, lookup_waves) = match target {
         Target::Services { cluster, services } => {
             ecs::describe_services(&ecs_client, cluster, services).await?
         }
         Target::PreDeploy(flags) => (vec![pre_deploy_workload(flags)], 0),
     };
+    if let Some(td) = &from_file {
+        for w in &mut workloads {
+            w.task_definition = td.arn.clone();
+        }
+    }
 
     // Everything below is fetched once per unique id, however many services share it.
     let td_arns = unique(workloads.iter().map(|w| w.task_definition.clone()));
@@ -256,11 +277,12 @@ async fn gather_all(
         (task_subnets, networks)
     };
     let task_definition_chain = async {
-        let fetched = join_all(
-            td_arns
-                .iter()
-                .map(|arn| ecs::describe_task_definition(&ecs_client, arn)),
-        )
+        let fetched = join_all(td_arns.iter().map(|arn| async {
+            match &from_file {
+                Some(td) if td.arn == *arn => Fetched::Ok(td.clone()),
+                _ => ecs::describe_task_definition(&ecs_client, arn).await,
+            }
+        }))
         .await;
         let task_definitions: BTreeMap<String, Fetched<TaskDefinition>> =
             td_arns.iter().cloned().zip(fetched).collect();
@@ -547,9 +569,27 @@ fn network_of(
     }
 }
 
+/// `arn:PARTITION:ecs:REGION:ACCOUNT:task-definition/FAMILY:0`, the account taken from the
+/// roles it names (a task definition's roles are in its own account).
+fn unregistered_arn(td: &TaskDefinition, region: &str) -> String {
+    let account = [&td.execution_role_arn, &td.task_role_arn]
+        .into_iter()
+        .flatten()
+        .find_map(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()))
+        .unwrap_or_default();
+    format!(
+        "arn:{}:ecs:{region}:{account}:task-definition/{}:{}",
+        crate::snapshot::partition_of(region),
+        td.family,
+        crate::taskdef_file::UNREGISTERED
+    )
+}
+
 fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
     let PreDeploy {
         task_definition,
+        task_definition_file: _,
+        desired_count,
         subnets,
         security_groups,
         platform_version,
@@ -580,6 +620,9 @@ fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
                 container_port: None,
             })
             .collect(),
+        desired_count: Some(*desired_count),
+        running_count: Some(0),
+        deployment: None,
         events: vec![],
     }
 }

@@ -748,6 +748,13 @@ class Builder:
             self.ec2.delete_vpc_endpoints(VpcEndpointIds=[e["VpcEndpointId"] for e in endpoints])
         if args.failed_task:
             self.failed_task(args.failed_task)
+        if args.no_room:
+            self.ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=1,
+                                    deploymentConfiguration={
+                                        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                        "maximumPercent": 100, "minimumHealthyPercent": 100})
+        if args.small_subnet_service:
+            self.small_subnet_service(args.small_subnet_service)
         if args.service_event:
             self.control("/_fp/ecs/service-event", {"region": self.region, "cluster": CLUSTER,
                                                     "service": SERVICE,
@@ -768,6 +775,33 @@ class Builder:
             startedBy="ecs-svc/1234567890123456789")["tasks"][0]["taskArn"]
         self.control("/_fp/ecs/stop-task", {"region": self.region, "cluster": CLUSTER,
                                              "task": task, "stopped_reason": reason})
+
+    def small_subnet_service(self, name):
+        """Service `name` of 20 tasks in two new /28 subnets (11 free addresses each) routed like
+        web's, created as CreateService creates it: no task running yet."""
+        web = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+        awsvpc = web["networkConfiguration"]["awsvpcConfiguration"]
+        subnets = self.ec2.describe_subnets(SubnetIds=awsvpc["subnets"])["Subnets"]
+        vpc = subnets[0]["VpcId"]
+        tables = self.ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [subnets[0]["SubnetId"]]}])
+        small = []
+        for i, subnet in enumerate(subnets[:2]):
+            created = self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{250 + i}.0/28",
+                                             AvailabilityZone=subnet["AvailabilityZone"])
+            small.append(created["Subnet"]["SubnetId"])
+            for table in tables["RouteTables"]:
+                self.ec2.associate_route_table(RouteTableId=table["RouteTableId"],
+                                               SubnetId=small[-1])
+        self.ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=web["taskDefinition"],
+            desiredCount=20, launchType="FARGATE",
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                                     "maximumPercent": 200, "minimumHealthyPercent": 100},
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": small, "securityGroups": awsvpc["securityGroups"],
+                "assignPublicIp": "DISABLED"}})
+        print(json.dumps({"subnets": small}))
 
     def control(self, path, spec):
         """What ECS itself does and no API call can (tests/emulator/server.py's controls)."""
@@ -911,6 +945,9 @@ class Builder:
             taskDefinition=self.out.task_definition_arns[family],
             desiredCount=1,
             launchType="FARGATE",
+            deploymentConfiguration={
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                "maximumPercent": 200, "minimumHealthyPercent": 100},
             networkConfiguration={
                 "awsvpcConfiguration": {
                     "subnets": self.out.subnet_ids,
@@ -1032,6 +1069,10 @@ def main():
                         help="delete the VPC endpoint of this service, e.g. secretsmanager")
     parser.add_argument("--failed-task", metavar="REASON",
                         help="start a task of service web and let ECS stop it with this reason")
+    parser.add_argument("--no-room", action="store_true",
+                        help="service web: desiredCount 1, minimumHealthyPercent 100, maximumPercent 100")
+    parser.add_argument("--small-subnet-service", metavar="NAME",
+                        help="create service NAME of 20 tasks in two new /28 subnets")
     parser.add_argument("--service-event", metavar="MESSAGE",
                         help="ECS writes this event of service web")
     parser.add_argument("name", nargs="?")
@@ -1041,7 +1082,7 @@ def main():
         return 0
     if args.endpoint and (args.archive_image or args.push_image or args.drop_mount_target
                           or args.close_efs_sg or args.drop_endpoint or args.failed_task
-                          or args.service_event):
+                          or args.service_event or args.no_room or args.small_subnet_service):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

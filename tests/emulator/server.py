@@ -20,6 +20,8 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
     BatchGetImage failures name the image id as requested.
   * The fault injection and the request log know EFS's REST operations by method and path.
+  * ECS CreateService keeps deploymentConfiguration and DescribeServices returns it, with
+    AWS's defaults where it was not given.
   * ECS ListTasks filters by serviceName (the tasks' group `service:NAME`).
   * POST /_fp/ecs/stop-task {"region", "cluster", "task", "stopped_reason", "stop_code"?}: the
     task stops as ECS stops a failed task (StopTask itself records UserInitiated).
@@ -122,6 +124,16 @@ def _create_service(self):
         service.health_check_grace_period_seconds = int(grace)
     # AWS always reports the flag, false unless it was enabled.
     service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+    # AWS reports the deployment configuration with its documented defaults (maximumPercent 200,
+    # minimumHealthyPercent 100, the circuit breaker off); moto drops it. UpdateService sets it
+    # through moto's generic attribute update.
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html
+    service.deployment_configuration = {
+        "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+        **(self._get_param("deploymentConfiguration") or {}),
+    }
 
     if service.launch_type == "FARGATE" and not service.platform_version:
         service.platform_version = "LATEST"

@@ -280,6 +280,165 @@ fn endpoint_only_service_is_green() {
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
     assert_eq!(statuses(&doc, "image-platform"), ["pass"]);
+    task_definition_files_are_checked_without_registering(region, &built);
+    placement_in_small_subnets_and_a_deployment_without_room(region);
+}
+
+/// A new service of 20 tasks in two /28 subnets (11 free addresses each) cannot place its
+/// deployment's 40; then web with desired 1 and 100 % / 100 % can never roll.
+fn placement_in_small_subnets_and_a_deployment_without_room(region: &str) {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .arg(repo().join("tests/emulator/scenario.py"))
+        .args([
+            "--endpoint",
+            &emu.url,
+            "--region",
+            region,
+            "--small-subnet-service",
+            "big",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let small: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = tool(
+        region,
+        "AKIAPLACEMENT",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "big",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let row = finding(&doc, "subnet-capacity");
+    assert_eq!(row["status"], "fail", "{row}");
+    let first = small["subnets"][0].as_str().unwrap();
+    let message = row["message"].as_str().unwrap();
+    assert!(message.contains("runs up to 40 task(s) (0 running now), so it needs 40 more address(es), but the task subnets have 22 free"), "{message}");
+    assert!(message.contains(&format!("{first} 11")), "{message}");
+    assert_eq!(statuses(&doc, "deployment-configuration"), ["pass"]);
+
+    change(region, &["--no-room"]);
+    let run = tool(
+        region,
+        "AKIAPLACEMENT",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(failing(&doc).len(), 1, "{:#?}", failing(&doc));
+    let row = finding(&doc, "deployment-configuration");
+    assert_eq!(row["status"], "fail");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("ECS can neither start a new task nor stop an old one"));
+    assert_eq!(statuses(&doc, "subnet-capacity"), ["pass"]);
+}
+
+/// What `aws ecs describe-task-definition --task-definition FAMILY` prints.
+fn described_task_definition(region: &str, family: &str) -> Value {
+    let emu = emulator();
+    let out = Command::new(&emu.python)
+        .args(["-c", "import boto3, json, sys; print(json.dumps(boto3.client('ecs', endpoint_url=sys.argv[1], region_name=sys.argv[2], aws_access_key_id='testing', aws_secret_access_key='testing').describe_task_definition(taskDefinition=sys.argv[3]), default=str))"])
+        .args([emu.url.as_str(), region, family])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// --task-definition-file: the service's own definition as describe-task-definition prints
+/// it is green; the same with memory 3000 at cpu 256 fails; nothing is registered or described.
+fn task_definition_files_are_checked_without_registering(region: &str, built: &Value) {
+    let mut described = described_task_definition(region, "web");
+    let dir = std::env::temp_dir().join(format!("fp-taskdef-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, described.to_string()).unwrap();
+    described["taskDefinition"]["memory"] = Value::from("3000");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, described["taskDefinition"].to_string()).unwrap();
+    let subnets: Vec<&str> = built["subnet_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let key = "AKIATASKDEFFILE";
+    let run_file = |file: &std::path::Path| {
+        tool(
+            region,
+            key,
+            &[
+                "check",
+                "--task-definition-file",
+                file.to_str().unwrap(),
+                "--subnets",
+                &subnets.join(","),
+                "--security-groups",
+                built["task_sg"].as_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let run = run_file(&good);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
+    assert_eq!(statuses(&doc, "task-definition"), ["pass"]);
+    assert_eq!(statuses(&doc, "execution-role"), ["pass"]);
+    assert!(doc["target"]["task_definition"]
+        .as_str()
+        .unwrap()
+        .ends_with(":task-definition/web:0"));
+
+    let run = run_file(&bad);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(failing(&doc).len(), 1, "{:#?}", failing(&doc));
+    let row = finding(&doc, "task-definition");
+    assert_eq!(row["status"], "fail");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("task memory 3000 MiB is not a Fargate size for 256 CPU units"));
+    let requests = emulator_requests(key);
+    assert!(
+        requests.get("ecs:RegisterTaskDefinition").is_none(),
+        "{requests}"
+    );
+    assert!(
+        requests.get("ecs:DescribeTaskDefinition").is_none(),
+        "{requests}"
+    );
+    assert!(
+        requests["ecr:DescribeImages"].as_u64().unwrap() >= 1,
+        "{requests}"
+    );
 }
 
 #[test]

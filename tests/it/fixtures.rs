@@ -106,6 +106,7 @@ fn every_check_runs_in_product_order() {
     assert_eq!(
         order,
         [
+            "task-definition",
             "platform-version",
             "vpc-dns",
             "dhcp-dns",
@@ -130,6 +131,8 @@ fn every_check_runs_in_product_order() {
             "execution-role",
             "task-role",
             "efs-volumes",
+            "subnet-capacity",
+            "deployment-configuration",
             "health-check-timing",
             "health-check-grace",
             "load-balancer-ingress",
@@ -1146,4 +1149,197 @@ fn efs_volumes_task_role_and_exec() {
     assert!(find(&f, "ecs-exec", Status::Fail)
         .message
         .contains("s3:PutObject on arn:aws:s3:::exec-logs/web/*"));
+}
+
+fn messages(findings: &[Finding], check: &str) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.check == check && f.status != Status::Pass)
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+#[test]
+fn task_definition_sizes_follow_the_fargate_table() {
+    let f = assert_verdicts("td-memory-3000-at-256", &[("task-definition", "fail")]);
+    let m = &find(&f, "task-definition", Status::Fail).message;
+    assert!(
+        m.contains(
+            "task memory 3000 MiB is not a Fargate size for 256 CPU units (512, 1024, 2048 MiB)"
+        ),
+        "{m}"
+    );
+    for good in [
+        "td-largest-quarter-vcpu",
+        "td-8-vcpu-60-gib",
+        "td-windows-one-vcpu",
+    ] {
+        let f = run_all(&load(good));
+        assert_eq!(
+            find(&f, "task-definition", Status::Pass).resource,
+            "web:7",
+            "{good}"
+        );
+    }
+    let f = assert_verdicts("td-8-vcpu-off-step", &[("task-definition", "fail")]);
+    assert!(find(&f, "task-definition", Status::Fail)
+        .message
+        .contains("16384 to 61440 MiB in steps of 4096"));
+    let f = assert_verdicts(
+        "td-16-vcpu-on-130",
+        &[("task-definition", "fail"), ("platform-version", "fail")],
+    );
+    assert!(find(&f, "task-definition", Status::Fail)
+        .message
+        .contains("needs Linux platform version 1.4.0; the task gets 1.3.0"));
+    let f = run_all(&load("td-windows-half-vcpu"));
+    assert!(messages(&f, "task-definition")
+        .iter()
+        .any(|m| m.contains("not available to Windows containers")));
+    let f = assert_verdicts("td-no-task-memory", &[("task-definition", "fail")]);
+    assert!(find(&f, "task-definition", Status::Fail)
+        .message
+        .starts_with("task-level memory is not set"));
+    // A snapshot from before the size was gathered: could not check, never a verdict.
+    assert_verdicts("td-old-snapshot", &[("task-definition", "error")]);
+}
+
+#[test]
+fn task_definition_fields_each_name_the_container() {
+    let f = assert_verdicts("td-bridge-ec2-only", &[("task-definition", "fail")]);
+    let m = messages(&f, "task-definition");
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert!(m[0].starts_with("networkMode is bridge"));
+    assert!(m[1].contains("does not support launch_type FARGATE"));
+    let f = assert_verdicts("td-container-over-task", &[("task-definition", "fail")]);
+    let m = messages(&f, "task-definition");
+    assert_eq!(
+        m,
+        [
+            "container web: memory 1024 MiB exceeds the task's 512 MiB",
+            "the containers reserve 1024 MiB together (memoryReservation, else memory) but the task has 512 MiB",
+            "the containers' cpu adds up to 512 units but the task has 256",
+        ]
+    );
+    for good in [
+        "td-reservations-fit",
+        "td-stop-timeout-120",
+        "td-depends-success-ok",
+        "td-start-timeout-enough",
+    ] {
+        let f = run_all(&load(good));
+        assert!(
+            messages(&f, "task-definition").is_empty(),
+            "{good}: {:#?}",
+            messages(&f, "task-definition")
+        );
+    }
+    for (name, needle) in [
+        (
+            "td-stop-timeout-300",
+            "container web: stopTimeout 300 s is over Fargate's maximum of 120 s",
+        ),
+        (
+            "td-ephemeral-20",
+            "ephemeralStorage.sizeInGiB 20 is outside Fargate's 21-200 GiB",
+        ),
+        (
+            "td-host-port-differs",
+            "container web: hostPort 80 differs from containerPort 8080",
+        ),
+        ("td-no-essential", "no container is essential"),
+        (
+            "td-depends-on-missing",
+            "container web: dependsOn names container migrate",
+        ),
+        (
+            "td-depends-healthy-without-check",
+            "init has no health check, so it never becomes HEALTHY",
+        ),
+        (
+            "td-depends-success-on-essential",
+            "dependsOn init SUCCESS, but init is essential",
+        ),
+        (
+            "td-depends-cycle",
+            "dependsOn forms a cycle: web → init → web",
+        ),
+        (
+            "td-lb-container-missing",
+            "load balancer names container api",
+        ),
+    ] {
+        let f = run_all(&load(name));
+        let m = messages(&f, "task-definition");
+        assert!(
+            f.iter()
+                .any(|f| f.check == "task-definition" && f.status == Status::Fail),
+            "{name}: {m:#?}"
+        );
+        assert!(m.iter().any(|m| m.contains(needle)), "{name}: {m:#?}");
+    }
+}
+
+#[test]
+fn a_start_timeout_shorter_than_the_dependency_may_need_warns() {
+    let f = assert_verdicts("td-start-timeout-short", &[("task-definition", "warn")]);
+    let m = &find(&f, "task-definition", Status::Warn).message;
+    assert!(m.contains("init's startTimeout 30 s is shorter than the 90 s its health check allows it to become HEALTHY (startPeriod 60 s + retries 3 × interval 10 s)"), "{m}");
+    let f = assert_verdicts(
+        "td-start-timeout-before-first-probe",
+        &[("task-definition", "fail")],
+    );
+    let m = &find(&f, "task-definition", Status::Fail).message;
+    assert!(
+        m.contains("init's startTimeout 5 s ends before its first health check at 10 s"),
+        "{m}"
+    );
+}
+
+#[test]
+fn deployment_settings_that_cannot_move_fail() {
+    let f = assert_verdicts("deploy-1-100-100", &[("deployment-configuration", "fail")]);
+    let row = find(&f, "deployment-configuration", Status::Fail);
+    assert!(row.message.starts_with("desiredCount 1, minimumHealthyPercent 100 (keeps ceil(1 × 100 / 100) = 1 running), maximumPercent 100 (allows floor(1 × 100 / 100) = 1)"), "{}", row.message);
+    assert!(row.remediation.starts_with(
+        "aws ecs update-service --cluster app --service web --deployment-configuration"
+    ));
+    assert_verdicts("deploy-3-100-120", &[("deployment-configuration", "fail")]);
+    assert_verdicts("deploy-4-75-100", &[]);
+    assert_verdicts(
+        "deploy-no-circuit-breaker",
+        &[("deployment-configuration", "warn")],
+    );
+    assert_verdicts("deploy-blue-green", &[("deployment-configuration", "warn")]);
+    let f = assert_verdicts("deploy-code-deploy", &[]);
+    assert!(f
+        .iter()
+        .any(|f| f.check == "deployment-configuration" && f.status == Status::Skip));
+}
+
+#[test]
+fn subnets_without_addresses_for_the_peak_fail() {
+    let f = assert_verdicts("capacity-short", &[("subnet-capacity", "fail")]);
+    let m = &find(&f, "subnet-capacity", Status::Fail).message;
+    assert!(m.contains("runs up to 40 task(s) (20 running now), so it needs 20 more address(es), but the task subnets have 10 free (subnet-0a1 5, subnet-0b2 5)"), "{m}");
+    assert_verdicts("capacity-exact", &[]);
+    let f = assert_verdicts("capacity-uneven", &[("subnet-capacity", "warn")]);
+    assert!(find(&f, "subnet-capacity", Status::Warn)
+        .message
+        .contains("subnet-0b2 (1 free) cannot take an even share of 2"));
+    let f = run_all(&load("capacity-pre-deploy-first-short"));
+    assert!(find(&f, "subnet-capacity", Status::Fail)
+        .message
+        .starts_with("the service's first deployment starts 5 task(s), one address each, but the task subnets have 4 free"));
+    let f = run_all(&load("capacity-pre-deploy-rolling-short"));
+    assert!(find(&f, "subnet-capacity", Status::Warn)
+        .message
+        .ends_with("at the first rolling update after creation"));
+    assert_verdicts(
+        "placement-old-snapshot",
+        &[
+            ("subnet-capacity", "error"),
+            ("deployment-configuration", "error"),
+        ],
+    );
 }
