@@ -10,7 +10,9 @@ use fargate_preflight::cli::{
     ListFormat, TargetArgs,
 };
 use fargate_preflight::diagnose;
-use fargate_preflight::gather::{self, AwsOptions, CallLog, Observer, PreDeploy, Target};
+use fargate_preflight::gather::{
+    self, AwsOptions, CallLog, FatalError, Observer, PreDeploy, Target,
+};
 use fargate_preflight::report::{self, ExitStatus, Format, Style};
 use fargate_preflight::snapshot::{Fetched, Snapshot, SnapshotFile, SCHEMA_VERSION};
 
@@ -442,7 +444,19 @@ async fn gather_snapshots(
     };
     let result = gather::gather(&opts, &target, &observer).await;
     bar.finish_and_clear();
-    let snapshots = result?;
+    // A task definition file still gets its own verdict when AWS cannot be reached at all.
+    let snapshots = match (result, &target) {
+        (
+            Err(why @ (FatalError::Credentials(_) | FatalError::NoRegion)),
+            Target::PreDeploy(flags),
+        ) if flags.task_definition_file.is_some() => {
+            eprintln!("warning: {why}; only the task definition file itself is checked");
+            gather::without_aws(flags, aws.region.clone(), &why)
+                .into_iter()
+                .collect()
+        }
+        (result, _) => result?,
+    };
     anyhow::ensure!(
         !snapshots.is_empty(),
         "the cluster has no services to check"

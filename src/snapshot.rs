@@ -649,6 +649,9 @@ pub struct Subnet {
     /// AvailableIpAddressCount: free IPv4 addresses; `None` in older snapshots.
     #[serde(default)]
     pub available_ips: Option<i32>,
+    /// Ipv6Native: an IPv6-only subnet (tasks get no IPv4 address).
+    #[serde(default)]
+    pub ipv6_native: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -33,7 +33,7 @@ const RETIREMENT_DATES: &[(&str, (i32, u32, u32))] = &[
 const KNOWN_LINUX: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"];
 const KNOWN_WINDOWS: &[&str] = &["1.0.0"];
 
-fn is_fargate(w: &Workload) -> bool {
+pub(super) fn is_fargate(w: &Workload) -> bool {
     match &w.launch_type {
         Some(lt) => *lt == LaunchType::Fargate,
         // A capacity provider strategy: Fargate when it names FARGATE / FARGATE_SPOT.

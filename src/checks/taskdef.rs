@@ -1,6 +1,7 @@
 //! task-definition: the task definition is one Fargate accepts and can run — its size, network
 //! mode, containers, timeouts, dependencies and the load balancer's container. No AWS call.
 
+use super::platform::is_fargate;
 use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
 use crate::facts::platform::resolve;
 use crate::snapshot::{Container, GatherError, GatherErrorKind, TaskDefinition, NOT_IN_SNAPSHOT};
@@ -42,6 +43,12 @@ const REGISTER: &str =
 const MAX_STOP_TIMEOUT: i32 = 120;
 
 fn run(ctx: &Context) -> Outcome {
+    if !is_fargate(&ctx.snap.workload) {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the service does not run on Fargate; these are Fargate's rules",
+        )]);
+    }
     let td = ctx.task_definition()?;
     let resource = format!("{}:{}", td.family, td.revision);
     let size = td.size.as_ref().ok_or_else(|| {

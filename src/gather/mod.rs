@@ -485,6 +485,41 @@ async fn gather_all(
         .collect())
 }
 
+/// A task definition file checked without AWS: the gather could not start (no credentials,
+/// no region), so every AWS part is that error and only what the file itself decides is judged.
+pub fn without_aws(
+    flags: &PreDeploy,
+    region: Option<String>,
+    why: &FatalError,
+) -> Option<Snapshot> {
+    let mut td = flags.task_definition_file.as_deref()?.clone();
+    let region = region.unwrap_or_default();
+    td.arn = unregistered_arn(&td, &region);
+    let mut workload = pre_deploy_workload(flags);
+    workload.task_definition = td.arn.clone();
+    let cause = GatherError {
+        action: "the AWS lookup".into(),
+        kind: GatherErrorKind::Skipped,
+        message: why.to_string(),
+    };
+    Some(Snapshot {
+        schema_version: SCHEMA_VERSION,
+        gathered_at: Utc::now(),
+        region,
+        endpoint_url: None,
+        workload,
+        task_definition: Fetched::Ok(td),
+        network: Fetched::failed(cause.clone()),
+        registry: Fetched::failed(cause.clone()),
+        execution_role: Fetched::failed(cause.clone()),
+        target_groups: Fetched::failed(cause.clone()),
+        images: Fetched::failed(cause.clone()),
+        task_role: Fetched::failed(cause.clone()),
+        file_systems: Fetched::failed(cause.clone()),
+        exec_configuration: Fetched::failed(cause.clone()),
+    })
+}
+
 fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
     items
         .into_iter()

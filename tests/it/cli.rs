@@ -602,3 +602,51 @@ fn diagnose_needs_a_service_or_a_text() {
         assert!(stdout.is_empty(), "{args:?}");
     }
 }
+
+/// With no credentials at all, a task definition file still gets its own verdict; everything
+/// AWS would have told is an error naming why, never a pass.
+#[test]
+fn a_task_definition_file_is_judged_without_credentials() {
+    let dir = std::env::temp_dir().join(format!("fp-offline-td-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("taskdef.json");
+    std::fs::write(
+        &file,
+        r#"{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "3000",
+            "containerDefinitions": [{"name": "web", "image": "nginx:1.27"}]}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["check", "--task-definition-file", file.to_str().unwrap()])
+        .args(["--subnets", "subnet-1", "--security-groups", "sg-1"])
+        .args(["--region", "us-east-1", "--format", "json"])
+        .env("HOME", &dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("only the task definition file itself is checked"),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |check: &str| {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("task-definition"), "fail");
+    assert_eq!(status("egress-path"), "error");
+    assert_eq!(status("public-image"), "error");
+    assert!(doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["status"] != "pass" || f["check"] == "platform-version"));
+}

@@ -1335,6 +1335,14 @@ fn subnets_without_addresses_for_the_peak_fail() {
     assert!(find(&f, "subnet-capacity", Status::Warn)
         .message
         .ends_with("at the first rolling update after creation"));
+    let f = run_all(&load("capacity-ipv6-only"));
+    assert!(f
+        .iter()
+        .any(|f| f.check == "subnet-capacity" && f.status == Status::Skip));
+    let f = run_all(&load("td-ec2-service"));
+    assert!(f
+        .iter()
+        .any(|f| f.check == "task-definition" && f.status == Status::Skip));
     assert_verdicts(
         "placement-old-snapshot",
         &[
