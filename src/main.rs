@@ -442,7 +442,8 @@ async fn gather_snapshots(
         calls: CallLog::default(),
         step: Box::new(move |step: &str| progress.set_message(step.to_string())),
     };
-    let result = gather::gather(&opts, &target, &observer).await;
+    // Boxed: the gather's nested futures are deeper than the compiler's default layout limit.
+    let result = Box::pin(gather::gather(&opts, &target, &observer)).await;
     bar.finish_and_clear();
     // A task definition file still gets its own verdict when AWS cannot be reached at all.
     let snapshots = match (result, &target) {

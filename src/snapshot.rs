@@ -285,6 +285,30 @@ pub struct Snapshot {
     /// cluster yet).
     #[serde(default = "not_in_snapshot")]
     pub exec_configuration: Fetched<Option<ExecConfiguration>>,
+    /// The region's Fargate vCPU quotas and the vCPUs in use against them.
+    #[serde(default = "not_in_snapshot")]
+    pub fargate_vcpus: Fetched<FargateVcpus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FargateVcpus {
+    pub on_demand: VcpuAllowance,
+    /// Gathered when a service's capacity provider strategy names FARGATE_SPOT.
+    pub spot: Option<VcpuAllowance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VcpuAllowance {
+    pub quota: Fetched<QuotaValue>,
+    /// The latest AWS/Usage ResourceCount (0 when none was published lately).
+    pub in_use: Fetched<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuotaValue {
+    pub value: f64,
+    /// No applied value exists: this is AWS's default for the account.
+    pub default: bool,
 }
 
 /// The action named by data an older snapshot file does not hold.

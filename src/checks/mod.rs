@@ -15,6 +15,7 @@ mod nacl;
 pub mod netrules;
 mod placement;
 mod platform;
+mod quota;
 mod requests;
 mod routing;
 mod s3;
@@ -295,6 +296,7 @@ pub static REGISTRY: &[&Check] = &[
     &efs::EFS_VOLUMES,
     &placement::SUBNET_CAPACITY,
     &placement::DEPLOYMENT_CONFIGURATION,
+    &quota::FARGATE_QUOTA,
     &health::HEALTH_CHECK_TIMING,
     &health::HEALTH_CHECK_GRACE,
     &ingress::LOAD_BALANCER_INGRESS,

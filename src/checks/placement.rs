@@ -123,6 +123,34 @@ fn run_deployment(ctx: &Context) -> Outcome {
     Ok(out)
 }
 
+/// The most tasks a deployment runs at once, and for a service not created yet the tasks its
+/// first deployment starts.
+pub(super) struct Peak {
+    pub peak: i64,
+    pub first: Option<i64>,
+}
+
+pub(super) fn deployment_peak(w: &Workload) -> Result<Peak, Problem> {
+    let desired = i64::from(w.desired_count.unwrap_or(0));
+    Ok(match settings(w)? {
+        Some(d) if d.controller == "ECS" => Peak {
+            peak: bounds(desired, d).0.max(desired),
+            first: None,
+        },
+        // Blue/green runs a whole second set of tasks.
+        Some(_) => Peak {
+            peak: desired * 2,
+            first: None,
+        },
+        // A new service: the first deployment starts desiredCount tasks, later rolling ones
+        // up to the default maximumPercent 200 of it.
+        None => Peak {
+            peak: desired * 2,
+            first: Some(desired),
+        },
+    })
+}
+
 fn run_capacity(ctx: &Context) -> Outcome {
     let w = &ctx.snap.workload;
     let scope = ctx.scope();
@@ -156,7 +184,6 @@ fn run_capacity(ctx: &Context) -> Outcome {
         }
     }
     let total: i64 = free.iter().map(|(_, n)| n).sum();
-    let desired = i64::from(w.desired_count.unwrap_or(0));
     let running = i64::from(w.running_count.unwrap_or(0));
     let listing = free
         .iter()
@@ -164,13 +191,7 @@ fn run_capacity(ctx: &Context) -> Outcome {
         .collect::<Vec<_>>()
         .join(", ");
     let fix = "add task subnets with free addresses (or larger CIDRs) to the service's network configuration, or lower maximumPercent";
-    let (peak, first) = match settings(w)? {
-        Some(d) if d.controller == "ECS" => (bounds(desired, d).0.max(desired), None),
-        Some(_) => (desired * 2, None),
-        // A new service: the first deployment starts desiredCount tasks, later rolling ones
-        // up to maximumPercent 200 of it.
-        None => (desired * 2, Some(desired)),
-    };
+    let Peak { peak, first } = deployment_peak(w)?;
     if let Some(first) = first.filter(|f| total < *f) {
         return Ok(vec![Verdict::fail(
             scope,

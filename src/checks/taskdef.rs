@@ -139,7 +139,7 @@ fn task_level(value: Option<&str>, field: &str, problems: &mut Vec<Flaw>) -> Opt
 }
 
 /// Task cpu as ECS reads it: CPU units ("256") or vCPUs ("0.25 vCPU", "1 vcpu").
-fn cpu_units(text: &str) -> Option<u32> {
+pub(super) fn cpu_units(text: &str) -> Option<u32> {
     let t = text.trim().to_ascii_lowercase();
     if let Some(v) = t.strip_suffix("vcpu") {
         let v: f64 = v.trim().parse().ok()?;

@@ -8,8 +8,8 @@ pub struct Pattern {
     pub description: &'static str,
     /// Every group must match; a group matches when any of its phrases occurs.
     pub all_of: &'static [&'static [&'static str]],
-    /// The checks whose findings can explain it; empty where no check of this version does
-    /// (the Fargate quota and capacity are not checked yet).
+    /// The checks whose findings can explain it; empty where no check can (Fargate's own
+    /// capacity at the time).
     pub checks: &'static [&'static str],
 }
 
@@ -197,7 +197,7 @@ pub static PATTERNS: &[Pattern] = &[
         id: "vcpu-limit",
         description: "The account's Fargate vCPU quota (formerly a task count) is used up.",
         all_of: &[&["limit on the number of vcpus", "limit on the number of tasks you can run"]],
-        checks: &[],
+        checks: &["fargate-quota"],
     },
     Pattern {
         id: "capacity-unavailable",

@@ -22,6 +22,8 @@ mod efs;
 mod elbv2;
 mod errors;
 mod iam;
+mod quota;
+mod usage;
 
 use std::time::Duration;
 
@@ -36,8 +38,8 @@ use futures::future::{join_all, FutureExt};
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
-    ExecConfiguration, Fetched, GatherError, GatherErrorKind, LaunchType, Network, Role, Snapshot,
-    TaskDefinition, Workload, SCHEMA_VERSION,
+    ExecConfiguration, FargateVcpus, Fetched, GatherError, GatherErrorKind, LaunchType, Network,
+    Role, Snapshot, TaskDefinition, VcpuAllowance, Workload, SCHEMA_VERSION,
 };
 
 pub use calls::CallLog;
@@ -212,6 +214,8 @@ async fn gather_all(
     let ecr_client = client!(aws_sdk_ecr, &config, calls);
     let iam_client = client!(aws_sdk_iam, &config, calls);
     let efs_client = client!(aws_sdk_efs, &config, calls);
+    let quota_client = client!(aws_sdk_servicequotas, &config, calls);
+    let usage_client = client!(aws_sdk_cloudwatch, &config, calls);
     let blobs = blob::BlobClient::new(calls.clone());
     (observer.step)("describing the ECS services…");
 
@@ -239,6 +243,9 @@ async fn gather_all(
         }
     }
 
+    let spot = workloads
+        .iter()
+        .any(|w| w.capacity_providers.iter().any(|c| c == "FARGATE_SPOT"));
     // Everything below is fetched once per unique id, however many services share it.
     let td_arns = unique(workloads.iter().map(|w| w.task_definition.clone()));
     let subnet_ids = unique(workloads.iter().flat_map(|w| w.subnets.clone()));
@@ -360,6 +367,7 @@ async fn gather_all(
         (task_subnets, networks),
         target_groups,
         exec_configurations,
+        fargate_vcpus,
     ) = calls::in_wave(lookup_waves + 1, async {
         tokio::join!(
             task_definition_chain,
@@ -370,6 +378,7 @@ async fn gather_all(
                     .iter()
                     .map(|c| ecs::exec_configuration(&ecs_client, c))
             ),
+            fargate_vcpus(&quota_client, &usage_client, spot),
         )
     })
     .await;
@@ -480,9 +489,35 @@ async fn gather_all(
                 task_role,
                 file_systems,
                 exec_configuration,
+                fargate_vcpus: Fetched::Ok(fargate_vcpus.clone()),
             }
         })
         .collect())
+}
+
+/// The region's Fargate vCPU quotas and usage, once per run (Spot only when a service uses it).
+async fn fargate_vcpus(
+    quotas: &aws_sdk_servicequotas::Client,
+    usage: &aws_sdk_cloudwatch::Client,
+    spot: bool,
+) -> FargateVcpus {
+    let allowance = |code, class| async move {
+        let (quota, in_use) = tokio::join!(
+            quota::fargate_quota(quotas, code),
+            usage::vcpus_in_use(usage, class)
+        );
+        VcpuAllowance { quota, in_use }
+    };
+    let (on_demand, spot) = tokio::join!(
+        allowance(quota::ON_DEMAND_VCPUS, "Standard/OnDemand"),
+        async {
+            match spot {
+                true => Some(allowance(quota::SPOT_VCPUS, "Standard/Spot").await),
+                false => None,
+            }
+        }
+    );
+    FargateVcpus { on_demand, spot }
 }
 
 /// A task definition file checked without AWS: the gather could not start (no credentials,
@@ -517,6 +552,7 @@ pub fn without_aws(
         task_role: Fetched::failed(cause.clone()),
         file_systems: Fetched::failed(cause.clone()),
         exec_configuration: Fetched::failed(cause.clone()),
+        fargate_vcpus: Fetched::failed(cause.clone()),
     })
 }
 

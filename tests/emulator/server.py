@@ -20,6 +20,11 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
     BatchGetImage failures name the image id as requested.
   * The fault injection and the request log know EFS's REST operations by method and path.
+  * CloudWatch GetMetricData over the RPC v2 CBOR protocol the Rust SDK speaks (moto lacks it),
+    from moto's metrics; POST /_fp/fargate-usage {"region", "vcpus", "class"?} publishes the
+    AWS/Usage vCPU count Fargate itself would.
+  * Service Quotas GetServiceQuota / GetAWSDefaultServiceQuota for Fargate's vCPU quotas;
+    POST /_fp/service-quota {"region", "quota_code", "value"} applies a value.
   * ECS CreateService keeps deploymentConfiguration and DescribeServices returns it, with
     AWS's defaults where it was not given.
   * ECS ListTasks filters by serviceName (the tasks' group `service:NAME`).
@@ -64,7 +69,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 import uuid  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
 from urllib.parse import parse_qs  # noqa: E402
 from xml.sax.saxutils import escape as xml_escape  # noqa: E402
 
@@ -74,8 +79,14 @@ from moto.core.responses import ActionResult  # noqa: E402
 from moto.ecr.responses import ECRResponse  # noqa: E402
 from moto.ecs.responses import EC2ContainerServiceResponse  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.servicequotas.exceptions import NoSuchResource  # noqa: E402
+from moto.servicequotas.responses import ServiceQuotasResponse  # noqa: E402
+
+import cbor2  # noqa: E402
 
 DENIED_PRINCIPAL = "arn:aws:iam::123456789012:user/test"
+# The account moto answers as for any access key.
+DEFAULT_ACCOUNT = "123456789012"
 
 # --------------------------------------------------------------------------------------------
 # a. ECS CreateService: keep/fill the fields AWS keeps/fills.
@@ -224,7 +235,7 @@ def add_service_event(spec):
     raise ValueError(f"no service {spec['service']} in cluster {spec['cluster']}")
 
 
-ECS_CONTROLS = {"/_fp/ecs/stop-task": stop_task_as_ecs, "/_fp/ecs/service-event": add_service_event}
+AWS_CONTROLS = {"/_fp/ecs/stop-task": stop_task_as_ecs, "/_fp/ecs/service-event": add_service_event}
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +559,133 @@ REST_ROUTES = {
 }
 
 
+# --------------------------------------------------------------------------------------------
+# CloudWatch over the Smithy RPC v2 CBOR protocol, which the Rust SDK speaks and moto does not:
+# POST /service/GraniteServiceVersion20100801/operation/OPERATION with a CBOR body, answered in
+# CBOR with the `smithy-protocol: rpc-v2-cbor` header; errors carry `__type`.
+# https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html
+# GetMetricData is answered from moto's CloudWatch backend, as its query protocol would be.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+# --------------------------------------------------------------------------------------------
+RPC_V2_PATH = re.compile(r"/service/[A-Za-z0-9]+/operation/([A-Za-z0-9]+)")
+# The signing name of CloudWatch is `monitoring`; IAM calls its actions `cloudwatch:`.
+IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
+CREDENTIAL_SCOPE_RE = re.compile(r"Credential=[^/,\s]+/[^/]+/([^/,\s]+)/")
+
+
+def _cbor_answer(start_response, status, document, request_id=None):
+    # Smithy RPC v2 CBOR timestamps are tag 1, epoch seconds.
+    body = cbor2.dumps(document, datetime_as_timestamp=True)
+    headers = [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+               ("x-amzn-RequestId", request_id or str(uuid.uuid4())),
+               ("Content-Length", str(len(body)))]
+    start_response(status, headers)
+    return [body]
+
+
+def _as_datetime(value):
+    # CBOR timestamps are tag 1 (epoch seconds), which cbor2 decodes to datetime.
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+
+
+def cbor_get_metric_data(environ, start_response):
+    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+
+    region = CREDENTIAL_SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")).group(1)
+    request = cbor2.loads(_read_body(environ) or b"\xa0")
+    backend = cloudwatch_backends[DEFAULT_ACCOUNT][region]
+    results = backend.get_metric_data(
+        queries=request.get("MetricDataQueries", []),
+        start_time=_as_datetime(request["StartTime"]),
+        end_time=_as_datetime(request["EndTime"]),
+        scan_by=request.get("ScanBy") or "TimestampDescending",
+    )
+    return _cbor_answer(start_response, "200 OK", {"MetricDataResults": [
+        {"Id": r["id"], "Label": r["label"], "StatusCode": r["status_code"],
+         "Timestamps": [_as_datetime(t) for t in r["timestamps"]],
+         "Values": [float(v) for v in r["values"]]}
+        for r in results], "Messages": []})
+
+
+RPC_V2_OPERATIONS = {"GetMetricData": cbor_get_metric_data}
+
+
+# --------------------------------------------------------------------------------------------
+# Service Quotas for Fargate: moto knows only VPC quotas and has no GetAWSDefaultServiceQuota.
+# GetServiceQuota answers an applied value set with POST /_fp/service-quota {"region",
+# "quota_code", "value"}, else NoSuchResourceException ("If the applied quota value is not
+# available for a quota, the quota is not retrieved"); GetAWSDefaultServiceQuota answers the
+# defaults ListAWSDefaultServiceQuotas lists for fargate (4000 vCPUs each).
+# https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html
+# https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetAWSDefaultServiceQuota.html
+# --------------------------------------------------------------------------------------------
+FARGATE_DEFAULT_QUOTAS = {"L-3032A538": ("Fargate On-Demand vCPU resource count", 4000.0),
+                          "L-36FBB829": ("Fargate Spot vCPU resource count", 4000.0)}
+APPLIED_QUOTAS = {}  # (region, service code, quota code) -> value
+
+
+def _quota_document(region, service, code, value):
+    return {"Quota": {"ServiceCode": service, "ServiceName": "AWS Fargate", "QuotaCode": code,
+                      "QuotaName": FARGATE_DEFAULT_QUOTAS[code][0], "Value": value, "Unit": "None",
+                      "Adjustable": True, "GlobalQuota": False,
+                      "QuotaArn": f"arn:aws:servicequotas:{region}:{DEFAULT_ACCOUNT}:{service}/{code}"}}
+
+
+_moto_get_service_quota = ServiceQuotasResponse.get_service_quota
+
+
+def _get_service_quota(self):
+    params = json.loads(self.body)
+    service, code = params.get("ServiceCode"), params.get("QuotaCode")
+    if service != "fargate":
+        return _moto_get_service_quota(self)
+    value = APPLIED_QUOTAS.get((self.region, service, code))
+    if value is None or code not in FARGATE_DEFAULT_QUOTAS:
+        raise NoSuchResource()
+    return json.dumps(_quota_document(self.region, service, code, value))
+
+
+def _get_aws_default_service_quota(self):
+    params = json.loads(self.body)
+    service, code = params.get("ServiceCode"), params.get("QuotaCode")
+    if service != "fargate" or code not in FARGATE_DEFAULT_QUOTAS:
+        raise NoSuchResource()
+    return json.dumps(_quota_document(self.region, service, code, FARGATE_DEFAULT_QUOTAS[code][1]))
+
+
+ServiceQuotasResponse.get_service_quota = _get_service_quota
+ServiceQuotasResponse.get_aws_default_service_quota = _get_aws_default_service_quota
+
+
+def set_service_quota(spec):
+    APPLIED_QUOTAS[(spec["region"], "fargate", spec["quota_code"])] = float(spec["value"])
+    return {"quota_code": spec["quota_code"], "value": float(spec["value"])}
+
+
+AWS_CONTROLS["/_fp/service-quota"] = set_service_quota
+
+
+def publish_fargate_usage(spec):
+    """What Fargate itself publishes while tasks run: AWS/Usage ResourceCount for vCPUs of
+    `class` (Standard/OnDemand or Standard/Spot) (ECS guide "AWS Fargate usage metrics")."""
+    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+
+    dimensions = [{"Name": "Service", "Value": "Fargate"}, {"Name": "Type", "Value": "Resource"},
+                  {"Name": "Resource", "Value": "vCPU"},
+                  {"Name": "Class", "Value": spec.get("class", "Standard/OnDemand")}]
+    cloudwatch_backends[DEFAULT_ACCOUNT][spec["region"]].put_metric_data("AWS/Usage", [{
+        "MetricName": "ResourceCount", "Value": float(spec["vcpus"]), "Dimensions": dimensions,
+        # Usage metrics are per minute: the last complete one.
+        "Timestamp": datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        - timedelta(minutes=1)}])
+    return {"vcpus": float(spec["vcpus"])}
+
+
+AWS_CONTROLS["/_fp/fargate-usage"] = publish_fargate_usage
+
+
 class FaultInjection:
     def __init__(self, app):
         self.app = app
@@ -562,11 +700,11 @@ class FaultInjection:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path in ECS_CONTROLS:
+        if path in AWS_CONTROLS:
             if method != "POST":
                 return self._json(start_response, "405 Method Not Allowed", {"error": "POST only"})
             try:
-                answer = ECS_CONTROLS[path](json.loads(_read_body(environ) or b"{}"))
+                answer = AWS_CONTROLS[path](json.loads(_read_body(environ) or b"{}"))
             except (ValueError, KeyError) as exc:
                 return self._json(start_response, "400 Bad Request", {"error": str(exc)})
             return self._json(start_response, "200 OK", answer)
@@ -613,6 +751,9 @@ class FaultInjection:
             if throttled is not None:
                 return self._throttle(start_response, *throttled)
             self._delay(environ)
+            rpc = RPC_V2_PATH.fullmatch(path)
+            if rpc and rpc.group(1) in RPC_V2_OPERATIONS:
+                return RPC_V2_OPERATIONS[rpc.group(1)](environ, start_response)
         return self.app(environ, start_response)
 
     def _control(self, environ, start_response, apply):
@@ -708,6 +849,9 @@ class FaultInjection:
         ThrottlingException (HTTP 400, "Common Errors"), IAM and ELB Throttling (HTTP 400)."""
         request_id = str(uuid.uuid4())
         message = "Rate exceeded"
+        if protocol == "cbor":
+            return _cbor_answer(start_response, "400 Bad Request",
+                                {"__type": "ThrottlingException", "message": message}, request_id)
         if protocol == "ec2":
             body = (
                 '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -757,7 +901,11 @@ class FaultInjection:
         if not match:
             return None
         key, service = match.group(1), match.group(2).lower()
+        service = IAM_PREFIX_OF_SIGNING_NAME.get(service, service)
         target = environ.get("HTTP_X_AMZ_TARGET")
+        rpc = RPC_V2_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if rpc:
+            return key, service, f"{service}:{rpc.group(1)}", "cbor"
         if service in REST_ROUTES:
             # REST protocols name the operation by method and path, not by a header.
             method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
@@ -780,6 +928,12 @@ class FaultInjection:
 
     def _deny(self, start_response, protocol, service, full_action):
         request_id = str(uuid.uuid4())
+        if protocol == "cbor":
+            message = (f"User: {DENIED_PRINCIPAL} is not authorized to perform: {full_action} "
+                       f"because no identity-based policy allows the {full_action} action")
+            return _cbor_answer(start_response, "400 Bad Request",
+                                {"__type": "AccessDeniedException", "message": message},
+                                request_id)
         if protocol == "ec2":
             message = (
                 "You are not authorized to perform this operation. "

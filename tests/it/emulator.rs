@@ -272,10 +272,13 @@ fn endpoint_only_service_is_green() {
         "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
-        "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
+        "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
+        // No applied Fargate quota in the emulator: the default is read too.
+        "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
+        "cloudwatch:GetMetricData": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 24);
+    assert_eq!(doc["stats"]["api_calls"], 27);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -328,6 +331,63 @@ fn placement_in_small_subnets_and_a_deployment_without_room(region: &str) {
     assert!(message.contains("runs up to 40 task(s) (0 running now), so it needs 40 more address(es), but the task subnets have 22 free"), "{message}");
     assert!(message.contains(&format!("{first} 11")), "{message}");
     assert_eq!(statuses(&doc, "deployment-configuration"), ["pass"]);
+    // No applied quota: AWS's default (4000) and nothing in use.
+    assert_eq!(statuses(&doc, "fargate-quota"), ["pass"]);
+    let requests = emulator_requests("AKIAPLACEMENT");
+    assert_eq!(requests["servicequotas:GetServiceQuota"], 1, "{requests}");
+    assert_eq!(requests["servicequotas:GetAWSDefaultServiceQuota"], 1);
+    assert_eq!(requests["cloudwatch:GetMetricData"], 1);
+
+    // An applied quota of 8 vCPUs with 3 in use: the 40 tasks of 0.25 vCPU do not fit.
+    post(
+        "/_fp/service-quota",
+        serde_json::json!({"region": region, "quota_code": "L-3032A538", "value": 8}),
+    );
+    post(
+        "/_fp/fargate-usage",
+        serde_json::json!({"region": region, "vcpus": 3}),
+    );
+    let run = tool(
+        region,
+        "AKIAQUOTA",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "big",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    let row = finding(&doc, "fargate-quota");
+    assert_eq!(row["status"], "fail", "{row}");
+    assert!(row["message"].as_str().unwrap().starts_with("3 vCPUs in use + 10 for the deployment's peak (40 task(s) × 0.25 vCPU) = 13 of the Fargate On-Demand quota of 8:"), "{row}");
+    assert!(emulator_requests("AKIAQUOTA")
+        .get("servicequotas:GetAWSDefaultServiceQuota")
+        .is_none());
+
+    deny("AKIAQUOTADENIED", &["cloudwatch:GetMetricData"]);
+    let run = tool(
+        region,
+        "AKIAQUOTADENIED",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "big",
+            "--format",
+            "json",
+        ],
+    );
+    let row = finding(&run.json(), "fargate-quota").clone();
+    assert_eq!(row["status"], "error", "{row}");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("cloudwatch:GetMetricData was denied"));
 
     change(region, &["--no-room"]);
     let run = tool(
@@ -1017,8 +1077,10 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
 
     // Shared data is fetched once: 1 ListServices, 3 DescribeServices (10 + 10 + 5),
     // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role,
-    // and the image all three task definitions name.
+    // the image all three task definitions name, and the region's Fargate quota and usage.
     let expected = serde_json::json!({
+        "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
+        "cloudwatch:GetMetricData": 1,
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
         "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,

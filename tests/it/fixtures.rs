@@ -133,6 +133,7 @@ fn every_check_runs_in_product_order() {
             "efs-volumes",
             "subnet-capacity",
             "deployment-configuration",
+            "fargate-quota",
             "health-check-timing",
             "health-check-grace",
             "load-balancer-ingress",
@@ -1348,6 +1349,43 @@ fn subnets_without_addresses_for_the_peak_fail() {
         &[
             ("subnet-capacity", "error"),
             ("deployment-configuration", "error"),
+            ("fargate-quota", "error"),
         ],
     );
+}
+
+#[test]
+fn the_fargate_vcpu_quota_must_have_room_for_the_deployment() {
+    let f = assert_verdicts("quota-exhausted", &[("fargate-quota", "fail")]);
+    let m = &find(&f, "fargate-quota", Status::Fail).message;
+    assert!(m.starts_with("99.75 vCPUs in use + 0.5 for the deployment's peak (2 task(s) × 0.25 vCPU) = 100.25 of the Fargate On-Demand quota of 100"), "{m}");
+    assert!(find(&f, "fargate-quota", Status::Fail)
+        .remediation
+        .contains("--service-code fargate --quota-code L-3032A538"));
+    assert_verdicts("quota-near", &[("fargate-quota", "warn")]);
+    let f = assert_verdicts("quota-default-fits", &[]);
+    assert!(find(&f, "fargate-quota", Status::Pass)
+        .message
+        .contains("(AWS's default: no increase applied)"));
+    let f = assert_verdicts("quota-spot-only", &[("fargate-quota", "warn")]);
+    assert!(find(&f, "fargate-quota", Status::Pass)
+        .message
+        .contains("Fargate Spot quota"));
+    let f = run_all(&load("quota-mixed-over"));
+    let warns: Vec<_> = f
+        .iter()
+        .filter(|f| f.check == "fargate-quota" && f.status == Status::Warn)
+        .collect();
+    assert_eq!(warns.len(), 2, "{warns:#?}");
+    assert!(!f
+        .iter()
+        .any(|f| f.check == "fargate-quota" && f.status == Status::Fail));
+    let f = assert_verdicts("quota-usage-denied", &[("fargate-quota", "error")]);
+    assert!(find(&f, "fargate-quota", Status::Error)
+        .message
+        .contains("cloudwatch:GetMetricData was denied"));
+    let f = run_all(&load("quota-pre-deploy-first-over"));
+    assert!(find(&f, "fargate-quota", Status::Fail).message.starts_with(
+        "90 vCPUs in use + 40 for the service's first deployment (10 task(s) × 4 vCPU)"
+    ));
 }

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use crate::repo;
 
 /// (gather file, SDK crate, IAM service prefix).
-const SERVICES: [(&str, &str, &str); 6] = [
+const SERVICES: [(&str, &str, &str); 8] = [
     ("ec2.rs", "aws-sdk-ec2", "ec2"),
+    ("quota.rs", "aws-sdk-servicequotas", "servicequotas"),
+    ("usage.rs", "aws-sdk-cloudwatch", "cloudwatch"),
     ("efs.rs", "aws-sdk-efs", "elasticfilesystem"),
     ("ecs.rs", "aws-sdk-ecs", "ecs"),
     ("ecr.rs", "aws-sdk-ecr", "ecr"),
@@ -28,8 +30,8 @@ fn read(path: &PathBuf) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The operation names (snake_case) of an SDK crate at the version Cargo.lock pins.
-fn operations(krate: &str) -> BTreeSet<String> {
+/// The `src/operation` directory of an SDK crate at the version Cargo.lock pins.
+fn operation_dir(krate: &str) -> PathBuf {
     let lock = read(&repo().join("Cargo.lock"));
     let marker = format!("name = \"{krate}\"\nversion = \"");
     let start = lock
@@ -41,7 +43,7 @@ fn operations(krate: &str) -> BTreeSet<String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
     let registry = home.join("registry/src");
-    let dir = std::fs::read_dir(&registry)
+    std::fs::read_dir(&registry)
         .expect("cargo registry sources")
         .map(|e| {
             e.unwrap()
@@ -54,8 +56,12 @@ fn operations(krate: &str) -> BTreeSet<String> {
                 "sources of {krate} {version} not under {}",
                 registry.display()
             )
-        });
-    std::fs::read_dir(dir)
+        })
+}
+
+/// The operation names (snake_case) of an SDK crate at the version Cargo.lock pins.
+fn operations(krate: &str) -> BTreeSet<String> {
+    std::fs::read_dir(operation_dir(krate))
         .unwrap()
         .filter_map(|e| {
             let path = e.unwrap().path();
@@ -79,6 +85,27 @@ fn zero_argument_calls(text: &str) -> BTreeSet<String> {
         }
     }
     calls
+}
+
+fn file_crate(file: &str) -> &'static str {
+    SERVICES
+        .iter()
+        .find(|(f, _, _)| *f == file)
+        .map(|(_, krate, _)| *krate)
+        .expect("a gather file of SERVICES")
+}
+
+/// The API's own name of an operation, as its SDK module records it
+/// (`Metadata::new("GetAWSDefaultServiceQuota", …)`): IAM actions carry that name, which the
+/// snake_case module name does not always spell back (`get_aws_default_service_quota`).
+fn api_name(krate: &str, snake: &str) -> String {
+    let source = read(&operation_dir(krate).join(format!("{snake}.rs")));
+    source
+        .split("Metadata::new(")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .map(str::to_string)
+        .unwrap_or_else(|| pascal(snake))
 }
 
 fn pascal(snake: &str) -> String {
@@ -137,7 +164,7 @@ fn invoked_actions() -> BTreeSet<String> {
                         entry.display()
                     ));
                 }
-                actions.insert(format!("{prefix}:{}", pascal(&call)));
+                actions.insert(format!("{prefix}:{}", api_name(file_crate(file), &call)));
             }
         }
     }
