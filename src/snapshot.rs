@@ -288,6 +288,9 @@ pub struct Snapshot {
     /// The region's Fargate vCPU quotas and the vCPUs in use against them.
     #[serde(default = "not_in_snapshot")]
     pub fargate_vcpus: Fetched<FargateVcpus>,
+    /// Whether the account has ECS's service-linked role, AWSServiceRoleForECS.
+    #[serde(default = "not_in_snapshot")]
+    pub ecs_service_linked_role: Fetched<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

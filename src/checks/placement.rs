@@ -27,9 +27,9 @@ pub static DEPLOYMENT_CONFIGURATION: Check = Check {
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html",
     run: run_deployment,
     explain: Explain {
-        verifies: "For the rolling (ECS) controller: minimumHealthyPercent and maximumPercent leave room to start or stop a task for the desired count; the deployment circuit breaker is on.",
+        verifies: "The account has ECS's service-linked role (AWSServiceRoleForECS). For the rolling (ECS) controller: minimumHealthyPercent and maximumPercent leave room to start or stop a task for the desired count; the deployment circuit breaker is on.",
         why: "With no room ECS can neither stop an old task nor start a new one: \"unable to stop or start tasks during a deployment because of the service deployment configuration\". Without the circuit breaker a task that cannot start is retried for ever (and its image pulled again each time, through a NAT gateway at a cost).",
-        decides: "ECS keeps at least ceil(desiredCount × minimumHealthyPercent / 100) tasks running and at most floor(desiredCount × maximumPercent / 100): when the maximum is not above the desired count and the minimum is not below it, the deployment cannot move (fail). Circuit breaker off: warn. Blue/green, linear and canary deployments, and the CODE_DEPLOY and EXTERNAL controllers: not judged by this version (warn, or skip for the external controllers). Pre-deploy: ECS's defaults (100 % / 200 %) always move; skip.",
+        decides: "ECS keeps at least ceil(desiredCount × minimumHealthyPercent / 100) tasks running and at most floor(desiredCount × maximumPercent / 100): when the maximum is not above the desired count and the minimum is not below it, the deployment cannot move (fail). Circuit breaker off: warn. No AWSServiceRoleForECS (iam:GetRole): fail for an existing service, warn before CreateService (which creates it when the caller may). Blue/green, linear and canary deployments, and the CODE_DEPLOY and EXTERNAL controllers: not judged by this version (warn, or skip for the external controllers). Pre-deploy: ECS's defaults (100 % / 200 %) always move; skip.",
         fix: "aws ecs update-service --cluster C --service S --deployment-configuration \"minimumHealthyPercent=100,maximumPercent=200,deploymentCircuitBreaker={enable=true,rollback=true}\"",
     },
 };
@@ -66,15 +66,50 @@ fn update_service(w: &Workload) -> String {
     )
 }
 
+/// Without AWSServiceRoleForECS ECS cannot create the tasks' network interfaces.
+fn service_linked_role(ctx: &Context, new_service: bool) -> Result<Option<Verdict>, Problem> {
+    let exists = *ctx
+        .snap
+        .ecs_service_linked_role
+        .ok()
+        .map_err(|e| Problem::NotGathered(e.clone()))?;
+    if exists {
+        return Ok(None);
+    }
+    let fix = "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com";
+    Ok(Some(if new_service {
+        Verdict::warn(
+            ctx.scope(),
+            "the account has no AWSServiceRoleForECS: CreateService makes it only when the caller may iam:CreateServiceLinkedRole, and fails otherwise",
+            fix,
+        )
+    } else {
+        Verdict::fail(
+            ctx.scope(),
+            "the account has no AWSServiceRoleForECS, the service-linked role ECS uses to attach the tasks' network interfaces and register them with load balancers: new tasks cannot start",
+            fix,
+        )
+    }))
+}
+
 fn run_deployment(ctx: &Context) -> Outcome {
     let w = &ctx.snap.workload;
     let scope = ctx.scope();
+    let linked_role = service_linked_role(ctx, w.service_arn.is_none())?;
     let Some(d) = settings(w)? else {
-        return Ok(vec![Verdict::skip(
+        return Ok(linked_role.into_iter().chain([Verdict::skip(
             scope,
             "the service does not exist yet: ECS's defaults (minimumHealthyPercent 100, maximumPercent 200, circuit breaker as you create it) always let a rolling deployment move",
-        )]);
+        )]).collect());
     };
+    let mut out: Vec<Verdict> = linked_role.into_iter().collect();
+    out.extend(judge_deployment(ctx, d)?);
+    Ok(out)
+}
+
+fn judge_deployment(ctx: &Context, d: &DeploymentSettings) -> Outcome {
+    let w = &ctx.snap.workload;
+    let scope = ctx.scope();
     if d.controller != "ECS" {
         return Ok(vec![Verdict::skip(
             scope,

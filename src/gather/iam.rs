@@ -112,6 +112,21 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
     }))
 }
 
+/// Whether role `name` exists (GetRole; NoSuchEntity is "no").
+pub async fn role_exists(client: &Client, name: &str) -> Fetched<bool> {
+    match client.get_role().role_name(name).send().limited().await {
+        Ok(_) => Fetched::Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            Fetched::Ok(false)
+        }
+        Err(err) => Fetched::failed(classify("iam:GetRole", &err)),
+    }
+}
+
 fn not_found(arn: &str) -> crate::snapshot::GatherError {
     crate::snapshot::GatherError {
         action: "iam:GetRole".into(),

@@ -183,6 +183,9 @@ pub async fn stopped_tasks(
     .await
 }
 
+/// The role ECS uses to manage the tasks' network interfaces and load balancer targets.
+const ECS_SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForECS";
+
 /// One snapshot per service, with at most `opts.max_concurrency` AWS calls in flight.
 pub async fn gather(
     opts: &AwsOptions,
@@ -368,6 +371,7 @@ async fn gather_all(
         target_groups,
         exec_configurations,
         fargate_vcpus,
+        ecs_service_linked_role,
     ) = calls::in_wave(lookup_waves + 1, async {
         tokio::join!(
             task_definition_chain,
@@ -379,6 +383,7 @@ async fn gather_all(
                     .map(|c| ecs::exec_configuration(&ecs_client, c))
             ),
             fargate_vcpus(&quota_client, &usage_client, spot),
+            iam::role_exists(&iam_client, ECS_SERVICE_LINKED_ROLE),
         )
     })
     .await;
@@ -490,6 +495,7 @@ async fn gather_all(
                 file_systems,
                 exec_configuration,
                 fargate_vcpus: Fetched::Ok(fargate_vcpus.clone()),
+                ecs_service_linked_role: ecs_service_linked_role.clone(),
             }
         })
         .collect())
@@ -553,6 +559,7 @@ pub fn without_aws(
         file_systems: Fetched::failed(cause.clone()),
         exec_configuration: Fetched::failed(cause.clone()),
         fargate_vcpus: Fetched::failed(cause.clone()),
+        ecs_service_linked_role: Fetched::failed(cause.clone()),
     })
 }
 

@@ -571,6 +571,7 @@ class Builder:
                 }
             ],
         }
+        self.ecs_service_linked_role()
         # One role per region: it must not exist yet (fails, like the ECR repository, when a
         # region is reused without a reset).
         self.out.execution_role_arn = self.iam.create_role(
@@ -775,6 +776,20 @@ class Builder:
             startedBy="ecs-svc/1234567890123456789")["tasks"][0]["taskArn"]
         self.control("/_fp/ecs/stop-task", {"region": self.region, "cluster": CLUSTER,
                                              "task": task, "stopped_reason": reason})
+
+    def ecs_service_linked_role(self):
+        """AWSServiceRoleForECS, which ECS creates in an account with its first cluster or
+        service (IAM is global: the first region's build makes it). moto's
+        CreateServiceLinkedRole names it AWSServiceRoleForecs, so it is made as ECS's is."""
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}
+        try:
+            self.iam.create_role(RoleName="AWSServiceRoleForECS",
+                                 Path="/aws-service-role/ecs.amazonaws.com/",
+                                 AssumeRolePolicyDocument=json.dumps(trust))
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            pass
 
     def small_subnet_service(self, name):
         """Service `name` of 20 tasks in two new /28 subnets (11 free addresses each) routed like

@@ -271,14 +271,15 @@ fn endpoint_only_service_is_green() {
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
         "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
-        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
+        // The execution role and AWSServiceRoleForECS.
+        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 2,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
         // No applied Fargate quota in the emulator: the default is read too.
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
         "cloudwatch:GetMetricData": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 27);
+    assert_eq!(doc["stats"]["api_calls"], 28);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -1076,7 +1077,8 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
     assert_eq!(with_findings, services);
 
     // Shared data is fetched once: 1 ListServices, 3 DescribeServices (10 + 10 + 5),
-    // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role,
+    // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role
+    // (and AWSServiceRoleForECS),
     // the image all three task definitions name, and the region's Fargate quota and usage.
     let expected = serde_json::json!({
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
@@ -1089,7 +1091,7 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         "ec2:DescribeVpcEndpoints": 1, "ec2:DescribeVpcs": 1,
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
         "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
-        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 1,
+        "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 2,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);

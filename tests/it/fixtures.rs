@@ -1312,6 +1312,18 @@ fn deployment_settings_that_cannot_move_fail() {
         &[("deployment-configuration", "warn")],
     );
     assert_verdicts("deploy-blue-green", &[("deployment-configuration", "warn")]);
+    let f = assert_verdicts(
+        "no-service-linked-role",
+        &[("deployment-configuration", "fail")],
+    );
+    assert_eq!(
+        find(&f, "deployment-configuration", Status::Fail).remediation,
+        "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com"
+    );
+    let f = run_all(&load("no-service-linked-role-pre-deploy"));
+    assert!(find(&f, "deployment-configuration", Status::Warn)
+        .message
+        .contains("CreateService makes it only when the caller may iam:CreateServiceLinkedRole"));
     let f = assert_verdicts("deploy-code-deploy", &[]);
     assert!(f
         .iter()
