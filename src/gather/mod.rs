@@ -284,7 +284,14 @@ async fn gather_all(
         )
         .await;
         let networks: BTreeMap<String, Network> = vpc_ids.into_iter().zip(networks).collect();
-        (task_subnets, networks)
+        // The account-wide reads need nothing and nobody waits for them: they go out once the
+        // VPC-wide answers are in, beside the role's policy reads, so they never queue ahead of
+        // a request on the critical path.
+        let account = tokio::join!(
+            fargate_vcpus(&quota_client, &usage_client, spot),
+            iam::role_exists(&iam_client, ECS_SERVICE_LINKED_ROLE),
+        );
+        (task_subnets, networks, account)
     };
     let task_definition_chain = async {
         let fetched = join_all(td_arns.iter().map(|arn| async {
@@ -367,11 +374,9 @@ async fn gather_all(
     // critical path first.
     let (
         (task_definitions, registry, roles, images, file_systems),
-        (task_subnets, networks),
+        (task_subnets, networks, (fargate_vcpus, ecs_service_linked_role)),
         target_groups,
         exec_configurations,
-        fargate_vcpus,
-        ecs_service_linked_role,
     ) = calls::in_wave(lookup_waves + 1, async {
         tokio::join!(
             task_definition_chain,
@@ -382,8 +387,6 @@ async fn gather_all(
                     .iter()
                     .map(|c| ecs::exec_configuration(&ecs_client, c))
             ),
-            fargate_vcpus(&quota_client, &usage_client, spot),
-            iam::role_exists(&iam_client, ECS_SERVICE_LINKED_ROLE),
         )
     })
     .await;

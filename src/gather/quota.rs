@@ -10,14 +10,24 @@ use crate::snapshot::{Fetched, GatherErrorKind, QuotaValue};
 pub const ON_DEMAND_VCPUS: &str = "L-3032A538";
 pub const SPOT_VCPUS: &str = "L-36FBB829";
 
+/// The applied value and AWS's default are asked at once (one round trip); the applied one
+/// wins. GetServiceQuota: "If the applied quota value is not available for a quota, the quota
+/// is not retrieved."
 pub async fn fargate_quota(client: &Client, code: &str) -> Fetched<QuotaValue> {
-    let applied = client
-        .get_service_quota()
-        .service_code("fargate")
-        .quota_code(code)
-        .send()
-        .limited()
-        .await;
+    let (applied, default) = tokio::join!(
+        client
+            .get_service_quota()
+            .service_code("fargate")
+            .quota_code(code)
+            .send()
+            .limited(),
+        client
+            .get_aws_default_service_quota()
+            .service_code("fargate")
+            .quota_code(code)
+            .send()
+            .limited(),
+    );
     match applied {
         Ok(out) => {
             if let Some(value) = out.quota().and_then(|q| q.value()) {
@@ -27,21 +37,12 @@ pub async fn fargate_quota(client: &Client, code: &str) -> Fetched<QuotaValue> {
                 });
             }
         }
-        // "If the applied quota value is not available for a quota, the quota is not
-        // retrieved": then AWS's default applies.
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_no_such_resource_exception()) => {}
         Err(err) => return Fetched::failed(classify("servicequotas:GetServiceQuota", &err)),
     }
-    let default = client
-        .get_aws_default_service_quota()
-        .service_code("fargate")
-        .quota_code(code)
-        .send()
-        .limited()
-        .await;
     match default {
         Ok(out) => match out.quota().and_then(|q| q.value()) {
             Some(value) => Fetched::Ok(QuotaValue {

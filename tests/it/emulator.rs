@@ -274,7 +274,7 @@ fn endpoint_only_service_is_green() {
         // The execution role and AWSServiceRoleForECS.
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 2,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
-        // No applied Fargate quota in the emulator: the default is read too.
+        // The applied Fargate quota and AWS's default, asked at once.
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
         "cloudwatch:GetMetricData": 1
     });
@@ -365,9 +365,11 @@ fn placement_in_small_subnets_and_a_deployment_without_room(region: &str) {
     let row = finding(&doc, "fargate-quota");
     assert_eq!(row["status"], "fail", "{row}");
     assert!(row["message"].as_str().unwrap().starts_with("3 vCPUs in use + 10 for the deployment's peak (40 task(s) × 0.25 vCPU) = 13 of the Fargate On-Demand quota of 8:"), "{row}");
-    assert!(emulator_requests("AKIAQUOTA")
-        .get("servicequotas:GetAWSDefaultServiceQuota")
-        .is_none());
+    // The applied value and the default are asked at once; the applied one decides.
+    assert_eq!(
+        emulator_requests("AKIAQUOTA")["servicequotas:GetAWSDefaultServiceQuota"],
+        1
+    );
 
     deny("AKIAQUOTADENIED", &["cloudwatch:GetMetricData"]);
     let run = tool(
