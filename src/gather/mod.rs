@@ -378,9 +378,10 @@ async fn gather_all(
         target_groups,
         exec_configurations,
     ) = calls::in_wave(lookup_waves + 1, async {
+        // Boxed: nested this deep, the futures exceed the compiler's layout depth limit.
         tokio::join!(
-            task_definition_chain,
-            network_chain,
+            Box::pin(task_definition_chain),
+            Box::pin(network_chain),
             elbv2::gather_target_groups(&elb_client, &tg_arns),
             join_all(
                 exec_clusters
