@@ -155,6 +155,15 @@ impl From<GatherError> for Problem {
 }
 
 impl Problem {
+    /// Data an older snapshot file does not hold.
+    pub fn not_in_snapshot(what: &str) -> Self {
+        Problem::NotGathered(GatherError {
+            action: NOT_IN_SNAPSHOT.into(),
+            kind: GatherErrorKind::Skipped,
+            message: format!("{what} is not in this snapshot"),
+        })
+    }
+
     pub fn missing(resource: impl Into<String>, referenced_by: impl Into<String>) -> Self {
         Problem::Missing {
             resource: resource.into(),

@@ -2,9 +2,7 @@
 //! the task subnets, and whether the service's deployment settings let a rolling deployment move.
 
 use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
-use crate::snapshot::{
-    DeploymentSettings, GatherError, GatherErrorKind, Workload, NOT_IN_SNAPSHOT,
-};
+use crate::snapshot::{DeploymentSettings, Workload};
 
 pub static SUBNET_CAPACITY: Check = Check {
     id: "subnet-capacity",
@@ -41,20 +39,14 @@ fn bounds(desired: i64, settings: &DeploymentSettings) -> (i64, i64) {
     (desired * max / 100, (desired * min + 99) / 100)
 }
 
-fn not_in_snapshot(what: &str) -> Problem {
-    Problem::NotGathered(GatherError {
-        action: NOT_IN_SNAPSHOT.into(),
-        kind: GatherErrorKind::Skipped,
-        message: format!("{what} is not in this snapshot"),
-    })
-}
-
 /// The service's deployment settings: `None` for a service that does not exist yet.
 fn settings(w: &Workload) -> Result<Option<&DeploymentSettings>, Problem> {
     match (&w.service_arn, &w.deployment) {
         (None, _) => Ok(None),
         (Some(_), Some(d)) => Ok(Some(d)),
-        (Some(_), None) => Err(not_in_snapshot("the service's deployment configuration")),
+        (Some(_), None) => Err(Problem::not_in_snapshot(
+            "the service's deployment configuration",
+        )),
     }
 }
 
@@ -68,11 +60,7 @@ fn update_service(w: &Workload) -> String {
 
 /// Without AWSServiceRoleForECS ECS cannot create the tasks' network interfaces.
 fn service_linked_role(ctx: &Context, new_service: bool) -> Result<Option<Verdict>, Problem> {
-    let exists = *ctx
-        .snap
-        .ecs_service_linked_role
-        .ok()
-        .map_err(|e| Problem::NotGathered(e.clone()))?;
+    let exists = *ctx.snap.ecs_service_linked_role.get()?;
     if exists {
         return Ok(None);
     }
@@ -190,10 +178,7 @@ fn run_capacity(ctx: &Context) -> Outcome {
     let w = &ctx.snap.workload;
     let scope = ctx.scope();
     let network = ctx.network()?;
-    let subnets = network
-        .subnets
-        .ok()
-        .map_err(|e| Problem::NotGathered(e.clone()))?;
+    let subnets = network.subnets.get()?;
     let task_subnets: Vec<_> = w
         .subnets
         .iter()
@@ -215,7 +200,7 @@ fn run_capacity(ctx: &Context) -> Outcome {
     for s in task_subnets.iter().filter(|s| !s.ipv6_native) {
         match s.available_ips {
             Some(n) => free.push((s.id.as_str(), i64::from(n))),
-            None => return Err(not_in_snapshot("the subnets' free address counts")),
+            None => return Err(Problem::not_in_snapshot("the subnets' free address counts")),
         }
     }
     let total: i64 = free.iter().map(|(_, n)| n).sum();

@@ -45,11 +45,7 @@ fn run(ctx: &Context) -> Outcome {
         )]);
     };
     let vcpus = f64::from(units) / 1024.0;
-    let vcpus_data = ctx
-        .snap
-        .fargate_vcpus
-        .ok()
-        .map_err(|e| Problem::NotGathered(e.clone()))?;
+    let vcpus_data = ctx.snap.fargate_vcpus.get()?;
     let on_spot = w.capacity_providers.iter().any(|c| c == "FARGATE_SPOT");
     let on_demand =
         w.capacity_providers.is_empty() || w.capacity_providers.iter().any(|c| c == "FARGATE");
@@ -139,13 +135,7 @@ fn run(ctx: &Context) -> Outcome {
 }
 
 fn limits(allowance: &VcpuAllowance) -> Result<(&crate::snapshot::QuotaValue, f64), Problem> {
-    let quota = allowance
-        .quota
-        .ok()
-        .map_err(|e| Problem::NotGathered(e.clone()))?;
-    let in_use = *allowance
-        .in_use
-        .ok()
-        .map_err(|e| Problem::NotGathered(e.clone()))?;
+    let quota = allowance.quota.get()?;
+    let in_use = *allowance.in_use.get()?;
     Ok((quota, in_use))
 }

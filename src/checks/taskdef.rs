@@ -4,7 +4,7 @@
 use super::platform::is_fargate;
 use super::{Check, Context, Explain, Outcome, Problem, Severity, Verdict};
 use crate::facts::platform::resolve;
-use crate::snapshot::{Container, GatherError, GatherErrorKind, TaskDefinition, NOT_IN_SNAPSHOT};
+use crate::snapshot::{Container, TaskDefinition};
 
 pub static TASK_DEFINITION: Check = Check {
     id: "task-definition",
@@ -51,13 +51,10 @@ fn run(ctx: &Context) -> Outcome {
     }
     let td = ctx.task_definition()?;
     let resource = format!("{}:{}", td.family, td.revision);
-    let size = td.size.as_ref().ok_or_else(|| {
-        Problem::NotGathered(GatherError {
-            action: NOT_IN_SNAPSHOT.into(),
-            kind: GatherErrorKind::Skipped,
-            message: "the task definition's cpu and memory are not in this snapshot".into(),
-        })
-    })?;
+    let size = td
+        .size
+        .as_ref()
+        .ok_or_else(|| Problem::not_in_snapshot("the task size (cpu and memory)"))?;
     let mut problems: Vec<Flaw> = Vec::new();
     let windows = td.is_windows();
     let version = resolve(&ctx.snap.workload, td).version;

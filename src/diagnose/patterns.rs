@@ -33,6 +33,8 @@ const NO_ANSWER: &[&str] = &[
     "no such host",
     "dial tcp",
     "send request failed",
+    // A layer fetch from the starport bucket cut short.
+    "error pulling image configuration",
 ];
 
 pub static PATTERNS: &[Pattern] = &[
@@ -50,17 +52,7 @@ pub static PATTERNS: &[Pattern] = &[
         description: "The image pull from ECR (dkr.ecr) or its layer bucket (prod-REGION-starport-layer-bucket on S3) timed out: a missing ecr.dkr endpoint or S3 gateway route, or blocked traffic.",
         all_of: &[
             &[".dkr.ecr.", "starport-layer-bucket"],
-            &[
-                "i/o timeout",
-                "deadline exceeded",
-                "timeout",
-                "timed out",
-                "request canceled",
-                "connection refused",
-                "no such host",
-                "dial tcp",
-                "error pulling image configuration",
-            ],
+            NO_ANSWER,
         ],
         checks: &["egress-path", "ecr-dkr-endpoint", "s3-gateway-endpoint", "s3-gateway-route", "s3-endpoint-policy", "endpoint-private-dns", "endpoint-security-groups", "network-acl"],
     },
