@@ -423,11 +423,12 @@ fn repository_policy_verdict(
 }
 
 fn storage_warning(td: &TaskDefinition, sizes: &[(String, i64)]) -> Option<Verdict> {
-    let compressed: i64 = sizes.iter().map(|(_, s)| s).sum();
+    // Saturating: sizes come from the snapshot file, which may hold any value.
+    let compressed: i64 = sizes.iter().fold(0, |sum, (_, s)| sum.saturating_add(*s));
     let storage_gib = td
         .ephemeral_storage_gib
         .map_or(DEFAULT_EPHEMERAL_GIB, i64::from);
-    let estimate = compressed * FOOTPRINT_FACTOR;
+    let estimate = compressed.saturating_mul(FOOTPRINT_FACTOR);
     if estimate <= storage_gib << 30 {
         return None;
     }

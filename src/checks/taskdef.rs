@@ -252,20 +252,25 @@ fn container_problems(td: &TaskDefinition, memory: Option<u32>, cpu: Option<u32>
             }
         }
     }
-    let reserved: u32 = td.containers.iter().map(reservation).sum();
-    if let Some(task) = memory.filter(|m| reserved > *m) {
+    // u64: a snapshot may hold any i32, and the sum must not overflow.
+    let reserved: u64 = td
+        .containers
+        .iter()
+        .map(|c| u64::from(reservation(c)))
+        .sum();
+    if let Some(task) = memory.filter(|m| reserved > u64::from(*m)) {
         out.push(flaw(
             format!("the containers reserve {reserved} MiB together (memoryReservation, else memory) but the task has {task} MiB"),
             format!("lower the containers' memory reservations or raise the task memory, {REGISTER}"),
         ));
     }
-    let units: u32 = td
+    let units: u64 = td
         .containers
         .iter()
         .filter_map(|c| c.cpu)
-        .map(|c| c as u32)
+        .map(|c| u64::from(c.max(0) as u32))
         .sum();
-    if let Some(task) = cpu.filter(|t| units > *t) {
+    if let Some(task) = cpu.filter(|t| units > u64::from(*t)) {
         out.push(flaw(
             format!("the containers' cpu adds up to {units} units but the task has {task}"),
             format!("lower the containers' cpu or raise the task cpu, {REGISTER}"),
