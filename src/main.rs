@@ -146,10 +146,7 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let findings = snapshots
-        .iter()
-        .flat_map(|snapshot| checks::run_all(snapshot, &options))
-        .collect();
+    let findings = checks::run_scan(&snapshots, &options);
     let mut report = report::Report::new(&snapshots, findings);
     report.stats = calls.map(|c| c.stats());
     if let (true, Some(stats)) = (verbose, &report.stats) {
@@ -241,10 +238,7 @@ async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<E
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let findings: Vec<_> = snapshots
-        .iter()
-        .flat_map(|snapshot| checks::run_all(snapshot, &options))
-        .collect();
+    let findings = checks::run_scan(&snapshots, &options);
     // Without the stopped tasks the events and the preflight still stand; the gap is an
     // error of its own.
     let (stopped, unread) = match stopped {

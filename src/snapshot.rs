@@ -291,6 +291,56 @@ pub struct Snapshot {
     /// Whether the account has ECS's service-linked role, AWSServiceRoleForECS.
     #[serde(default = "not_in_snapshot")]
     pub ecs_service_linked_role: Fetched<bool>,
+    /// The Application Auto Scaling target of the service's desired count; `null` when there
+    /// is none (and before the service exists).
+    #[serde(default = "not_in_snapshot")]
+    pub scalable_target: Fetched<Option<ScalableTarget>>,
+    /// What a blue/green, linear or canary deployment shifts traffic with: the listener rules
+    /// and infrastructure roles named in `loadBalancers[].advancedConfiguration` (empty for
+    /// other services).
+    #[serde(default = "not_in_snapshot")]
+    pub traffic_shift: Fetched<TrafficShift>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalableTarget {
+    pub min_capacity: i32,
+    pub max_capacity: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrafficShift {
+    /// The production and test listener rules (ALB) or listeners (NLB).
+    pub rules: Fetched<Vec<ListenerRule>>,
+    pub roles: Vec<InfrastructureRole>,
+}
+
+/// A listener rule, or a listener (whose default actions act as its rule).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListenerRule {
+    pub arn: String,
+    /// The target groups its forward actions send to.
+    pub forwards: Vec<Forward>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Forward {
+    pub target_group_arn: String,
+    /// The weight in a weighted forward action; `None` for a plain one (all the traffic).
+    pub weight: Option<i32>,
+}
+
+impl Forward {
+    pub fn serves_traffic(&self) -> bool {
+        self.weight != Some(0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InfrastructureRole {
+    pub arn: String,
+    /// The trust policy (JSON, decoded); `None` when the role does not exist.
+    pub trust_policy: Fetched<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -476,6 +526,17 @@ pub struct ServiceLoadBalancer {
     pub target_group_arn: Option<String>,
     pub container_name: Option<String>,
     pub container_port: Option<i32>,
+    /// advancedConfiguration: the blue/green, linear and canary deployments' traffic shift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<AdvancedConfiguration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdvancedConfiguration {
+    pub alternate_target_group_arn: Option<String>,
+    pub production_listener_rule: Option<String>,
+    pub test_listener_rule: Option<String>,
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -138,6 +138,31 @@ fn execution_role(ctx: &Context) -> Outcome {
     Ok(verdicts)
 }
 
+/// Whether `principal` (a service) may assume the role with trust policy `trust`. The service
+/// passes aws:SourceAccount; which aws:SourceArn it passes is not documented, so conditions on
+/// it stay uncertain rather than guessed.
+pub(super) fn may_assume(
+    name: &str,
+    arn: &str,
+    trust: &str,
+    principal: &str,
+    account: &str,
+) -> Result<Decision, Problem> {
+    let doc = policy::parse_document(trust).map_err(|e| Problem::Unreadable {
+        what: format!("the trust policy of {name}"),
+        why: e.to_string(),
+    })?;
+    Ok(policy::evaluate(
+        &doc,
+        &Request {
+            action: "sts:AssumeRole",
+            resource: arn,
+            principal: Some(principal),
+            context: &[("aws:SourceAccount", account)],
+        },
+    ))
+}
+
 /// Can ECS tasks assume `role`? `None` when they can; a fail or warn otherwise. `uses` says
 /// what the role is for ("pull images or read secrets").
 pub(super) fn trust_verdict(
@@ -146,30 +171,19 @@ pub(super) fn trust_verdict(
     uses: &str,
 ) -> Result<Option<Verdict>, Problem> {
     let td = ctx.task_definition()?;
-    let trust = role
+    let trusted = role
         .trust_policy
         .as_deref()
-        .map(policy::parse_document)
-        .transpose()
-        .map_err(|e| Problem::Unreadable {
-            what: format!("the trust policy of {}", role.name),
-            why: e.to_string(),
-        })?;
-    let acct = td.account();
-    // ECS also passes aws:SourceArn; which ARN is not documented, so conditions on it stay
-    // uncertain (a warning) rather than guessed.
-    let context = [("aws:SourceAccount", acct)];
-    let trusted = trust.as_ref().map(|doc| {
-        policy::evaluate(
-            doc,
-            &Request {
-                action: "sts:AssumeRole",
-                resource: &role.arn,
-                principal: Some("ecs-tasks.amazonaws.com"),
-                context: &context,
-            },
-        )
-    });
+        .map(|doc| {
+            may_assume(
+                &role.name,
+                &role.arn,
+                doc,
+                "ecs-tasks.amazonaws.com",
+                td.account(),
+            )
+        })
+        .transpose()?;
     let trust_fix = format!(
         "let ECS tasks assume it: aws iam update-assume-role-policy --role-name {} --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"ecs-tasks.amazonaws.com\"}},\"Action\":\"sts:AssumeRole\"}}]}}'",
         role.name

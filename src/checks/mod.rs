@@ -330,30 +330,72 @@ impl Options {
     }
 }
 
+/// A rule over a whole cluster scan: what its services ask, together, of what they share.
+/// Its findings name no service.
+pub struct ScanCheck {
+    pub check: &'static Check,
+    pub run: fn(&[Context]) -> Vec<Verdict>,
+}
+
+/// Run after every service's own checks, in this order.
+pub static SCAN_REGISTRY: &[ScanCheck] = &[
+    ScanCheck {
+        check: &placement::SUBNET_CAPACITY,
+        run: placement::shared_subnets,
+    },
+    ScanCheck {
+        check: &quota::FARGATE_QUOTA,
+        run: quota::shared_quota,
+    },
+];
+
+/// Every check on every service, then (for more than one service) the scan-wide rules.
+pub fn run_scan(snapshots: &[Snapshot], options: &Options) -> Vec<Finding> {
+    let contexts: Vec<Context> = snapshots.iter().map(|s| Context::new(s, options)).collect();
+    let mut findings: Vec<Finding> = contexts.iter().flat_map(run_context).collect();
+    if contexts.len() > 1 {
+        for scan in SCAN_REGISTRY.iter().filter(|s| options.selects(s.check.id)) {
+            findings.extend(
+                (scan.run)(&contexts)
+                    .into_iter()
+                    .map(|v| finding(scan.check, None, v)),
+            );
+        }
+    }
+    findings
+}
+
 pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {
-    let ctx = Context::new(snapshot, options);
+    run_context(&Context::new(snapshot, options))
+}
+
+fn run_context(ctx: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for check in REGISTRY.iter().filter(|c| options.selects(c.id)) {
-        let verdicts = (check.run)(&ctx)
+    for check in REGISTRY.iter().filter(|c| ctx.options.selects(c.id)) {
+        let verdicts = (check.run)(ctx)
             .unwrap_or_else(|problem| vec![Verdict::could_not_check(ctx.scope(), &problem)]);
         let mut rows: Vec<Finding> = verdicts
             .into_iter()
-            .map(|v| Finding {
-                service: snapshot.workload.service.clone(),
-                check: check.id,
-                status: v.status,
-                severity: check.severity,
-                resource: v.resource,
-                message: v.message,
-                remediation: v.remediation,
-                docs: check.docs,
-                details: v.details,
-            })
+            .map(|v| finding(check, ctx.snap.workload.service.clone(), v))
             .collect();
         rows.sort_by(|a, b| a.resource.cmp(&b.resource));
         findings.extend(rows);
     }
     findings
+}
+
+fn finding(check: &'static Check, service: Option<String>, v: Verdict) -> Finding {
+    Finding {
+        service,
+        check: check.id,
+        status: v.status,
+        severity: check.severity,
+        resource: v.resource,
+        message: v.message,
+        remediation: v.remediation,
+        docs: check.docs,
+        details: v.details,
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use futures::future::join_all;
 use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
-    Container, ContainerDependency, ContainerHealthCheck, DeploymentSettings, EfsVolume,
-    ExecConfiguration, Fetched, GatherErrorKind, LogConfiguration, MountPoint, PortMapping,
-    SecretRef, ServiceEvent, ServiceLoadBalancer, StoppedContainer, StoppedTask, TaskDefinition,
-    TaskSize, Volume, Workload,
+    AdvancedConfiguration, Container, ContainerDependency, ContainerHealthCheck,
+    DeploymentSettings, EfsVolume, ExecConfiguration, Fetched, GatherErrorKind, LogConfiguration,
+    MountPoint, PortMapping, SecretRef, ServiceEvent, ServiceLoadBalancer, StoppedContainer,
+    StoppedTask, TaskDefinition, TaskSize, Volume, Workload,
 };
 
 /// DescribeServices takes at most 10 services per call.
@@ -201,6 +201,12 @@ fn workload(cluster: &str, svc: &aws_sdk_ecs::types::Service) -> Workload {
                 target_group_arn: lb.target_group_arn().map(str::to_string),
                 container_name: lb.container_name().map(str::to_string),
                 container_port: lb.container_port(),
+                advanced: lb.advanced_configuration().map(|a| AdvancedConfiguration {
+                    alternate_target_group_arn: a.alternate_target_group_arn().map(str::to_string),
+                    production_listener_rule: a.production_listener_rule().map(str::to_string),
+                    test_listener_rule: a.test_listener_rule().map(str::to_string),
+                    role_arn: a.role_arn().map(str::to_string),
+                }),
             })
             .collect(),
         desired_count: Some(svc.desired_count()),

@@ -5,7 +5,9 @@ use futures::future::join_all;
 
 use super::calls::{later_wave, Limited};
 use super::errors::classify;
-use crate::snapshot::{Fetched, LoadBalancer, TargetGroup, TargetGroupHealthCheck};
+use crate::snapshot::{
+    Fetched, Forward, ListenerRule, LoadBalancer, TargetGroup, TargetGroupHealthCheck,
+};
 
 /// DescribeLoadBalancers takes at most 20 ARNs per call; target groups go in the same batches.
 const ARNS_PER_CALL: usize = 20;
@@ -135,4 +137,159 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
             })
             .collect(),
     )
+}
+
+type Rules = Vec<ListenerRule>;
+
+/// The target groups the forward actions send to: a plain target group, or a weighted list.
+fn forward_targets(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -> Vec<Forward> {
+    let mut forwards: Vec<Forward> = Vec::new();
+    for a in actions
+        .iter()
+        .filter(|a| a.r#type().is_some_and(|t| t.as_str() == "forward"))
+    {
+        let weighted = a
+            .forward_config()
+            .map(|f| f.target_groups())
+            .unwrap_or_default();
+        if weighted.is_empty() {
+            forwards.extend(a.target_group_arn().map(|arn| Forward {
+                target_group_arn: arn.to_string(),
+                weight: None,
+            }));
+        }
+        forwards.extend(weighted.iter().filter_map(|t| {
+            Some(Forward {
+                target_group_arn: t.target_group_arn()?.to_string(),
+                // ELB's default weight.
+                weight: Some(t.weight().unwrap_or(1)),
+            })
+        }));
+    }
+    forwards
+}
+
+/// A listener rule's ARN has `listener-rule/`; a Network Load Balancer is named by its
+/// listener, whose default actions route the traffic.
+fn is_listener(arn: &str) -> bool {
+    arn.contains(":listener/")
+}
+
+fn describe_rules<'a>(
+    client: &'a Client,
+    arns: &'a [String],
+) -> futures::future::BoxFuture<'a, Result<Rules, crate::snapshot::GatherError>> {
+    Box::pin(async move {
+        let result = client
+            .describe_rules()
+            .set_rule_arns(Some(arns.to_vec()))
+            .send()
+            .limited()
+            .await;
+        match result {
+            Ok(out) => Ok(out
+                .rules()
+                .iter()
+                .map(|r| ListenerRule {
+                    arn: r.rule_arn().unwrap_or_default().to_string(),
+                    forwards: forward_targets(r.actions()),
+                })
+                .collect()),
+            // A deleted rule fails its whole batch: ask for each alone, so the others are read.
+            Err(err)
+                if arns.len() > 1
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_rule_not_found_exception()) =>
+            {
+                let singles = join_all(arns.chunks(1).map(|one| describe_rules(client, one))).await;
+                Ok(singles
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .collect())
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_rule_not_found_exception()) =>
+            {
+                Ok(vec![])
+            }
+            Err(err) => Err(classify("elasticloadbalancing:DescribeRules", &err)),
+        }
+    })
+}
+
+fn describe_listeners<'a>(
+    client: &'a Client,
+    arns: &'a [String],
+) -> futures::future::BoxFuture<'a, Result<Rules, crate::snapshot::GatherError>> {
+    Box::pin(async move {
+        let result = client
+            .describe_listeners()
+            .set_listener_arns(Some(arns.to_vec()))
+            .send()
+            .limited()
+            .await;
+        match result {
+            Ok(out) => Ok(out
+                .listeners()
+                .iter()
+                .map(|l| ListenerRule {
+                    arn: l.listener_arn().unwrap_or_default().to_string(),
+                    forwards: forward_targets(l.default_actions()),
+                })
+                .collect()),
+            Err(err)
+                if arns.len() > 1
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_listener_not_found_exception()) =>
+            {
+                let singles =
+                    join_all(arns.chunks(1).map(|one| describe_listeners(client, one))).await;
+                Ok(singles
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .collect())
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_listener_not_found_exception()) =>
+            {
+                Ok(vec![])
+            }
+            Err(err) => Err(classify("elasticloadbalancing:DescribeListeners", &err)),
+        }
+    })
+}
+
+/// The production and test listener rules (and NLB listeners) of blue/green, linear and canary
+/// services; one that does not exist is absent from the answer.
+pub async fn gather_listener_rules(client: &Client, arns: &[String]) -> Fetched<Rules> {
+    let (listeners, rules): (Vec<String>, Vec<String>) =
+        arns.iter().cloned().partition(|a| is_listener(a));
+    let (listeners, rules) = tokio::join!(
+        join_all(
+            listeners
+                .chunks(ARNS_PER_CALL)
+                .map(|b| describe_listeners(client, b))
+        ),
+        join_all(
+            rules
+                .chunks(ARNS_PER_CALL)
+                .map(|b| describe_rules(client, b))
+        ),
+    );
+    match listeners
+        .into_iter()
+        .chain(rules)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(found) => Fetched::Ok(found.into_iter().flatten().collect()),
+        Err(error) => Fetched::failed(error),
+    }
 }

@@ -112,18 +112,38 @@ pub async fn gather_role(client: &Client, arn: Option<&str>) -> Fetched<Option<R
     }))
 }
 
-/// Whether role `name` exists (GetRole; NoSuchEntity is "no").
-pub async fn role_exists(client: &Client, name: &str) -> Fetched<bool> {
+/// GetRole alone; NoSuchEntity is `None`.
+async fn get_role(client: &Client, name: &str) -> Fetched<Option<aws_sdk_iam::types::Role>> {
     match client.get_role().role_name(name).send().limited().await {
-        Ok(_) => Fetched::Ok(true),
+        Ok(out) => Fetched::Ok(out.role().cloned()),
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_no_such_entity_exception()) =>
         {
-            Fetched::Ok(false)
+            Fetched::Ok(None)
         }
         Err(err) => Fetched::failed(classify("iam:GetRole", &err)),
+    }
+}
+
+/// Whether role `name` exists.
+pub async fn role_exists(client: &Client, name: &str) -> Fetched<bool> {
+    match get_role(client, name).await {
+        Fetched::Ok(role) => Fetched::Ok(role.is_some()),
+        Fetched::Failed { error } => Fetched::failed(error),
+    }
+}
+
+/// The trust policy of the role `arn` names; `None` when the role does not exist.
+pub async fn trust_policy(client: &Client, arn: &str) -> Fetched<Option<String>> {
+    match get_role(client, role_name(arn)).await {
+        Fetched::Ok(role) => Fetched::Ok(role.map(|r| {
+            r.assume_role_policy_document()
+                .unwrap_or_default()
+                .to_string()
+        })),
+        Fetched::Failed { error } => Fetched::failed(error),
     }
 }
 

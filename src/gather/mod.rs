@@ -23,6 +23,7 @@ mod elbv2;
 mod errors;
 mod iam;
 mod quota;
+mod scaling;
 mod usage;
 
 use std::time::Duration;
@@ -38,8 +39,9 @@ use futures::future::{join_all, FutureExt};
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
-    ExecConfiguration, FargateVcpus, Fetched, GatherError, GatherErrorKind, LaunchType, Network,
-    Role, Snapshot, TaskDefinition, VcpuAllowance, Workload, SCHEMA_VERSION,
+    AdvancedConfiguration, ExecConfiguration, FargateVcpus, Fetched, GatherError, GatherErrorKind,
+    InfrastructureRole, LaunchType, ListenerRule, Network, Role, Snapshot, TaskDefinition,
+    TrafficShift, VcpuAllowance, Workload, SCHEMA_VERSION,
 };
 
 pub use calls::CallLog;
@@ -219,6 +221,7 @@ async fn gather_all(
     let efs_client = client!(aws_sdk_efs, &config, calls);
     let quota_client = client!(aws_sdk_servicequotas, &config, calls);
     let usage_client = client!(aws_sdk_cloudwatch, &config, calls);
+    let scaling_client = client!(aws_sdk_applicationautoscaling, &config, calls);
     let blobs = blob::BlobClient::new(calls.clone());
     (observer.step)("describing the ECS services…");
 
@@ -259,11 +262,36 @@ async fn gather_all(
             .filter(|w| w.enable_execute_command)
             .filter_map(|w| w.cluster.clone()),
     );
+    // Blue/green's alternate target groups are read with the primary ones.
     let tg_arns = unique(workloads.iter().flat_map(|w| {
-        w.load_balancers
-            .iter()
-            .filter_map(|lb| lb.target_group_arn.clone())
+        w.load_balancers.iter().flat_map(|lb| {
+            [
+                lb.target_group_arn.clone(),
+                lb.advanced
+                    .as_ref()
+                    .and_then(|a| a.alternate_target_group_arn.clone()),
+            ]
+            .into_iter()
+            .flatten()
+        })
     }));
+    let shifting = |pick: fn(&AdvancedConfiguration) -> [Option<String>; 2]| {
+        unique(workloads.iter().flat_map(|w| {
+            w.load_balancers
+                .iter()
+                .filter_map(|lb| lb.advanced.as_ref())
+                .flat_map(pick)
+                .flatten()
+        }))
+    };
+    let rule_arns = shifting(|a| {
+        [
+            a.production_listener_rule.clone(),
+            a.test_listener_rule.clone(),
+        ]
+    });
+    let infrastructure_roles = shifting(|a| [a.role_arn.clone(), None]);
+    let scaling_ids = unique(workloads.iter().filter_map(scaling_id));
     (observer.step)("describing task definitions, the VPC, target groups and execution roles…");
     // Three chains, each moving on as soon as its own input arrives (no barrier between them):
     // subnets → their VPCs; task definitions → the ECR registry and the execution roles;
@@ -377,6 +405,8 @@ async fn gather_all(
         (task_subnets, networks, (fargate_vcpus, ecs_service_linked_role)),
         target_groups,
         exec_configurations,
+        (listener_rules, trust_policies),
+        scalable_targets,
     ) = calls::in_wave(lookup_waves + 1, async {
         // Boxed: nested this deep, the futures exceed the compiler's layout depth limit.
         tokio::join!(
@@ -388,9 +418,24 @@ async fn gather_all(
                     .iter()
                     .map(|c| ecs::exec_configuration(&ecs_client, c))
             ),
+            async {
+                tokio::join!(
+                    elbv2::gather_listener_rules(&elb_client, &rule_arns),
+                    join_all(
+                        infrastructure_roles
+                            .iter()
+                            .map(|arn| iam::trust_policy(&iam_client, arn))
+                    ),
+                )
+            },
+            scaling::scalable_targets(&scaling_client, &scaling_ids),
         )
     })
     .await;
+    let trust_policies: BTreeMap<String, Fetched<Option<String>>> = infrastructure_roles
+        .into_iter()
+        .zip(trust_policies)
+        .collect();
     let exec_configurations: BTreeMap<String, Fetched<Option<ExecConfiguration>>> =
         exec_clusters.into_iter().zip(exec_configurations).collect();
     if let Target::PreDeploy(PreDeploy {
@@ -460,10 +505,13 @@ async fn gather_all(
                     groups
                         .iter()
                         .filter(|g| {
-                            workload
-                                .load_balancers
-                                .iter()
-                                .any(|lb| lb.target_group_arn.as_deref() == Some(g.arn.as_str()))
+                            workload.load_balancers.iter().any(|lb| {
+                                lb.target_group_arn.as_deref() == Some(g.arn.as_str())
+                                    || lb.advanced.as_ref().is_some_and(|a| {
+                                        a.alternate_target_group_arn.as_deref()
+                                            == Some(g.arn.as_str())
+                                    })
+                            })
                         })
                         .cloned()
                         .collect(),
@@ -483,6 +531,16 @@ async fn gather_all(
                     )
                 }
             };
+            let scalable_target = match scaling_id(&workload) {
+                Some(id) => scaling::target_of(&scalable_targets, &id),
+                // Before the service exists nothing can scale it.
+                None => Fetched::Ok(None),
+            };
+            let traffic_shift = Fetched::Ok(traffic_shift_of(
+                &workload,
+                &listener_rules,
+                &trust_policies,
+            ));
             Snapshot {
                 schema_version: SCHEMA_VERSION,
                 gathered_at,
@@ -500,9 +558,54 @@ async fn gather_all(
                 exec_configuration,
                 fargate_vcpus: Fetched::Ok(fargate_vcpus.clone()),
                 ecs_service_linked_role: ecs_service_linked_role.clone(),
+                scalable_target,
+                traffic_shift,
             }
         })
         .collect())
+}
+
+/// The Application Auto Scaling resource id of an existing service.
+fn scaling_id(w: &Workload) -> Option<String> {
+    w.service_arn.as_ref()?;
+    Some(scaling::resource_id(
+        w.cluster.as_deref()?,
+        w.service.as_deref()?,
+    ))
+}
+
+/// The listener rules and infrastructure roles the service's advancedConfiguration names.
+fn traffic_shift_of(
+    workload: &Workload,
+    rules: &Fetched<Vec<ListenerRule>>,
+    roles: &BTreeMap<String, Fetched<Option<String>>>,
+) -> TrafficShift {
+    let configs: Vec<&AdvancedConfiguration> = workload
+        .load_balancers
+        .iter()
+        .filter_map(|lb| lb.advanced.as_ref())
+        .collect();
+    let named = |arn: &str| {
+        configs.iter().any(|a| {
+            a.production_listener_rule.as_deref() == Some(arn)
+                || a.test_listener_rule.as_deref() == Some(arn)
+        })
+    };
+    TrafficShift {
+        rules: match rules {
+            Fetched::Ok(all) => {
+                Fetched::Ok(all.iter().filter(|r| named(&r.arn)).cloned().collect())
+            }
+            Fetched::Failed { error } => Fetched::failed(error.clone()),
+        },
+        roles: unique(configs.iter().filter_map(|a| a.role_arn.clone()))
+            .into_iter()
+            .map(|arn| InfrastructureRole {
+                trust_policy: roles[&arn].clone(),
+                arn,
+            })
+            .collect(),
+    }
 }
 
 /// The region's Fargate vCPU quotas and usage, once per run (Spot only when a service uses it).
@@ -564,6 +667,8 @@ pub fn without_aws(
         exec_configuration: Fetched::failed(cause.clone()),
         fargate_vcpus: Fetched::failed(cause.clone()),
         ecs_service_linked_role: Fetched::failed(cause.clone()),
+        scalable_target: Fetched::failed(cause.clone()),
+        traffic_shift: Fetched::failed(cause.clone()),
     })
 }
 
@@ -700,6 +805,7 @@ fn pre_deploy_workload(flags: &PreDeploy) -> Workload {
                 target_group_arn: Some(arn.clone()),
                 container_name: None,
                 container_port: None,
+                advanced: None,
             })
             .collect(),
         desired_count: Some(*desired_count),

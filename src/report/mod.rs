@@ -121,6 +121,9 @@ pub struct ServiceSummary {
     pub summary: Summary,
 }
 
+/// The service column of a finding about the whole scan (what services share).
+pub const SCAN_WIDE: &str = "(all services)";
+
 pub struct Report {
     pub target: Target,
     pub summary: Summary,
@@ -185,6 +188,7 @@ impl Report {
     pub fn label(&self, f: &Finding) -> String {
         match (&f.service, self.services.is_empty()) {
             (Some(service), false) => format!("{service}: {}", f.resource),
+            (None, false) => format!("{SCAN_WIDE}: {}", f.resource),
             _ => f.resource.clone(),
         }
     }

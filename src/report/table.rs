@@ -3,7 +3,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table as Grid};
 
-use super::{Render, Report, Style};
+use super::{Render, Report, Style, SCAN_WIDE};
 use crate::checks::{Finding, Status, REGISTRY};
 
 pub struct Table;
@@ -92,7 +92,7 @@ impl Render for Table {
                 Cell::new(details(f)),
             ];
             if multi {
-                row.insert(0, Cell::new(f.service.as_deref().unwrap_or_default()));
+                row.insert(0, Cell::new(f.service.as_deref().unwrap_or(SCAN_WIDE)));
             }
             grid.add_row(row);
         }

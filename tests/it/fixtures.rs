@@ -1311,7 +1311,10 @@ fn deployment_settings_that_cannot_move_fail() {
         "deploy-no-circuit-breaker",
         &[("deployment-configuration", "warn")],
     );
-    assert_verdicts("deploy-blue-green", &[("deployment-configuration", "warn")]);
+    let f = assert_verdicts("deploy-blue-green", &[]);
+    assert!(find(&f, "deployment-configuration", Status::Skip)
+        .message
+        .contains("without a load balancer"));
     let f = assert_verdicts(
         "no-service-linked-role",
         &[("deployment-configuration", "fail")],
@@ -1400,4 +1403,147 @@ fn the_fargate_vcpu_quota_must_have_room_for_the_deployment() {
     assert!(find(&f, "fargate-quota", Status::Fail).message.starts_with(
         "90 vCPUs in use + 40 for the service's first deployment (10 task(s) × 4 vCPU)"
     ));
+}
+
+/// The deployment-configuration fail message of a blue/green fixture.
+fn traffic_shift_failure(name: &str) -> String {
+    let f = assert_verdicts_with(name, &startup(30), &[("deployment-configuration", "fail")]);
+    find(&f, "deployment-configuration", Status::Fail)
+        .message
+        .clone()
+}
+
+#[test]
+fn blue_green_needs_its_alternate_target_group_rules_and_role() {
+    for good in [
+        "bg-ok",
+        "bg-linear-ok",
+        "bg-green-only-on-test-rule",
+        "bg-nlb-listeners",
+    ] {
+        let f = assert_verdicts_with(good, &startup(30), &[]);
+        assert!(
+            find(&f, "deployment-configuration", Status::Pass)
+                .message
+                .contains("the alternate target group, the listener rules"),
+            "{good}"
+        );
+    }
+    for (name, needle) in [
+        ("bg-no-advanced", "needs loadBalancers[0].advancedConfiguration"),
+        ("bg-alternate-missing", "the alternate target group arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/web-tg-green/fedcba9876543210 does not exist"),
+        ("bg-alternate-is-primary", "the alternate target group is the primary one"),
+        ("bg-alternate-instance-target", "web-tg-green has target type instance"),
+        ("bg-rule-missing", "the productionListenerRule arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener-rule/app/web-alb/0a1b/1c2d/aaaa does not exist"),
+        ("bg-alb-without-test-rule", "testListenerRule is required when productionListenerRule is not associated with both"),
+        ("bg-alb-without-test-rule", "targetgroup/web-tg-green/fedcba9876543210 is not associated with either productionListenerRule or testListenerRule"),
+        ("bg-unexpected-target-group", "forwards to arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/legacy/1111, not a target group of the service"),
+        ("bg-same-rule-twice", "is both the production and the test listener rule"),
+        ("bg-listener-arn-on-alb", "Must be RuleArn for ALB or ListenerArn for NLB"),
+        ("bg-role-missing", "the infrastructure role arn:aws:iam::123456789012:role/ecsInfrastructureRoleForLoadBalancers does not exist"),
+        ("bg-role-trusts-tasks", "ecsInfrastructureRoleForLoadBalancers does not trust ecs.amazonaws.com"),
+        ("bg-no-role", "roleArn is not set"),
+    ] {
+        let m = traffic_shift_failure(name);
+        assert!(m.starts_with("the BLUE_GREEN deployment cannot shift traffic: ") || name == "bg-no-advanced", "{name}: {m}");
+        assert!(m.contains(needle), "{name}: {m}");
+    }
+    let f = assert_verdicts_with(
+        "bg-split-traffic",
+        &startup(30),
+        &[("deployment-configuration", "warn")],
+    );
+    assert!(find(&f, "deployment-configuration", Status::Warn)
+        .message
+        .contains("sends traffic to 2 target groups"));
+    let f = assert_verdicts_with(
+        "bg-rules-denied",
+        &startup(30),
+        &[("deployment-configuration", "error")],
+    );
+    assert!(find(&f, "deployment-configuration", Status::Error)
+        .remediation
+        .starts_with("allow elasticloadbalancing:DescribeRules"));
+    let f = assert_verdicts_with(
+        "bg-old-snapshot",
+        &startup(30),
+        &[("deployment-configuration", "error")],
+    );
+    assert!(find(&f, "deployment-configuration", Status::Error)
+        .remediation
+        .contains("take the snapshot again"));
+}
+
+#[test]
+fn the_auto_scaling_maximum_raises_the_peak() {
+    let f = assert_verdicts("capacity-autoscaling-short", &[("subnet-capacity", "warn")]);
+    let m = &find(&f, "subnet-capacity", Status::Warn).message;
+    assert!(m.starts_with("scaled out to its Application Auto Scaling maximum of 20, a deployment runs up to 40 task(s), 38 more than the 2 running now, but the task subnets have 20 free"), "{m}");
+    assert_verdicts("capacity-autoscaling-fits", &[]);
+    let f = assert_verdicts(
+        "capacity-autoscaling-denied",
+        &[("subnet-capacity", "error")],
+    );
+    let row = find(&f, "subnet-capacity", Status::Error);
+    assert!(
+        row.message
+            .contains("application-autoscaling:DescribeScalableTargets")
+            && row
+                .message
+                .ends_with("the Application Auto Scaling maximum was not considered"),
+        "{}",
+        row.message
+    );
+    // The desired count's own verdict still stands beside it.
+    find(&f, "subnet-capacity", Status::Pass);
+}
+
+/// Every finding of a cluster scan fixture, the scan-wide ones included.
+fn scan(name: &str) -> Vec<Finding> {
+    scan_with(name, &Options::default())
+}
+
+fn scan_with(name: &str, options: &Options) -> Vec<Finding> {
+    let text = std::fs::read_to_string(fixture(name)).expect("fixture");
+    let file: fargate_preflight::snapshot::SnapshotFile =
+        serde_json::from_str(&text).expect("snapshot file");
+    checks::run_scan(&file.into_snapshots(), options)
+}
+
+#[test]
+fn a_cluster_scan_adds_up_what_services_share() {
+    let f = scan("scan-shared-subnets-short");
+    let shared: Vec<&Finding> = f.iter().filter(|f| f.service.is_none()).collect();
+    assert_eq!(shared.len(), 1, "{shared:#?}");
+    assert_eq!(shared[0].check, "subnet-capacity");
+    assert_eq!(shared[0].status, Status::Warn);
+    assert_eq!(shared[0].resource, "subnet-0a1, subnet-0b2");
+    assert!(shared[0].message.starts_with("the services sharing these subnets need 12 more address(es) together at their deployments' peaks (web 6, api 6), but the subnets have 10 free"), "{}", shared[0].message);
+    // Alone, each service fits.
+    assert!(f
+        .iter()
+        .filter(|f| f.service.is_some() && f.check == "subnet-capacity")
+        .all(|f| f.status == Status::Pass));
+    assert!(scan("scan-shared-subnets-fit")
+        .iter()
+        .all(|f| f.service.is_some()));
+    let f = scan("scan-shared-quota-over");
+    let shared: Vec<&Finding> = f.iter().filter(|f| f.service.is_none()).collect();
+    assert_eq!(shared.len(), 1, "{shared:#?}");
+    assert_eq!(
+        (shared[0].check, shared[0].status),
+        ("fargate-quota", Status::Warn)
+    );
+    assert!(shared[0].message.starts_with("70 vCPUs in use + 32 for the services' deployment peaks together (web 16, api 16) = 102 of the Fargate On-Demand quota of 100"), "{}", shared[0].message);
+    assert!(scan("scan-shared-quota-fits")
+        .iter()
+        .all(|f| f.service.is_some()));
+    // --skip drops the scan-wide rule with the check.
+    let options = Options {
+        skip: vec!["fargate-quota".into()],
+        ..Options::default()
+    };
+    assert!(scan_with("scan-shared-quota-over", &options)
+        .iter()
+        .all(|f| f.check != "fargate-quota"));
 }

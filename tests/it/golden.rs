@@ -17,19 +17,18 @@ fn verdict_lines(snapshot_path: &Path) -> String {
     let snapshots = file.into_snapshots();
     let several = snapshots.len() > 1;
     let mut out = String::new();
-    for snapshot in &snapshots {
-        for f in checks::run_all(snapshot, &Options::default()) {
-            let service = match (several, f.service.as_deref()) {
-                (true, Some(s)) => format!("{s}: "),
-                _ => String::new(),
-            };
-            out.push_str(&format!(
-                "{:<5} {:<24} {service}{}\n",
-                f.status.as_str(),
-                f.check,
-                f.resource
-            ));
-        }
+    for f in checks::run_scan(&snapshots, &Options::default()) {
+        let service = match (several, f.service.as_deref()) {
+            (true, Some(s)) => format!("{s}: "),
+            (true, None) => "(scan) ".to_string(),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "{:<5} {:<24} {service}{}\n",
+            f.status.as_str(),
+            f.check,
+            f.resource
+        ));
     }
     out
 }
