@@ -139,6 +139,7 @@ fn service_prefix(service: &str) -> String {
     match service {
         "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "elasticloadbalancing".into(),
         "EFS" => "elasticfilesystem".into(),
+        "Application Auto Scaling" => "application-autoscaling".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }

@@ -348,6 +348,8 @@ class Builder:
         self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint, config=cfg)
         self.elbv2 = session.client("elbv2", endpoint_url=endpoint, config=cfg)
         self.efs = session.client("efs", endpoint_url=endpoint, config=cfg)
+        self.autoscaling = session.client("application-autoscaling", endpoint_url=endpoint,
+                                          config=cfg)
         self.region = region
         self.out = Built(scenario=name, region=region)
 
@@ -756,6 +758,16 @@ class Builder:
                                         "maximumPercent": 100, "minimumHealthyPercent": 100})
         if args.small_subnet_service:
             self.small_subnet_service(args.small_subnet_service)
+        if args.blue_green_service:
+            self.blue_green_service(args.blue_green_service)
+        if args.delete_listener:
+            self.elbv2.delete_listener(ListenerArn=args.delete_listener)
+        if args.scale_to:
+            service, maximum = args.scale_to.split("=")
+            self.autoscaling.register_scalable_target(
+                ServiceNamespace="ecs", ResourceId=f"service/{CLUSTER}/{service}",
+                ScalableDimension="ecs:service:DesiredCount", MinCapacity=1,
+                MaxCapacity=int(maximum))
         if args.service_event:
             self.control("/_fp/ecs/service-event", {"region": self.region, "cluster": CLUSTER,
                                                     "service": SERVICE,
@@ -817,6 +829,58 @@ class Builder:
                 "subnets": small, "securityGroups": awsvpc["securityGroups"],
                 "assignPublicIp": "DISABLED"}})
         print(json.dumps({"subnets": small}))
+
+    def blue_green_service(self, name):
+        """Service `name` with web's task definition and network, deployed by ECS blue/green
+        behind a new internal ALB: a blue and a green ip target group, a production listener
+        rule forwarding to both (weights 100/0), a test listener forwarding to green, and an
+        infrastructure role trusting ecs.amazonaws.com. Prints their ARNs."""
+        web = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+        awsvpc = web["networkConfiguration"]["awsvpcConfiguration"]
+        self.out.vpc_id = self.ec2.describe_subnets(
+            SubnetIds=awsvpc["subnets"])["Subnets"][0]["VpcId"]
+        alb = self.elbv2.create_load_balancer(
+            Name=f"{name}-alb", Type="application", Scheme="internal",
+            Subnets=awsvpc["subnets"], SecurityGroups=awsvpc["securityGroups"],
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        blue, green = (self.target_group(f"{name}-{c}") for c in ("blue", "green"))
+        listener = self.elbv2.create_listener(
+            LoadBalancerArn=alb, Protocol="HTTP", Port=ALB_LISTENER_PORT,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+        )["Listeners"][0]["ListenerArn"]
+        production = self.elbv2.create_rule(
+            ListenerArn=listener, Priority=1,
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+            Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}}],
+        )["Rules"][0]["RuleArn"]
+        test_listener = self.elbv2.create_listener(
+            LoadBalancerArn=alb, Protocol="HTTP", Port=8081,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": green}],
+        )["Listeners"][0]["ListenerArn"]
+        test = self.elbv2.create_rule(
+            ListenerArn=test_listener, Priority=1,
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+            Actions=[{"Type": "forward", "TargetGroupArn": green}],
+        )["Rules"][0]["RuleArn"]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = self.iam.create_role(RoleName=f"{name}-infrastructure",
+                                    AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=web["taskDefinition"],
+            desiredCount=2, launchType="FARGATE",
+            deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5,
+                                     "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+            loadBalancers=[{"targetGroupArn": blue, "containerName": CONTAINER_NAME,
+                            "containerPort": CONTAINER_PORT, "advancedConfiguration": {
+                                "alternateTargetGroupArn": green, "productionListenerRule": production,
+                                "testListenerRule": test, "roleArn": role}}],
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": awsvpc["subnets"], "securityGroups": awsvpc["securityGroups"],
+                "assignPublicIp": "DISABLED"}})
+        print(json.dumps({"blue": blue, "green": green, "production": production, "test": test,
+                          "test_listener": test_listener, "role": role}))
 
     def control(self, path, spec):
         """What ECS itself does and no API call can (tests/emulator/server.py's controls)."""
@@ -1088,6 +1152,12 @@ def main():
                         help="service web: desiredCount 1, minimumHealthyPercent 100, maximumPercent 100")
     parser.add_argument("--small-subnet-service", metavar="NAME",
                         help="create service NAME of 20 tasks in two new /28 subnets")
+    parser.add_argument("--blue-green-service", metavar="NAME",
+                        help="create service NAME deployed by ECS blue/green behind a new ALB")
+    parser.add_argument("--delete-listener", metavar="ARN",
+                        help="delete this load balancer listener (and its rules)")
+    parser.add_argument("--scale-to", metavar="SERVICE=MAX",
+                        help="register an Application Auto Scaling target of SERVICE up to MAX tasks")
     parser.add_argument("--service-event", metavar="MESSAGE",
                         help="ECS writes this event of service web")
     parser.add_argument("name", nargs="?")
@@ -1097,7 +1167,8 @@ def main():
         return 0
     if args.endpoint and (args.archive_image or args.push_image or args.drop_mount_target
                           or args.close_efs_sg or args.drop_endpoint or args.failed_task
-                          or args.service_event or args.no_room or args.small_subnet_service):
+                          or args.service_event or args.no_room or args.small_subnet_service
+                          or args.blue_green_service or args.delete_listener or args.scale_to):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

@@ -276,10 +276,12 @@ fn endpoint_only_service_is_green() {
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
         // The applied Fargate quota and AWS's default, asked at once.
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
-        "cloudwatch:GetMetricData": 1
+        "cloudwatch:GetMetricData": 1,
+        // Whether Application Auto Scaling may raise the desired count.
+        "application-autoscaling:DescribeScalableTargets": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 28);
+    assert_eq!(doc["stats"]["api_calls"], 29);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -416,6 +418,85 @@ fn placement_in_small_subnets_and_a_deployment_without_room(region: &str) {
         .unwrap()
         .contains("ECS can neither start a new task nor stop an old one"));
     assert_eq!(statuses(&doc, "subnet-capacity"), ["pass"]);
+    blue_green_wiring_and_the_auto_scaling_ceiling(region);
+}
+
+/// A native blue/green service with its alternate target group, rules and role is green; with
+/// the test listener deleted (and its rule with it) it fails. An Application Auto Scaling maximum of 30 on
+/// the 20-task service in the /28 pair adds a warning for the scaled-out peak.
+fn blue_green_wiring_and_the_auto_scaling_ceiling(region: &str) {
+    let made: Value = serde_json::from_str(&change(region, &["--blue-green-service", "shift"]))
+        .expect("the blue/green service's ARNs");
+    let args = [
+        "check",
+        "--cluster",
+        "app",
+        "--service",
+        "shift",
+        "--format",
+        "json",
+        "--startup-time",
+        "5",
+    ];
+    let run = tool(region, "AKIABLUEGREEN", &args);
+    let doc = run.json();
+    let row = finding(&doc, "deployment-configuration");
+    assert_eq!(row["status"], "pass", "{row}");
+    assert_eq!(row["resource"], made["blue"]);
+    let requests = emulator_requests("AKIABLUEGREEN");
+    assert_eq!(
+        requests["elasticloadbalancing:DescribeRules"], 1,
+        "{requests}"
+    );
+    // The infrastructure role, the execution role and AWSServiceRoleForECS.
+    assert_eq!(requests["iam:GetRole"], 3, "{requests}");
+
+    change(
+        region,
+        &["--delete-listener", made["test_listener"].as_str().unwrap()],
+    );
+    let run = tool(region, "AKIABLUEGREEN2", &args);
+    let row = finding(&run.json(), "deployment-configuration").clone();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(row["status"], "fail", "{row}");
+    let message = row["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "the testListenerRule {} does not exist",
+            made["test"].as_str().unwrap()
+        )),
+        "{message}"
+    );
+
+    change(region, &["--scale-to", "big=30"]);
+    let run = tool(
+        region,
+        "AKIASCALING",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "big",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(statuses(&doc, "subnet-capacity"), ["fail", "warn"]);
+    let warn = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "subnet-capacity" && f["status"] == "warn")
+        .unwrap();
+    assert!(warn["message"].as_str().unwrap().starts_with(
+        "scaled out to its Application Auto Scaling maximum of 30, a deployment runs up to 60 task(s)"
+    ), "{warn}");
+    assert_eq!(
+        emulator_requests("AKIASCALING")["application-autoscaling:DescribeScalableTargets"],
+        1
+    );
 }
 
 /// What `aws ecs describe-task-definition --task-definition FAMILY` prints.
@@ -1085,6 +1166,8 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
     let expected = serde_json::json!({
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
         "cloudwatch:GetMetricData": 1,
+        // The 25 services' scalable targets in one call (up to 50 resource ids each).
+        "application-autoscaling:DescribeScalableTargets": 1,
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
         "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,
@@ -1524,7 +1607,8 @@ fn a_missing_tag_and_an_arm64_only_image_fail_with_exit_1() {
 }
 
 /// A change to what a scenario built, as it happens in a live account (scenario.py's flags).
-fn change(region: &str, flags: &[&str]) {
+/// Applies a scenario change; what it prints (JSON, for the flags that create something).
+fn change(region: &str, flags: &[&str]) -> String {
     let emu = emulator();
     let out = Command::new(&emu.python)
         .arg(repo().join("tests/emulator/scenario.py"))
@@ -1537,6 +1621,7 @@ fn change(region: &str, flags: &[&str]) {
         "{flags:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A single manifest's platform is in its config blob: the URL from GetDownloadUrlForLayer,

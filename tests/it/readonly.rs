@@ -8,11 +8,16 @@ use std::path::PathBuf;
 use crate::repo;
 
 /// (gather file, SDK crate, IAM service prefix).
-const SERVICES: [(&str, &str, &str); 8] = [
+const SERVICES: [(&str, &str, &str); 9] = [
     ("ec2.rs", "aws-sdk-ec2", "ec2"),
     ("quota.rs", "aws-sdk-servicequotas", "servicequotas"),
     ("usage.rs", "aws-sdk-cloudwatch", "cloudwatch"),
     ("efs.rs", "aws-sdk-efs", "elasticfilesystem"),
+    (
+        "scaling.rs",
+        "aws-sdk-applicationautoscaling",
+        "application-autoscaling",
+    ),
     ("ecs.rs", "aws-sdk-ecs", "ecs"),
     ("ecr.rs", "aws-sdk-ecr", "ecr"),
     ("iam.rs", "aws-sdk-iam", "iam"),
