@@ -300,6 +300,76 @@ pub struct Snapshot {
     /// other services).
     #[serde(default = "not_in_snapshot")]
     pub traffic_shift: Fetched<TrafficShift>,
+    /// What the task fetches at start, as its metadata says (never a value): the secrets and
+    /// parameters it references, its awslogs groups, its S3 environment files and the KMS keys
+    /// they are encrypted with.
+    #[serde(default = "not_in_snapshot")]
+    pub start_resources: Fetched<StartResources>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StartResources {
+    pub secrets: Vec<Lookup<SecretMetadata>>,
+    pub parameters: Vec<Lookup<ParameterMetadata>>,
+    pub log_groups: Vec<Lookup<LogGroupMetadata>>,
+    pub environment_files: Vec<Lookup<ObjectMetadata>>,
+    pub kms_keys: Vec<Lookup<KmsKey>>,
+}
+
+/// One referenced resource: `None` when it does not exist, or why it could not be read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+pub struct Lookup<T> {
+    /// As the task definition (or the resource pointing at it) names it.
+    pub reference: String,
+    pub region: String,
+    pub found: Fetched<Option<T>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretMetadata {
+    pub arn: String,
+    /// DescribeSecret's DeletedDate: the secret is scheduled for deletion.
+    pub deleted: bool,
+    /// `None`: the AWS managed key aws/secretsmanager.
+    pub kms_key_id: Option<String>,
+    /// VersionIdsToStages.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ParameterMetadata {
+    pub name: String,
+    /// String, StringList or SecureString.
+    pub kind: String,
+    /// The key of a SecureString.
+    pub key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogGroupMetadata {
+    pub name: String,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectMetadata {
+    /// The bucket's Region (GetBucketLocation), when it could be read.
+    pub bucket_region: Fetched<String>,
+    /// `aws:kms` or `aws:kms:dsse` objects name their key.
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KmsKey {
+    pub arn: String,
+    /// Enabled, Disabled, PendingDeletion, PendingImport, Unavailable…
+    pub state: String,
+    /// AWS or CUSTOMER.
+    pub manager: String,
+    /// The key policy (GetKeyPolicy, policy name `default`).
+    pub policy: Fetched<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -69,6 +69,46 @@ fn identity_document(role: &Role) -> Result<Value, Problem> {
     Ok(json!({ "Statement": statements }))
 }
 
+/// The role's identity policies, within its permissions boundary, on one request; `extra` adds
+/// to the role's own context (e.g. kms:ViaService).
+pub(super) fn role_decides(
+    role: &Role,
+    action: &str,
+    resource: &str,
+    extra: &[(&str, &str)],
+) -> Result<Decision, Problem> {
+    let known = policy::principal_context(&role.arn, &role.tags);
+    let mut context = policy::pairs(&known);
+    context.extend_from_slice(extra);
+    let request = Request {
+        action,
+        resource,
+        principal: None,
+        context: &context,
+    };
+    let identity = policy::evaluate(&identity_document(role)?, &request);
+    let Some(boundary) = &role.permissions_boundary else {
+        return Ok(identity);
+    };
+    let bounded = policy::evaluate(&document(boundary)?, &request);
+    Ok(worse(identity, bounded))
+}
+
+/// Of two decisions that must both allow, the one that stops the request.
+pub(super) fn worse(a: Decision, b: Decision) -> Decision {
+    let rank = |d: &Decision| match d {
+        Decision::ExplicitDeny { .. } => 0,
+        Decision::ImplicitDeny => 1,
+        Decision::Uncertain { .. } => 2,
+        Decision::Allowed => 3,
+    };
+    if rank(&b) < rank(&a) {
+        b
+    } else {
+        a
+    }
+}
+
 fn statement_for(requests: &[&TaskRequest]) -> String {
     let mut actions: Vec<&str> = requests.iter().map(|r| r.action).collect();
     actions.sort();

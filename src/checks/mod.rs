@@ -20,6 +20,7 @@ mod requests;
 mod routing;
 mod s3;
 mod security_groups;
+mod start;
 mod taskdef;
 
 use serde::Serialize;
@@ -302,6 +303,10 @@ pub static REGISTRY: &[&Check] = &[
     &ecr_images::IMAGE_PLATFORM,
     &iam::EXECUTION_ROLE,
     &iam::TASK_ROLE,
+    &start::SECRETS_EXIST,
+    &start::KMS_KEYS,
+    &start::LOG_GROUP,
+    &start::ENVIRONMENT_FILES,
     &efs::EFS_VOLUMES,
     &placement::SUBNET_CAPACITY,
     &placement::DEPLOYMENT_CONFIGURATION,

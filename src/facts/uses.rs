@@ -35,6 +35,57 @@ pub struct SecretUse {
     /// "container/NAME".
     pub what: String,
     pub value_from: String,
+    /// The account of an ARN; a bare parameter name is the task's own account.
+    pub account: String,
+}
+
+impl SecretUse {
+    /// What the lookups ask for: the secret's ARN without the suffix ECS allows after it, or
+    /// the parameter reference as written.
+    pub fn lookup_id(&self) -> String {
+        if self.service == "secretsmanager" {
+            secret_id(&self.value_from)
+        } else {
+            self.value_from.clone()
+        }
+    }
+
+    /// `json-key:version-stage:version-id` after a secret's ARN (ECS's valueFrom syntax); each
+    /// part may be empty.
+    pub fn secret_suffix(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        let parts: Vec<&str> = self.value_from.split(':').collect();
+        let part = |i: usize| parts.get(i).copied().filter(|p| !p.is_empty());
+        (part(7), part(8), part(9))
+    }
+}
+
+/// The secret a reference names: the ARN without the `:json-key:version-stage:version-id`
+/// suffix ECS allows after it.
+pub fn secret_id(value_from: &str) -> String {
+    value_from.split(':').take(7).collect::<Vec<_>>().join(":")
+}
+
+/// The parameter name a reference names: a bare name, or the name inside a parameter ARN
+/// (`parameter/a/b` is `/a/b`, `parameter/flat` is `flat`).
+pub fn parameter_name(value_from: &str) -> String {
+    match value_from.split_once(":parameter/") {
+        Some((_, rest)) if value_from.starts_with("arn:") => {
+            if rest.contains('/') {
+                format!("/{rest}")
+            } else {
+                rest.to_string()
+            }
+        }
+        _ => value_from.to_string(),
+    }
+}
+
+/// `arn:PARTITION:s3:::BUCKET/KEY` as (bucket, key).
+pub fn object_of(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (_, rest) = rest.split_once(":s3:::")?;
+    let (bucket, key) = rest.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
 pub struct EnvironmentFile<'a> {
@@ -93,6 +144,15 @@ impl<'a> Uses<'a> {
                 .log_configuration
                 .iter()
                 .flat_map(|l| l.secret_options.iter());
+            let account = td.account();
+            let owner = |value_from: &str| {
+                value_from
+                    .starts_with("arn:")
+                    .then(|| value_from.split(':').nth(4))
+                    .flatten()
+                    .unwrap_or(account)
+                    .to_string()
+            };
             for s in c.secrets.iter().chain(log_secrets) {
                 let (service, secret_region) = secret_source(&s.value_from, region);
                 uses.secrets.push(SecretUse {
@@ -100,6 +160,7 @@ impl<'a> Uses<'a> {
                     region: secret_region,
                     what: format!("{}/{}", c.name, s.name),
                     value_from: s.value_from.clone(),
+                    account: owner(&s.value_from),
                 });
             }
             if let Some(arn) = &c.repository_credentials {
@@ -109,6 +170,7 @@ impl<'a> Uses<'a> {
                     region: secret_region,
                     what: format!("{}/repositoryCredentials", c.name),
                     value_from: arn.clone(),
+                    account: owner(arn),
                 });
             }
             for file in &c.environment_files {

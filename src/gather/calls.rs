@@ -140,6 +140,7 @@ fn service_prefix(service: &str) -> String {
         "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "elasticloadbalancing".into(),
         "EFS" => "elasticfilesystem".into(),
         "Application Auto Scaling" => "application-autoscaling".into(),
+        "CloudWatch Logs" => "logs".into(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }

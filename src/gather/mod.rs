@@ -24,6 +24,7 @@ mod errors;
 mod iam;
 mod quota;
 mod scaling;
+mod start;
 mod usage;
 
 use std::time::Duration;
@@ -223,6 +224,10 @@ async fn gather_all(
     let usage_client = client!(aws_sdk_cloudwatch, &config, calls);
     let scaling_client = client!(aws_sdk_applicationautoscaling, &config, calls);
     let blobs = blob::BlobClient::new(calls.clone());
+    let start_clients = start::Clients {
+        config: &config,
+        calls,
+    };
     (observer.step)("describing the ECS services…");
 
     // A task definition from a file is known by the ARN its first registration would get.
@@ -341,6 +346,7 @@ async fn gather_all(
                 .into_iter()
                 .flatten()
         }));
+        let start_wanted = start::Wanted::of(&good_tds, &region);
         let file_system_ids = unique(good_tds.iter().flat_map(|td| {
             td.volumes
                 .iter()
@@ -370,38 +376,47 @@ async fn gather_all(
             .collect();
         // Read once, by whichever of the registry and the image lookups asks first.
         let rules = ecr::pull_through_cache_rules(&ecr_client).shared();
-        let (roles, registry, images, file_systems) = calls::later_wave(1, async {
-            tokio::join!(
-                join_all(
-                    role_arns
-                        .iter()
-                        .map(|arn| iam::gather_role(&iam_client, Some(arn)))
-                ),
-                async {
-                    if good_tds.is_empty() {
-                        not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
-                    } else {
-                        ecr::gather_registry(&ecr_client, rules.clone(), &repositories).await
-                    }
-                },
-                ecr::gather_images(&image_clients, &blobs, rules.clone(), &wanted),
-                join_all(
-                    file_system_ids
-                        .iter()
-                        .map(|id| efs::gather_file_system(&efs_client, id))
-                ),
-            )
-        })
-        .await;
+        let (roles, registry, images, file_systems, start_resources) =
+            calls::later_wave(1, async {
+                tokio::join!(
+                    join_all(
+                        role_arns
+                            .iter()
+                            .map(|arn| iam::gather_role(&iam_client, Some(arn)))
+                    ),
+                    async {
+                        if good_tds.is_empty() {
+                            not_gathered("ecr:DescribePullThroughCacheRules", &task_definitions)
+                        } else {
+                            ecr::gather_registry(&ecr_client, rules.clone(), &repositories).await
+                        }
+                    },
+                    ecr::gather_images(&image_clients, &blobs, rules.clone(), &wanted),
+                    join_all(
+                        file_system_ids
+                            .iter()
+                            .map(|id| efs::gather_file_system(&efs_client, id))
+                    ),
+                    start::gather(&start_clients, &region, &start_wanted),
+                )
+            })
+            .await;
         let roles: BTreeMap<String, Fetched<Option<Role>>> =
             role_arns.into_iter().zip(roles).collect();
-        (task_definitions, registry, roles, images, file_systems)
+        (
+            task_definitions,
+            registry,
+            roles,
+            images,
+            file_systems,
+            start_resources,
+        )
     };
     // The longest chain first (task definition → role → policy → version): its requests go
     // out ahead of the others in each round, so an endpoint serving them in order answers the
     // critical path first.
     let (
-        (task_definitions, registry, roles, images, file_systems),
+        (task_definitions, registry, roles, images, file_systems, start_resources),
         (task_subnets, networks, (fargate_vcpus, ecs_service_linked_role)),
         target_groups,
         exec_configurations,
@@ -536,6 +551,12 @@ async fn gather_all(
                 // Before the service exists nothing can scale it.
                 None => Fetched::Ok(None),
             };
+            let start_resources = match task_definition.ok() {
+                Err(error) => {
+                    Fetched::failed(errors::skipped("secretsmanager:DescribeSecret", error))
+                }
+                Ok(td) => Fetched::Ok(start::share(&start_resources, td, &region)),
+            };
             let traffic_shift = Fetched::Ok(traffic_shift_of(
                 &workload,
                 &listener_rules,
@@ -560,6 +581,7 @@ async fn gather_all(
                 ecs_service_linked_role: ecs_service_linked_role.clone(),
                 scalable_target,
                 traffic_shift,
+                start_resources,
             }
         })
         .collect())
@@ -669,6 +691,7 @@ pub fn without_aws(
         ecs_service_linked_role: Fetched::failed(cause.clone()),
         scalable_target: Fetched::failed(cause.clone()),
         traffic_shift: Fetched::failed(cause.clone()),
+        start_resources: Fetched::failed(cause.clone()),
     })
 }
 

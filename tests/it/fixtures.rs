@@ -130,6 +130,10 @@ fn every_check_runs_in_product_order() {
             "image-platform",
             "execution-role",
             "task-role",
+            "secrets-exist",
+            "kms-keys",
+            "log-group",
+            "environment-files",
             "efs-volumes",
             "subnet-capacity",
             "deployment-configuration",
@@ -1546,4 +1550,125 @@ fn a_cluster_scan_adds_up_what_services_share() {
     assert!(scan_with("scan-shared-quota-over", &options)
         .iter()
         .all(|f| f.check != "fargate-quota"));
+}
+
+/// The `status` finding of `check` in a fixture whose only fail/warn/error it is.
+fn only(name: &str, check: &str, status: &str) -> Finding {
+    if status == "pass" {
+        return find(&assert_verdicts(name, &[]), check, Status::Pass).clone();
+    }
+    let f = assert_verdicts(name, &[(check, status)]);
+    find(&f, check, self::status(status)).clone()
+}
+
+#[test]
+fn what_the_task_fetches_at_start_exists() {
+    for good in [
+        "secret-stage-current",
+        "parameter-bare",
+        "kms-ok",
+        "kms-key-policy-names-role",
+        "kms-via-service-ok",
+        "kms-log-group-ok",
+        "log-group-created",
+        "env-file-ok",
+        "env-file-kms-ok",
+    ] {
+        assert_verdicts(good, &[]);
+    }
+    let m = |name, check, status| only(name, check, status).message;
+    assert!(m("secret-stage-current", "secrets-exist", "pass")
+        .contains("its JSON key password cannot be verified without reading the value"));
+    assert!(m("secret-missing", "secrets-exist", "fail").contains("does not exist in ap-northeast-1: the task stops with \"ResourceInitializationError: unable to pull secrets or registry auth: … ResourceNotFoundException\""));
+    assert!(only("secret-pending-deletion", "secrets-exist", "fail")
+        .remediation
+        .starts_with("aws secretsmanager restore-secret --secret-id arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:prod/db-AbCdEf"));
+    assert!(m("secret-stage-missing", "secrets-exist", "fail")
+        .contains("asks for version stage AWSPENDING"));
+    assert!(m("parameter-bare-missing", "secrets-exist", "fail").contains("a bare name means the task's Region, ap-northeast-1: a parameter in another Region or account must be named by its full ARN"));
+    assert!(
+        m("parameter-other-account", "secrets-exist", "warn").starts_with(
+            "cannot verify: web/DB_PASSWORD names a parameter of account 210987654321"
+        )
+    );
+    assert!(m("secret-other-account-denied", "secrets-exist", "warn")
+        .starts_with("cannot verify: owned by account 210987654321"));
+    assert!(only("secret-describe-denied", "secrets-exist", "error")
+        .remediation
+        .starts_with("allow secretsmanager:DescribeSecret"));
+    let f = assert_verdicts(
+        "start-old-snapshot",
+        &[
+            ("secrets-exist", "error"),
+            ("kms-keys", "error"),
+            ("log-group", "error"),
+        ],
+    );
+    assert!(find(&f, "log-group", Status::Error)
+        .remediation
+        .contains("take the snapshot again"));
+}
+
+#[test]
+fn the_keys_behind_the_start_are_enabled_and_usable() {
+    let m = |name, status| only(name, "kms-keys", status).message;
+    assert!(m("kms-disabled", "fail").ends_with("which is Disabled: nothing can decrypt with it"));
+    assert!(only("kms-pending-deletion", "kms-keys", "fail")
+        .remediation
+        .starts_with("aws kms cancel-key-deletion"));
+    assert!(m("kms-missing", "fail").contains("which does not exist in ap-northeast-1"));
+    for denied in [
+        "kms-role-without-decrypt",
+        "kms-key-policy-other-role",
+        "kms-via-service-wrong",
+        "env-file-kms-denied",
+    ] {
+        assert!(
+            m(denied, "fail").starts_with("ecsTaskExecutionRole may not kms:Decrypt with arn:aws:kms:ap-northeast-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd via "),
+            "{denied}"
+        );
+    }
+    assert!(m("kms-via-service-wrong", "fail")
+        .contains("via secretsmanager.ap-northeast-1.amazonaws.com"));
+    assert!(m("env-file-kms-denied", "fail").contains("via s3.ap-northeast-1.amazonaws.com"));
+    assert!(m("kms-policy-unreadable", "warn").contains("kms:GetKeyPolicy"));
+    assert!(m("kms-log-group-no-logs-principal", "fail")
+        .contains("does not let logs.ap-northeast-1.amazonaws.com use it"));
+    let f = assert_verdicts("kms-log-group-ok", &[]);
+    assert!(find(&f, "kms-keys", Status::Pass)
+        .message
+        .contains("lets logs.ap-northeast-1.amazonaws.com encrypt log group /ecs/web's logs"));
+}
+
+#[test]
+fn log_groups_and_environment_files_exist() {
+    assert!(only("log-group-missing", "log-group", "fail")
+        .message
+        .contains("The specified log group does not exist"));
+    assert!(only("log-group-missing", "log-group", "fail")
+        .remediation
+        .starts_with(
+            "aws logs create-log-group --log-group-name /ecs/web --region ap-northeast-1"
+        ));
+    assert!(only("log-no-region", "log-group", "fail")
+        .message
+        .starts_with("the awslogs driver needs awslogs-region"));
+    assert!(only("log-no-stream-prefix", "log-group", "fail")
+        .message
+        .starts_with("awslogs-stream-prefix is required on Fargate"));
+    assert!(only("log-group-denied", "log-group", "error")
+        .remediation
+        .starts_with("allow logs:DescribeLogGroups"));
+    let f = assert_verdicts("log-firelens", &[]);
+    assert!(find(&f, "log-group", Status::Skip)
+        .message
+        .starts_with("FireLens"));
+    assert!(only("env-file-missing", "environment-files", "fail")
+        .message
+        .contains("NoSuchKey"));
+    assert!(only("env-file-not-env", "environment-files", "fail")
+        .message
+        .contains("does not end in .env"));
+    let m = only("env-file-other-region", "environment-files", "fail").message;
+    assert!(m.contains("is in a bucket in us-west-2: an S3 gateway endpoint serves only its own Region, and subnet-0a1, subnet-0b2 have no verified path out"), "{m}");
 }

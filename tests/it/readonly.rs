@@ -8,11 +8,16 @@ use std::path::PathBuf;
 use crate::repo;
 
 /// (gather file, SDK crate, IAM service prefix).
-const SERVICES: [(&str, &str, &str); 9] = [
+const SERVICES: [(&str, &str, &str); 14] = [
     ("ec2.rs", "aws-sdk-ec2", "ec2"),
     ("quota.rs", "aws-sdk-servicequotas", "servicequotas"),
     ("usage.rs", "aws-sdk-cloudwatch", "cloudwatch"),
     ("efs.rs", "aws-sdk-efs", "elasticfilesystem"),
+    ("start.rs", "aws-sdk-secretsmanager", "secretsmanager"),
+    ("start.rs", "aws-sdk-ssm", "ssm"),
+    ("start.rs", "aws-sdk-cloudwatchlogs", "logs"),
+    ("start.rs", "aws-sdk-s3", "s3"),
+    ("start.rs", "aws-sdk-kms", "kms"),
     (
         "scaling.rs",
         "aws-sdk-applicationautoscaling",
@@ -29,7 +34,8 @@ const SERVICES: [(&str, &str, &str); 9] = [
 ];
 
 /// Reads whose names do not start with Describe/Get/List, each with its reason.
-const NAMED_READS: [&str; 0] = [];
+/// head_object: S3 HeadObject returns an object's metadata, never its contents.
+const NAMED_READS: [&str; 1] = ["head_object"];
 
 fn read(path: &PathBuf) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -92,14 +98,6 @@ fn zero_argument_calls(text: &str) -> BTreeSet<String> {
     calls
 }
 
-fn file_crate(file: &str) -> &'static str {
-    SERVICES
-        .iter()
-        .find(|(f, _, _)| *f == file)
-        .map(|(_, krate, _)| *krate)
-        .expect("a gather file of SERVICES")
-}
-
 /// The API's own name of an operation, as its SDK module records it
 /// (`Metadata::new("GetAWSDefaultServiceQuota", …)`): IAM actions carry that name, which the
 /// snake_case module name does not always spell back (`get_aws_default_service_quota`).
@@ -111,6 +109,16 @@ fn api_name(krate: &str, snake: &str) -> String {
         .and_then(|rest| rest.split('"').nth(1))
         .map(str::to_string)
         .unwrap_or_else(|| pascal(snake))
+}
+
+/// The IAM action that authorizes an operation whose name is not an action of its own: "To use
+/// HEAD, you must have the s3:GetObject permission"
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+fn iam_action(operation: &str) -> &str {
+    match operation {
+        "s3:HeadObject" => "s3:GetObject",
+        other => other,
+    }
 }
 
 fn pascal(snake: &str) -> String {
@@ -147,7 +155,7 @@ fn invoked_actions() -> BTreeSet<String> {
         let name = entry.file_name().unwrap().to_string_lossy().into_owned();
         let in_gather = entry.starts_with(&gather);
         for call in zero_argument_calls(&text) {
-            for ((file, ops), (_, _, prefix)) in all_ops.iter().zip(SERVICES) {
+            for ((file, ops), (_, krate, prefix)) in all_ops.iter().zip(SERVICES) {
                 if !ops.contains(&call) {
                     continue;
                 }
@@ -169,7 +177,8 @@ fn invoked_actions() -> BTreeSet<String> {
                         entry.display()
                     ));
                 }
-                actions.insert(format!("{prefix}:{}", api_name(file_crate(file), &call)));
+                let action = format!("{prefix}:{}", api_name(krate, &call));
+                actions.insert(iam_action(&action).to_string());
             }
         }
     }

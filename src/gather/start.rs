@@ -1,0 +1,505 @@
+//! What the task fetches at start, by metadata only: Secrets Manager DescribeSecret, SSM
+//! DescribeParameters, CloudWatch Logs DescribeLogGroups, S3 GetBucketLocation and HeadObject,
+//! KMS DescribeKey and GetKeyPolicy. Never GetSecretValue, GetParameter(s) or GetObject: they
+//! return values.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ssm::types::ParameterStringFilter;
+use futures::future::join_all;
+
+use super::calls::{later_wave, Limited};
+use super::errors::classify;
+use crate::facts::uses::Uses;
+use crate::snapshot::{
+    Fetched, GatherError, GatherErrorKind, KmsKey, LogGroupMetadata, Lookup, ObjectMetadata,
+    ParameterMetadata, SecretMetadata, StartResources, TaskDefinition,
+};
+
+/// Clients of the services behind the task's start, in whichever Region a reference names.
+pub struct Clients<'a> {
+    pub config: &'a aws_config::SdkConfig,
+    pub calls: &'a super::CallLog,
+}
+
+macro_rules! regional {
+    ($name:ident, $sdk:ident) => {
+        fn $name(&self, region: &str) -> $sdk::Client {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(self.config)
+                    .region(aws_config::Region::new(region.to_string()))
+                    .interceptor(self.calls.clone())
+                    .build(),
+            )
+        }
+    };
+}
+
+impl Clients<'_> {
+    regional!(secrets, aws_sdk_secretsmanager);
+    regional!(ssm, aws_sdk_ssm);
+    regional!(logs, aws_sdk_cloudwatchlogs);
+    regional!(s3, aws_sdk_s3);
+    regional!(kms, aws_sdk_kms);
+}
+
+/// What the task definitions reference, each once: (Region, reference).
+#[derive(Default)]
+pub struct Wanted {
+    pub secrets: Vec<(String, String)>,
+    pub parameters: Vec<(String, String)>,
+    pub log_groups: Vec<(String, String)>,
+    pub objects: Vec<String>,
+}
+
+impl Wanted {
+    pub fn of(tds: &[&TaskDefinition], region: &str) -> Self {
+        let mut secrets = BTreeSet::new();
+        let mut parameters = BTreeSet::new();
+        let mut log_groups = BTreeSet::new();
+        let mut objects = BTreeSet::new();
+        for td in tds {
+            let uses = Uses::of(td, false, region);
+            for s in &uses.secrets {
+                if s.service == "secretsmanager" {
+                    secrets.insert((s.region.clone(), s.lookup_id()));
+                } else if s.account == td.account() {
+                    // DescribeParameters lists only the caller's own parameters.
+                    parameters.insert((s.region.clone(), s.lookup_id()));
+                }
+            }
+            for l in &uses.logs {
+                if let Some(group) = l.group {
+                    log_groups.insert((l.region.to_string(), group.to_string()));
+                }
+            }
+            for f in &uses.environment_files {
+                objects.insert(f.arn.to_string());
+            }
+        }
+        Wanted {
+            secrets: secrets.into_iter().collect(),
+            parameters: parameters.into_iter().collect(),
+            log_groups: log_groups.into_iter().collect(),
+            objects: objects.into_iter().collect(),
+        }
+    }
+}
+
+/// Every lookup at once, then the KMS keys their answers name, each key once.
+pub async fn gather(clients: &Clients<'_>, task_region: &str, wanted: &Wanted) -> StartResources {
+    let (secrets, parameters, log_groups, environment_files) = tokio::join!(
+        join_all(wanted.secrets.iter().map(|(r, id)| secret(clients, r, id))),
+        join_all(
+            wanted
+                .parameters
+                .iter()
+                .map(|(r, name)| parameter(clients, r, name))
+        ),
+        join_all(
+            wanted
+                .log_groups
+                .iter()
+                .map(|(r, group)| log_group(clients, r, group))
+        ),
+        join_all(
+            wanted
+                .objects
+                .iter()
+                .map(|arn| object(clients, task_region, arn))
+        ),
+    );
+    let mut keys = BTreeSet::new();
+    let mut key = |region: &str, id: &Option<String>| {
+        if let Some(id) = id.as_deref().filter(|k| !k.contains("alias/aws/")) {
+            // A key ARN names its Region; an id or alias is the resource's.
+            let region = id
+                .starts_with("arn:")
+                .then(|| id.split(':').nth(3))
+                .flatten()
+                .unwrap_or(region);
+            keys.insert((region.to_string(), id.to_string()));
+        }
+    };
+    for l in &secrets {
+        if let Ok(Some(m)) = l.found.ok() {
+            key(&l.region, &m.kms_key_id);
+        }
+    }
+    for l in &parameters {
+        if let Ok(Some(p)) = l.found.ok() {
+            if p.kind == "SecureString" {
+                key(&l.region, &p.key_id);
+            }
+        }
+    }
+    for l in &log_groups {
+        if let Ok(Some(g)) = l.found.ok() {
+            key(&l.region, &g.kms_key_id);
+        }
+    }
+    for l in &environment_files {
+        if let Ok(Some(o)) = l.found.ok() {
+            key(&l.region, &o.kms_key_id);
+        }
+    }
+    // The keys wait for every lookup: after HeadObject when there are environment files.
+    let depth = if wanted.objects.is_empty() { 1 } else { 2 };
+    let kms_keys = later_wave(
+        depth,
+        join_all(keys.iter().map(|(r, id)| kms_key(clients, r, id))),
+    )
+    .await;
+    StartResources {
+        secrets,
+        parameters,
+        log_groups,
+        environment_files,
+        kms_keys,
+    }
+}
+
+pub async fn secret(clients: &Clients<'_>, region: &str, id: &str) -> Lookup<SecretMetadata> {
+    let answer = clients
+        .secrets(region)
+        .describe_secret()
+        .secret_id(id)
+        .send()
+        .limited()
+        .await;
+    let found = match answer {
+        Ok(out) => Fetched::Ok(Some(SecretMetadata {
+            arn: out.arn().unwrap_or(id).to_string(),
+            deleted: out.deleted_date().is_some(),
+            kms_key_id: out.kms_key_id().map(str::to_string),
+            versions: out
+                .version_ids_to_stages()
+                .map(|v| {
+                    v.iter()
+                        .map(|(id, stages)| (id.clone(), stages.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Fetched::Ok(None)
+        }
+        Err(err) => Fetched::failed(classify("secretsmanager:DescribeSecret", &err)),
+    };
+    lookup(id, region, found)
+}
+
+pub async fn parameter(
+    clients: &Clients<'_>,
+    region: &str,
+    reference: &str,
+) -> Lookup<ParameterMetadata> {
+    let name = crate::facts::uses::parameter_name(reference);
+    let filter = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(&name)
+        .build()
+        .expect("the filter's key is set");
+    let answer = clients
+        .ssm(region)
+        .describe_parameters()
+        .parameter_filters(filter)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .limited()
+        .await;
+    let found = match answer {
+        Ok(pages) => Fetched::Ok(
+            pages
+                .iter()
+                .flat_map(|page| page.parameters())
+                .find(|p| p.name() == Some(name.as_str()))
+                .map(|p| ParameterMetadata {
+                    name: name.clone(),
+                    kind: p
+                        .r#type()
+                        .map(|t| t.as_str())
+                        .unwrap_or("String")
+                        .to_string(),
+                    key_id: p.key_id().map(str::to_string),
+                }),
+        ),
+        Err(err) => Fetched::failed(classify("ssm:DescribeParameters", &err)),
+    };
+    lookup(reference, region, found)
+}
+
+/// DescribeLogGroups takes a prefix: the group is the one whose name matches exactly.
+pub async fn log_group(
+    clients: &Clients<'_>,
+    region: &str,
+    name: &str,
+) -> Lookup<LogGroupMetadata> {
+    let answer = clients
+        .logs(region)
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .limited()
+        .await;
+    let found = match answer {
+        Ok(groups) => Fetched::Ok(
+            groups
+                .into_iter()
+                .find(|g| g.log_group_name() == Some(name))
+                .map(|g| LogGroupMetadata {
+                    name: name.to_string(),
+                    kms_key_id: g.kms_key_id().map(str::to_string),
+                }),
+        ),
+        Err(err) => Fetched::failed(classify("logs:DescribeLogGroups", &err)),
+    };
+    lookup(name, region, found)
+}
+
+/// GetBucketLocation's answer as a Region: none means us-east-1, `EU` the old name of eu-west-1.
+fn bucket_region(constraint: Option<&str>) -> String {
+    match constraint {
+        None | Some("") => "us-east-1".into(),
+        Some("EU") => "eu-west-1".into(),
+        Some(region) => region.into(),
+    }
+}
+
+/// A HEAD answer carries no error body: a 403 is a denial (a 404 a missing object).
+fn head_error(
+    err: &aws_sdk_s3::error::SdkError<
+        aws_sdk_s3::operation::head_object::HeadObjectError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> GatherError {
+    // HeadObject is authorized by s3:GetObject (S3 API reference, HeadObject).
+    let mut error = classify("s3:GetObject", err);
+    if err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 403)
+    {
+        error.kind = GatherErrorKind::Denied;
+    }
+    error
+}
+
+/// The object's bucket Region (GetBucketLocation, asked of the task's Region), then its
+/// metadata (HeadObject, asked of the bucket's Region).
+pub async fn object(clients: &Clients<'_>, task_region: &str, arn: &str) -> Lookup<ObjectMetadata> {
+    let Some((bucket, key)) = crate::facts::uses::object_of(arn) else {
+        return lookup(
+            arn,
+            task_region,
+            Fetched::failed(GatherError {
+                action: "s3:HeadObject".into(),
+                kind: GatherErrorKind::Skipped,
+                message: format!("{arn} is not an S3 object ARN"),
+            }),
+        );
+    };
+    let located = clients
+        .s3(task_region)
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .limited()
+        .await;
+    let region = match located {
+        Ok(out) => Fetched::Ok(bucket_region(out.location_constraint().map(|c| c.as_str()))),
+        Err(err)
+            if err
+                .as_service_error()
+                .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e))
+                == Some("NoSuchBucket") =>
+        {
+            return lookup(arn, task_region, Fetched::Ok(None));
+        }
+        Err(err) => Fetched::failed(classify("s3:GetBucketLocation", &err)),
+    };
+    // A bucket whose Region could not be read is asked from the task's Region.
+    let ask = match &region {
+        Fetched::Ok(r) => r.clone(),
+        Fetched::Failed { .. } => task_region.to_string(),
+    };
+    let head = later_wave(
+        1,
+        clients
+            .s3(&ask)
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .limited(),
+    )
+    .await;
+    let found = match head {
+        Ok(out) => Fetched::Ok(Some(ObjectMetadata {
+            bucket_region: region,
+            kms_key_id: out.ssekms_key_id().map(str::to_string),
+        })),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Fetched::Ok(None),
+        Err(err) => Fetched::failed(head_error(&err)),
+    };
+    lookup(arn, &ask, found)
+}
+
+/// The key's metadata and, for a customer managed key, its policy. GetKeyPolicy takes a key id
+/// or ARN, not an alias: for those both go out at once, for an alias the policy waits for the
+/// key's ARN.
+pub async fn kms_key(clients: &Clients<'_>, region: &str, key_id: &str) -> Lookup<KmsKey> {
+    let client = clients.kms(region);
+    let get_policy = |id: String| {
+        let client = client.clone();
+        async move {
+            match client
+                .get_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .send()
+                .limited()
+                .await
+            {
+                Ok(out) => Fetched::Ok(out.policy().unwrap_or_default().to_string()),
+                Err(err) => Fetched::failed(classify("kms:GetKeyPolicy", &err)),
+            }
+        }
+    };
+    let alias = key_id.contains("alias/");
+    let (described, early_policy) = tokio::join!(
+        client.describe_key().key_id(key_id).send().limited(),
+        async {
+            match alias {
+                true => None,
+                false => Some(get_policy(key_id.to_string()).await),
+            }
+        }
+    );
+    let found = match described {
+        Ok(out) => match out.key_metadata() {
+            None => Fetched::Ok(None),
+            Some(meta) => {
+                let arn = meta.arn().unwrap_or(key_id).to_string();
+                let manager = meta
+                    .key_manager()
+                    .map_or("CUSTOMER", |m| m.as_str())
+                    .to_string();
+                let policy = match early_policy {
+                    Some(policy) => policy,
+                    None if manager == "AWS" => Fetched::failed(GatherError {
+                        action: "kms:GetKeyPolicy".into(),
+                        kind: GatherErrorKind::Skipped,
+                        message: "not needed: an AWS managed key".into(),
+                    }),
+                    None => later_wave(1, get_policy(arn.clone())).await,
+                };
+                Fetched::Ok(Some(KmsKey {
+                    arn,
+                    state: meta
+                        .key_state()
+                        .map_or("Unavailable", |s| s.as_str())
+                        .to_string(),
+                    manager,
+                    policy,
+                }))
+            }
+        },
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Fetched::Ok(None)
+        }
+        Err(err) => Fetched::failed(classify("kms:DescribeKey", &err)),
+    };
+    lookup(key_id, region, found)
+}
+
+fn lookup<T>(reference: &str, region: &str, found: Fetched<Option<T>>) -> Lookup<T> {
+    Lookup {
+        reference: reference.to_string(),
+        region: region.to_string(),
+        found,
+    }
+}
+
+fn pick<T: Clone>(lookups: &[Lookup<T>], refs: &[(String, String)]) -> Vec<Lookup<T>> {
+    lookups
+        .iter()
+        .filter(|l| {
+            refs.iter()
+                .any(|(r, id)| *r == l.region && *id == l.reference)
+        })
+        .cloned()
+        .collect()
+}
+
+/// One task definition's share of a scan's lookups: those it references, and their keys.
+pub fn share(all: &StartResources, td: &TaskDefinition, region: &str) -> StartResources {
+    let wanted = Wanted::of(&[td], region);
+    let secrets: Vec<Lookup<SecretMetadata>> = pick(&all.secrets, &wanted.secrets);
+    let parameters: Vec<Lookup<ParameterMetadata>> = pick(&all.parameters, &wanted.parameters);
+    let log_groups: Vec<Lookup<LogGroupMetadata>> = pick(&all.log_groups, &wanted.log_groups);
+    let environment_files: Vec<Lookup<ObjectMetadata>> = all
+        .environment_files
+        .iter()
+        .filter(|l| wanted.objects.contains(&l.reference))
+        .cloned()
+        .collect();
+    let mut key_ids: BTreeSet<&str> = BTreeSet::new();
+    key_ids.extend(
+        secrets
+            .iter()
+            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
+    );
+    key_ids.extend(
+        parameters
+            .iter()
+            .filter_map(|l| l.found.ok().ok()?.as_ref()?.key_id.as_deref()),
+    );
+    key_ids.extend(
+        log_groups
+            .iter()
+            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
+    );
+    key_ids.extend(
+        environment_files
+            .iter()
+            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
+    );
+    let kms_keys = all
+        .kms_keys
+        .iter()
+        .filter(|k| key_ids.contains(k.reference.as_str()))
+        .cloned()
+        .collect();
+    StartResources {
+        secrets,
+        parameters,
+        log_groups,
+        environment_files,
+        kms_keys,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_locations_are_regions() {
+        assert_eq!(bucket_region(None), "us-east-1");
+        assert_eq!(bucket_region(Some("EU")), "eu-west-1");
+        assert_eq!(bucket_region(Some("ap-south-2")), "ap-south-2");
+    }
+}
