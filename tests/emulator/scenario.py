@@ -350,6 +350,9 @@ class Builder:
         self.efs = session.client("efs", endpoint_url=endpoint, config=cfg)
         self.autoscaling = session.client("application-autoscaling", endpoint_url=endpoint,
                                           config=cfg)
+        self.logs = session.client("logs", endpoint_url=endpoint, config=cfg)
+        self.kms = session.client("kms", endpoint_url=endpoint, config=cfg)
+        self.s3 = session.client("s3", endpoint_url=endpoint, config=cfg)
         self.region = region
         self.out = Built(scenario=name, region=region)
 
@@ -760,6 +763,23 @@ class Builder:
             self.small_subnet_service(args.small_subnet_service)
         if args.blue_green_service:
             self.blue_green_service(args.blue_green_service)
+        if args.cmk_secret or args.delete_secret:
+            secret = self.secretsmanager.list_secrets()["SecretList"][0]["ARN"]
+            if args.cmk_secret:
+                # A key whose policy grants only an administrator role: neither names the
+                # execution role nor delegates to the account.
+                policy = {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:role/admin"},
+                    "Action": "kms:*", "Resource": "*"}]}
+                key = self.kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+                self.secretsmanager.update_secret(SecretId=secret, KmsKeyId=key)
+                print(json.dumps({"key": key}))
+            if args.delete_secret:
+                self.secretsmanager.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+        if args.env_files:
+            self.env_files()
+        if args.delete_log_group:
+            self.logs.delete_log_group(logGroupName=args.delete_log_group)
         if args.delete_listener:
             self.elbv2.delete_listener(ListenerArn=args.delete_listener)
         if args.scale_to:
@@ -882,6 +902,25 @@ class Builder:
         print(json.dumps({"blue": blue, "green": green, "production": production, "test": test,
                           "test_listener": test_listener, "role": role}))
 
+    def env_files(self):
+        """Service web's task definition again, with two S3 environment files: config.env,
+        uploaded to a bucket of the task's Region, and missing.env, never uploaded."""
+        bucket = f"corp-config-{self.region}"
+        self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={
+            "LocationConstraint": self.region})
+        self.s3.put_object(Bucket=bucket, Key="config.env", Body=b"LOG_LEVEL=info\n")
+        web = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+        td = self.ecs.describe_task_definition(taskDefinition=web["taskDefinition"])["taskDefinition"]
+        for c in td["containerDefinitions"]:
+            c["environmentFiles"] = [{"type": "s3", "value": f"arn:aws:s3:::{bucket}/{key}"}
+                                     for key in ("config.env", "missing.env")]
+        keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions",
+                "volumes", "requiresCompatibilities", "cpu", "memory")
+        arn = self.ecs.register_task_definition(**{k: td[k] for k in keep if k in td})[
+            "taskDefinition"]["taskDefinitionArn"]
+        self.ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
+        print(json.dumps({"bucket": bucket}))
+
     def control(self, path, spec):
         """What ECS itself does and no API call can (tests/emulator/server.py's controls)."""
         request = urllib.request.Request(f"{self.endpoint}{path}", method="POST",
@@ -969,6 +1008,11 @@ class Builder:
                 },
             },
         }
+        # The group the awslogs driver writes to exists, as in a working deployment.
+        try:
+            self.logs.create_log_group(logGroupName=f"/ecs/{family}")
+        except self.logs.exceptions.ResourceAlreadyExistsException:
+            pass
         if port:
             container["portMappings"] = [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}]
         if spec.secret is not None:
@@ -1154,6 +1198,13 @@ def main():
                         help="create service NAME of 20 tasks in two new /28 subnets")
     parser.add_argument("--blue-green-service", metavar="NAME",
                         help="create service NAME deployed by ECS blue/green behind a new ALB")
+    parser.add_argument("--cmk-secret", action="store_true",
+                        help="encrypt the secret with a new CMK whose policy grants only role admin")
+    parser.add_argument("--delete-secret", action="store_true",
+                        help="schedule the secret for deletion (7-day recovery window)")
+    parser.add_argument("--delete-log-group", metavar="NAME", help="delete this log group")
+    parser.add_argument("--env-files", action="store_true",
+                        help="give service web two S3 environment files, one of them missing")
     parser.add_argument("--delete-listener", metavar="ARN",
                         help="delete this load balancer listener (and its rules)")
     parser.add_argument("--scale-to", metavar="SERVICE=MAX",
@@ -1168,7 +1219,8 @@ def main():
     if args.endpoint and (args.archive_image or args.push_image or args.drop_mount_target
                           or args.close_efs_sg or args.drop_endpoint or args.failed_task
                           or args.service_event or args.no_room or args.small_subnet_service
-                          or args.blue_green_service or args.delete_listener or args.scale_to):
+                          or args.blue_green_service or args.delete_listener or args.cmk_secret
+                          or args.delete_secret or args.delete_log_group or args.env_files or args.scale_to):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

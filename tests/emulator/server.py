@@ -19,7 +19,9 @@ Extensions (each one follows the AWS API reference, not what our code expects):
     archives and restores; CompleteLayerUpload keeps the blob and GetDownloadUrlForLayer
     returns a pre-signed-style URL on this server that serves it (GET /_fp/blob/TOKEN);
     BatchGetImage failures name the image id as requested.
-  * The fault injection and the request log know EFS's REST operations by method and path.
+  * The fault injection and the request log know EFS's REST operations by method and path,
+    and S3's path-style HeadObject, GetObject, GetBucketLocation (denied as S3 answers: 403 with
+    its XML error document, none for a HEAD).
   * CloudWatch GetMetricData over the RPC v2 CBOR protocol the Rust SDK speaks (moto lacks it),
     from moto's metrics; POST /_fp/fargate-usage {"region", "vcpus", "class"?} publishes the
     AWS/Usage vCPU count Fargate itself would.
@@ -573,6 +575,21 @@ IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
 CREDENTIAL_SCOPE_RE = re.compile(r"Credential=[^/,\s]+/[^/]+/([^/,\s]+)/")
 
 
+def _s3_action(environ):
+    """The S3 REST operation of a path-style request, for the ones the tool and the scenarios
+    make (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html)."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if not bucket:
+        return None
+    if key:
+        return {"HEAD": "HeadObject", "GET": "GetObject", "PUT": "PutObject"}.get(method)
+    if method == "GET" and "location" in query:
+        return "GetBucketLocation"
+    return {"PUT": "CreateBucket", "HEAD": "HeadBucket"}.get(method)
+
+
 def _cbor_answer(start_response, status, document, request_id=None):
     # Smithy RPC v2 CBOR timestamps are tag 1, epoch seconds.
     body = cbor2.dumps(document, datetime_as_timestamp=True)
@@ -906,6 +923,9 @@ class FaultInjection:
         rpc = RPC_V2_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if rpc:
             return key, service, f"{service}:{rpc.group(1)}", "cbor"
+        if service == "s3":
+            action = _s3_action(environ)
+            return (key, service, f"s3:{action}", "s3") if action else None
         if service in REST_ROUTES:
             # REST protocols name the operation by method and path, not by a header.
             method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
@@ -934,6 +954,17 @@ class FaultInjection:
             return _cbor_answer(start_response, "400 Bad Request",
                                 {"__type": "AccessDeniedException", "message": message},
                                 request_id)
+        if protocol == "s3":
+            # S3's REST error document; a HEAD answer carries none
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+            body = b"" if full_action == "s3:HeadObject" else (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+                f"<RequestId>{request_id}</RequestId></Error>").encode()
+            start_response("403 Forbidden", [("Content-Type", "application/xml"),
+                                              ("x-amz-request-id", request_id),
+                                              ("Content-Length", str(len(body)))])
+            return [body]
         if protocol == "ec2":
             message = (
                 "You are not authorized to perform this operation. "

@@ -278,10 +278,12 @@ fn endpoint_only_service_is_green() {
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
         "cloudwatch:GetMetricData": 1,
         // Whether Application Auto Scaling may raise the desired count.
-        "application-autoscaling:DescribeScalableTargets": 1
+        "application-autoscaling:DescribeScalableTargets": 1,
+        // The container's awslogs group exists.
+        "logs:DescribeLogGroups": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 29);
+    assert_eq!(doc["stats"]["api_calls"], 30);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -929,7 +931,125 @@ fn secrets_through_their_endpoint_with_permission_are_green() {
     assert!(statuses(&doc, "secrets-endpoints")
         .iter()
         .all(|s| *s == "pass"));
+    assert_eq!(statuses(&doc, "secrets-exist"), ["pass"]);
+    assert_eq!(statuses(&doc, "log-group"), ["pass"]);
+    // The secret uses the AWS managed key: no key to look up.
+    assert_eq!(statuses(&doc, "kms-keys"), ["skip"]);
+
+    deny("AKIANODESCRIBESECRET", &["secretsmanager:DescribeSecret"]);
+    let run = tool(
+        region,
+        "AKIANODESCRIBESECRET",
+        &[
+            "check",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let row = finding(&run.json(), "secrets-exist").clone();
+    assert_eq!(row["status"], "error", "{row}");
+    assert!(row["remediation"]
+        .as_str()
+        .unwrap()
+        .starts_with("allow secretsmanager:DescribeSecret"));
+
     diagnose_a_failed_deploy(region);
+    what_the_task_fetches_breaks(region);
+}
+
+/// After diagnose's breakage: a CMK the execution role may not use, the log group deleted,
+/// then the secret scheduled for deletion, each red in its own check. No call in the whole
+/// test returned a value.
+fn what_the_task_fetches_breaks(region: &str) {
+    let args = [
+        "check",
+        "--cluster",
+        "app",
+        "--service",
+        "web",
+        "--format",
+        "json",
+    ];
+    let made: Value =
+        serde_json::from_str(&change(region, &["--cmk-secret"])).expect("the key's ARN");
+    let run = tool(region, "AKIACMK", &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let row = finding(&run.json(), "kms-keys").clone();
+    assert_eq!(row["status"], "fail", "{row}");
+    assert_eq!(row["resource"], made["key"]);
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("may not kms:Decrypt with"));
+    let requests = emulator_requests("AKIACMK");
+    assert_eq!(requests["kms:DescribeKey"], 1, "{requests}");
+    assert_eq!(requests["kms:GetKeyPolicy"], 1, "{requests}");
+
+    change(region, &["--delete-log-group", "/ecs/web"]);
+    let run = tool(region, "AKIANOLOGGROUP", &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&run.json(), "log-group"), ["fail"]);
+
+    change(region, &["--delete-secret"]);
+    let run = tool(region, "AKIADELETEDSECRET", &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let row = finding(&run.json(), "secrets-exist").clone();
+    assert_eq!(row["status"], "fail", "{row}");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("scheduled for deletion"));
+
+    let made: Value =
+        serde_json::from_str(&change(region, &["--env-files"])).expect("the bucket's name");
+    let bucket = made["bucket"].as_str().unwrap();
+    let run = tool(region, "AKIAENVFILES", &args);
+    let doc = run.json();
+    let files: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "environment-files")
+        .map(|f| {
+            (
+                f["resource"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let config = format!("arn:aws:s3:::{bucket}/config.env");
+    let missing = format!("arn:aws:s3:::{bucket}/missing.env");
+    assert_eq!(
+        files,
+        [(config.as_str(), "pass"), (missing.as_str(), "fail")],
+        "{doc:#}"
+    );
+    let requests = emulator_requests("AKIAENVFILES");
+    assert_eq!(requests["s3:HeadObject"], 2, "{requests}");
+
+    for key in [
+        "AKIANODESCRIBESECRET",
+        "AKIADIAGNOSE",
+        "AKIACMK",
+        "AKIANOLOGGROUP",
+        "AKIADELETEDSECRET",
+        "AKIAENVFILES",
+    ] {
+        let requests = emulator_requests(key);
+        for value_read in [
+            "secretsmanager:GetSecretValue",
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "s3:GetObject",
+        ] {
+            assert!(requests.get(value_read).is_none(), "{key}: {requests}");
+        }
+    }
 }
 
 /// The real stoppedReason of a task whose secret could not be fetched
@@ -1168,6 +1288,8 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         "cloudwatch:GetMetricData": 1,
         // The 25 services' scalable targets in one call (up to 50 resource ids each).
         "application-autoscaling:DescribeScalableTargets": 1,
+        // One log group per task definition family.
+        "logs:DescribeLogGroups": 3,
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
         "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,

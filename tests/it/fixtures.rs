@@ -1586,11 +1586,8 @@ fn what_the_task_fetches_at_start_exists() {
     assert!(m("secret-stage-missing", "secrets-exist", "fail")
         .contains("asks for version stage AWSPENDING"));
     assert!(m("parameter-bare-missing", "secrets-exist", "fail").contains("a bare name means the task's Region, ap-northeast-1: a parameter in another Region or account must be named by its full ARN"));
-    assert!(
-        m("parameter-other-account", "secrets-exist", "warn").starts_with(
-            "cannot verify: web/DB_PASSWORD names a parameter of account 210987654321"
-        )
-    );
+    assert!(m("parameter-other-account", "secrets-exist", "warn")
+        .starts_with("cannot verify: web/DB_PASSWORD names a parameter of account 210987654321"));
     assert!(m("secret-other-account-denied", "secrets-exist", "warn")
         .starts_with("cannot verify: owned by account 210987654321"));
     assert!(only("secret-describe-denied", "secrets-exist", "error")
