@@ -607,8 +607,17 @@ def _as_datetime(value):
     return datetime.fromtimestamp(float(value), tz=timezone.utc)
 
 
+def _put_metrics_only(backend):
+    # moto adds metrics it computes by walking other services' backends (AWS/S3, AWS/SQS…);
+    # that walk races the requests that change them, and the tool reads only what was put
+    # (AWS/Usage, published by /_fp/fargate-usage).
+    return list(backend.metric_data)
+
+
 def cbor_get_metric_data(environ, start_response):
-    from moto.cloudwatch.models import cloudwatch_backends  # noqa: PLC0415
+    from moto.cloudwatch.models import CloudWatchBackend, cloudwatch_backends  # noqa: PLC0415
+
+    CloudWatchBackend.get_all_metrics = _put_metrics_only
 
     region = CREDENTIAL_SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", "")).group(1)
     request = cbor2.loads(_read_body(environ) or b"\xa0")

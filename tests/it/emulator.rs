@@ -1412,7 +1412,7 @@ fn throttling_slows_the_run_down_and_changes_no_verdict() {
     let region = "il-central-1";
     scenario("alb-grace-300", region);
     let clean = tool_with_env(region, "AKIACLEANRUN", &CHECK_WEB, &[]);
-    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert_eq!(clean.code, 0, "{:#?}", failing(&clean.json()));
     // Every action throttled for its first two calls: the default retries get through.
     throttle("AKIATHROTTLE2", 2);
     let throttled = tool_with_env(region, "AKIATHROTTLE2", &CHECK_WEB, &[]);
