@@ -102,12 +102,7 @@ pub async fn gather(clients: &Clients<'_>, task_region: &str, wanted: &Wanted) -
                 .iter()
                 .map(|(r, group)| log_group(clients, r, group))
         ),
-        join_all(
-            wanted
-                .objects
-                .iter()
-                .map(|arn| object(clients, task_region, arn))
-        ),
+        objects(clients, task_region, &wanted.objects),
     );
     let mut keys = BTreeSet::new();
     let mut key = |region: &str, id: &Option<String>| {
@@ -293,20 +288,9 @@ fn head_error(
     error
 }
 
-/// The object's bucket Region (GetBucketLocation, asked of the task's Region), then its
-/// metadata (HeadObject, asked of the bucket's Region).
-pub async fn object(clients: &Clients<'_>, task_region: &str, arn: &str) -> Lookup<ObjectMetadata> {
-    let Some((bucket, key)) = crate::facts::uses::object_of(arn) else {
-        return lookup(
-            arn,
-            task_region,
-            Fetched::failed(GatherError {
-                action: "s3:HeadObject".into(),
-                kind: GatherErrorKind::Skipped,
-                message: format!("{arn} is not an S3 object ARN"),
-            }),
-        );
-    };
+/// A bucket's Region (GetBucketLocation, asked of the task's Region); `None` when the bucket
+/// does not exist.
+async fn locate(clients: &Clients<'_>, task_region: &str, bucket: &str) -> Option<Fetched<String>> {
     let located = clients
         .s3(task_region)
         .get_bucket_location()
@@ -314,34 +298,79 @@ pub async fn object(clients: &Clients<'_>, task_region: &str, arn: &str) -> Look
         .send()
         .limited()
         .await;
-    let region = match located {
-        Ok(out) => Fetched::Ok(bucket_region(out.location_constraint().map(|c| c.as_str()))),
+    match located {
+        Ok(out) => Some(Fetched::Ok(bucket_region(
+            out.location_constraint().map(|c| c.as_str()),
+        ))),
         Err(err)
             if err
                 .as_service_error()
                 .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e))
                 == Some("NoSuchBucket") =>
         {
-            return lookup(arn, task_region, Fetched::Ok(None));
+            None
         }
-        Err(err) => Fetched::failed(classify("s3:GetBucketLocation", &err)),
+        Err(err) => Some(Fetched::failed(classify("s3:GetBucketLocation", &err))),
+    }
+}
+
+/// Each bucket's Region once, then each object's metadata (HeadObject, asked of its bucket's
+/// Region).
+async fn objects(
+    clients: &Clients<'_>,
+    task_region: &str,
+    arns: &[String],
+) -> Vec<Lookup<ObjectMetadata>> {
+    let buckets: BTreeSet<&str> = arns
+        .iter()
+        .filter_map(|a| crate::facts::uses::object_of(a).map(|(b, _)| b))
+        .collect();
+    let located = join_all(buckets.iter().map(|b| locate(clients, task_region, b))).await;
+    let regions: std::collections::BTreeMap<&str, Option<Fetched<String>>> =
+        buckets.into_iter().zip(located).collect();
+    later_wave(
+        1,
+        join_all(
+            arns.iter()
+                .map(|arn| object(clients, task_region, arn, &regions)),
+        ),
+    )
+    .await
+}
+
+async fn object(
+    clients: &Clients<'_>,
+    task_region: &str,
+    arn: &str,
+    regions: &std::collections::BTreeMap<&str, Option<Fetched<String>>>,
+) -> Lookup<ObjectMetadata> {
+    let Some((bucket, key)) = crate::facts::uses::object_of(arn) else {
+        return lookup(
+            arn,
+            task_region,
+            Fetched::failed(GatherError {
+                action: "s3:GetObject".into(),
+                kind: GatherErrorKind::Skipped,
+                message: format!("{arn} is not an S3 object ARN"),
+            }),
+        );
+    };
+    let Some(region) = regions[bucket].clone() else {
+        return lookup(arn, task_region, Fetched::Ok(None));
     };
     // A bucket whose Region could not be read is asked from the task's Region.
     let ask = match &region {
         Fetched::Ok(r) => r.clone(),
         Fetched::Failed { .. } => task_region.to_string(),
     };
-    let head = later_wave(
-        1,
-        clients
-            .s3(&ask)
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .limited(),
-    )
-    .await;
+    let head = clients
+        .s3(&ask)
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .limited()
+        .await;
     let found = match head {
         Ok(out) => Fetched::Ok(Some(ObjectMetadata {
             bucket_region: region,

@@ -1031,6 +1031,8 @@ fn what_the_task_fetches_breaks(region: &str) {
     );
     let requests = emulator_requests("AKIAENVFILES");
     assert_eq!(requests["s3:HeadObject"], 2, "{requests}");
+    // Both files are in one bucket: its Region is asked once.
+    assert_eq!(requests["s3:GetBucketLocation"], 1, "{requests}");
 
     for key in [
         "AKIANODESCRIBESECRET",
