@@ -98,7 +98,7 @@ const AMBIGUOUS_SECRET: &str = "the secret reference ends in '-' and six charact
 /// partial ARN (no `-XXXXXX` suffix) gets `-??????`: IAM sees the full ARN, whose six-character
 /// suffix only Secrets Manager knows.
 fn secret_arn(value_from: &str) -> (String, Option<Alternative>) {
-    let arn = value_from.split(':').take(7).collect::<Vec<_>>().join(":");
+    let arn = crate::facts::uses::secret_id(value_from);
     let name = arn.rsplit(':').next().unwrap_or_default();
     let suffix = name
         .rsplit_once('-')

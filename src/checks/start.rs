@@ -131,6 +131,13 @@ fn judge_secret(
         );
     }
     let (json_key, stage, version) = secret.secret_suffix();
+    if let (Some(stage), Some(version)) = (stage, version) {
+        return Verdict::fail(
+            &id,
+            format!("{} names both version stage {stage} and version id {version}: ECS takes one or the other", secret.what),
+            "keep either the version stage or the version id in valueFrom (leave the other empty)",
+        );
+    }
     if let Some(stage) = stage {
         if !meta.versions.values().any(|s| s.iter().any(|x| x == stage)) {
             return Verdict::fail(
@@ -246,7 +253,11 @@ fn run_log_groups(ctx: &Context) -> Outcome {
             Some(r) => r,
             None => *found.insert(resources(ctx)?),
         };
-        let lookup = find(&resources.log_groups, group)?;
+        let lookup = resources
+            .log_groups
+            .iter()
+            .find(|l| l.reference == group && l.region == region)
+            .ok_or_else(|| Problem::not_in_snapshot(&format!("the lookup of {group}")))?;
         let label = format!("{group} ({region})");
         let create = option("awslogs-create-group") == Some("true");
         let elsewhere = if region == ctx.region() {
@@ -609,6 +620,45 @@ fn judge_key_use(
     }
 }
 
+/// The key policy's Deny statements and the Allow statements that name principals, without
+/// those granting the account as a whole (`ACCOUNT`, `arn:…:iam::ACCOUNT:root`) or everyone.
+fn without_account_grants(policy: &serde_json::Value, account: &str) -> serde_json::Value {
+    let account_wide = |p: &str| {
+        p == "*"
+            || p == account
+            || (p.starts_with("arn:") && p.ends_with(&format!(":iam::{account}:root")))
+    };
+    let statements: Vec<serde_json::Value> = match policy.get("Statement") {
+        Some(serde_json::Value::Array(items)) => items.clone(),
+        Some(one) => vec![one.clone()],
+        None => vec![],
+    };
+    let kept: Vec<serde_json::Value> = statements
+        .into_iter()
+        .filter(|st| {
+            if st.get("Effect").and_then(|e| e.as_str()) == Some("Deny") {
+                return true;
+            }
+            let principals: Vec<&str> = match st.get("Principal") {
+                Some(serde_json::Value::String(p)) => vec![p.as_str()],
+                Some(serde_json::Value::Object(map)) => map
+                    .values()
+                    .flat_map(|v| match v {
+                        serde_json::Value::String(p) => vec![p.as_str()],
+                        serde_json::Value::Array(ps) => {
+                            ps.iter().filter_map(|p| p.as_str()).collect()
+                        }
+                        _ => vec![],
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            !principals.iter().any(|p| account_wide(p))
+        })
+        .collect();
+    serde_json::json!({ "Statement": kept })
+}
+
 /// A verdict from one policy decision.
 fn decided(resource: &str, d: Decision, allowed: String, denied: String, fix: String) -> Verdict {
     match d {
@@ -636,9 +686,9 @@ fn role_may_decrypt(
 ) -> Result<Verdict, Problem> {
     let account = role.arn.split(':').nth(4).unwrap_or_default();
     let context = [("kms:ViaService", via), ("kms:CallerAccount", account)];
-    let by_key_policy = |principal: &str| {
+    let by_key_policy = |policy: &serde_json::Value, principal: &str| {
         crate::policy::evaluate(
-            key_policy,
+            policy,
             &crate::policy::Request {
                 action: "kms:Decrypt",
                 resource: &key.arn,
@@ -647,15 +697,14 @@ fn role_may_decrypt(
             },
         )
     };
-    let for_role = by_key_policy(&role.arn);
-    // Another principal of the same account: allowed only by a grant to the account (or "*").
-    let for_account = by_key_policy(&format!(
-        "arn:aws:iam::{account}:role/fargate-preflight-probe"
-    ));
+    let for_role = by_key_policy(key_policy, &role.arn);
     let same_account = key.arn.split(':').nth(4) == Some(account);
+    // The key policy without its grants to the whole account: what it allows the role by name.
     let named = same_account
-        && matches!(for_role, Decision::Allowed)
-        && !matches!(for_account, Decision::Allowed);
+        && matches!(
+            by_key_policy(&without_account_grants(key_policy, account), &role.arn),
+            Decision::Allowed
+        );
     let decision = if named {
         Decision::Allowed
     } else {

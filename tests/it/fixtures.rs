@@ -1568,6 +1568,7 @@ fn what_the_task_fetches_at_start_exists() {
         "parameter-bare",
         "kms-ok",
         "kms-key-policy-names-role",
+        "kms-key-policy-names-role-and-root",
         "kms-via-service-ok",
         "kms-log-group-ok",
         "log-group-created",
