@@ -470,17 +470,55 @@ fn key_uses<'a>(ctx: &Context, found: &'a StartResources) -> Vec<KeyUse<'a>> {
     uses
 }
 
+/// Lookups that failed: which key they use is unknown, and must not read as "none".
+fn unknown_keys(found: &StartResources, account: &str) -> Vec<Verdict> {
+    let failed = |reference: &str, error: Option<&crate::snapshot::GatherError>| {
+        let owner = reference
+            .starts_with("arn:")
+            .then(|| reference.split(':').nth(4))
+            .flatten()
+            .filter(|a| !a.is_empty() && *a != account);
+        error.map(|e| unread(reference, owner, e))
+    };
+    let mut out = Vec::new();
+    out.extend(
+        found
+            .secrets
+            .iter()
+            .filter_map(|l| failed(&l.reference, l.found.ok().err())),
+    );
+    out.extend(
+        found
+            .parameters
+            .iter()
+            .filter_map(|l| failed(&l.reference, l.found.ok().err())),
+    );
+    out.extend(
+        found
+            .log_groups
+            .iter()
+            .filter_map(|l| failed(&l.reference, l.found.ok().err())),
+    );
+    out.extend(
+        found
+            .environment_files
+            .iter()
+            .filter_map(|l| failed(&l.reference, l.found.ok().err())),
+    );
+    out
+}
+
 fn run_kms_keys(ctx: &Context) -> Outcome {
     let found = resources(ctx)?;
+    let account = ctx.task_definition()?.account();
     let uses = key_uses(ctx, found);
-    if uses.is_empty() {
+    let mut out = unknown_keys(found, account);
+    if uses.is_empty() && out.is_empty() {
         return Ok(vec![Verdict::skip(
             ctx.scope(),
             "no secret, parameter, environment file or log group of the task uses a customer managed KMS key",
         )]);
     }
-    let account = ctx.task_definition()?.account();
-    let mut out = Vec::new();
     for u in &uses {
         if aws_managed_alias(u.key) {
             out.push(Verdict::pass(

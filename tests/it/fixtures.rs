@@ -1589,11 +1589,26 @@ fn what_the_task_fetches_at_start_exists() {
     assert!(m("parameter-bare-missing", "secrets-exist", "fail").contains("a bare name means the task's Region, ap-northeast-1: a parameter in another Region or account must be named by its full ARN"));
     assert!(m("parameter-other-account", "secrets-exist", "warn")
         .starts_with("cannot verify: web/DB_PASSWORD names a parameter of account 210987654321"));
-    assert!(m("secret-other-account-denied", "secrets-exist", "warn")
-        .starts_with("cannot verify: owned by account 210987654321"));
-    assert!(only("secret-describe-denied", "secrets-exist", "error")
+    let f = assert_verdicts(
+        "secret-other-account-denied",
+        &[("secrets-exist", "warn"), ("kms-keys", "warn")],
+    );
+    for check in ["secrets-exist", "kms-keys"] {
+        assert!(find(&f, check, Status::Warn)
+            .message
+            .starts_with("cannot verify: owned by account 210987654321"));
+    }
+    let f = assert_verdicts(
+        "secret-describe-denied",
+        &[("secrets-exist", "error"), ("kms-keys", "error")],
+    );
+    assert!(find(&f, "secrets-exist", Status::Error)
         .remediation
         .starts_with("allow secretsmanager:DescribeSecret"));
+    // Which key the unread secret uses is unknown: never "no customer managed key".
+    assert!(find(&f, "kms-keys", Status::Error)
+        .message
+        .contains("secretsmanager:DescribeSecret"));
     let f = assert_verdicts(
         "start-old-snapshot",
         &[
@@ -1654,7 +1669,11 @@ fn log_groups_and_environment_files_exist() {
     assert!(only("log-no-stream-prefix", "log-group", "fail")
         .message
         .starts_with("awslogs-stream-prefix is required on Fargate"));
-    assert!(only("log-group-denied", "log-group", "error")
+    let f = assert_verdicts(
+        "log-group-denied",
+        &[("log-group", "error"), ("kms-keys", "error")],
+    );
+    assert!(find(&f, "log-group", Status::Error)
         .remediation
         .starts_with("allow logs:DescribeLogGroups"));
     let f = assert_verdicts("log-firelens", &[]);
