@@ -104,40 +104,14 @@ pub async fn gather(clients: &Clients<'_>, task_region: &str, wanted: &Wanted) -
         ),
         objects(clients, task_region, &wanted.objects),
     );
-    let mut keys = BTreeSet::new();
-    let mut key = |region: &str, id: &Option<String>| {
-        if let Some(id) = id.as_deref().filter(|k| !k.contains("alias/aws/")) {
-            // A key ARN names its Region; an id or alias is the resource's.
-            let region = id
-                .starts_with("arn:")
-                .then(|| id.split(':').nth(3))
-                .flatten()
-                .unwrap_or(region);
-            keys.insert((region.to_string(), id.to_string()));
-        }
+    let mut found = StartResources {
+        secrets,
+        parameters,
+        log_groups,
+        environment_files,
+        kms_keys: vec![],
     };
-    for l in &secrets {
-        if let Ok(Some(m)) = l.found.ok() {
-            key(&l.region, &m.kms_key_id);
-        }
-    }
-    for l in &parameters {
-        if let Ok(Some(p)) = l.found.ok() {
-            if p.kind == "SecureString" {
-                key(&l.region, &p.key_id);
-            }
-        }
-    }
-    for l in &log_groups {
-        if let Ok(Some(g)) = l.found.ok() {
-            key(&l.region, &g.kms_key_id);
-        }
-    }
-    for l in &environment_files {
-        if let Ok(Some(o)) = l.found.ok() {
-            key(&l.region, &o.kms_key_id);
-        }
-    }
+    let keys = key_references(&found);
     // The keys wait for every lookup: after HeadObject when there are environment files.
     let depth = if wanted.objects.is_empty() { 1 } else { 2 };
     let kms_keys = later_wave(
@@ -145,13 +119,42 @@ pub async fn gather(clients: &Clients<'_>, task_region: &str, wanted: &Wanted) -
         join_all(keys.iter().map(|(r, id)| kms_key(clients, r, id))),
     )
     .await;
-    StartResources {
-        secrets,
-        parameters,
-        log_groups,
-        environment_files,
-        kms_keys,
+    found.kms_keys = kms_keys;
+    found
+}
+
+/// The customer managed keys the found resources name, as (Region, key id): a key ARN names
+/// its Region, an id or alias is the resource's. AWS managed keys need no lookup.
+fn key_references(found: &StartResources) -> BTreeSet<(String, String)> {
+    fn named<T>(lookups: &[Lookup<T>], key: fn(&T) -> Option<&String>) -> Vec<(&str, &str)> {
+        lookups
+            .iter()
+            .filter_map(|l| {
+                Some((
+                    l.region.as_str(),
+                    key(l.found.ok().ok()?.as_ref()?)?.as_str(),
+                ))
+            })
+            .collect()
     }
+    fn secure(p: &ParameterMetadata) -> Option<&String> {
+        p.key_id.as_ref().filter(|_| p.kind == "SecureString")
+    }
+    named(&found.secrets, |m| m.kms_key_id.as_ref())
+        .into_iter()
+        .chain(named(&found.parameters, secure))
+        .chain(named(&found.log_groups, |g| g.kms_key_id.as_ref()))
+        .chain(named(&found.environment_files, |o| o.kms_key_id.as_ref()))
+        .filter(|(_, id)| !id.contains("alias/aws/"))
+        .map(|(region, id)| {
+            let region = id
+                .starts_with("arn:")
+                .then(|| id.split(':').nth(3))
+                .flatten()
+                .unwrap_or(region);
+            (region.to_string(), id.to_string())
+        })
+        .collect()
 }
 
 pub async fn secret(clients: &Clients<'_>, region: &str, id: &str) -> Lookup<SecretMetadata> {
@@ -485,40 +488,21 @@ pub fn share(all: &StartResources, td: &TaskDefinition, region: &str) -> StartRe
         .filter(|l| wanted.objects.contains(&l.reference))
         .cloned()
         .collect();
-    let mut key_ids: BTreeSet<&str> = BTreeSet::new();
-    key_ids.extend(
-        secrets
-            .iter()
-            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
-    );
-    key_ids.extend(
-        parameters
-            .iter()
-            .filter_map(|l| l.found.ok().ok()?.as_ref()?.key_id.as_deref()),
-    );
-    key_ids.extend(
-        log_groups
-            .iter()
-            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
-    );
-    key_ids.extend(
-        environment_files
-            .iter()
-            .filter_map(|l| l.found.ok().ok()?.as_ref()?.kms_key_id.as_deref()),
-    );
-    let kms_keys = all
-        .kms_keys
-        .iter()
-        .filter(|k| key_ids.contains(k.reference.as_str()))
-        .cloned()
-        .collect();
-    StartResources {
+    let mut share = StartResources {
         secrets,
         parameters,
         log_groups,
         environment_files,
-        kms_keys,
-    }
+        kms_keys: vec![],
+    };
+    let keys = key_references(&share);
+    share.kms_keys = all
+        .kms_keys
+        .iter()
+        .filter(|k| keys.contains(&(k.region.clone(), k.reference.clone())))
+        .cloned()
+        .collect();
+    share
 }
 
 #[cfg(test)]
