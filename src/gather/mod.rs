@@ -13,6 +13,26 @@
 //!
 //! Each chain moves on as soon as its own input arrives; nothing waits for a whole wave.
 
+/// Builds a client of one AWS service with the call log attached, in the config's Region or
+/// the one given.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $calls:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
+    ($sdk:ident, $config:expr, $calls:expr, $region:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .region(aws_config::Region::new($region.to_string()))
+                .interceptor($calls.clone())
+                .build(),
+        )
+    };
+}
+
 mod blob;
 mod calls;
 mod ec2;
@@ -52,17 +72,6 @@ pub use errors::FatalError;
 pub struct Observer {
     pub calls: CallLog,
     pub step: Box<dyn Fn(&str) + Send + Sync>,
-}
-
-/// Builds a client of one AWS service with the call log attached.
-macro_rules! client {
-    ($sdk:ident, $config:expr, $calls:expr) => {
-        $sdk::Client::from_conf(
-            $sdk::config::Builder::from($config)
-                .interceptor($calls.clone())
-                .build(),
-        )
-    };
 }
 
 #[derive(Debug, Clone)]
@@ -365,12 +374,7 @@ async fn gather_all(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|r| {
-                let client = aws_sdk_ecr::Client::from_conf(
-                    aws_sdk_ecr::config::Builder::from(&config)
-                        .region(Region::new(r.clone()))
-                        .interceptor(calls.clone())
-                        .build(),
-                );
+                let client = client!(aws_sdk_ecr, &config, calls, r);
                 (r, client)
             })
             .collect();

@@ -22,25 +22,22 @@ pub struct Clients<'a> {
     pub calls: &'a super::CallLog,
 }
 
-macro_rules! regional {
-    ($name:ident, $sdk:ident) => {
-        fn $name(&self, region: &str) -> $sdk::Client {
-            $sdk::Client::from_conf(
-                $sdk::config::Builder::from(self.config)
-                    .region(aws_config::Region::new(region.to_string()))
-                    .interceptor(self.calls.clone())
-                    .build(),
-            )
-        }
-    };
-}
-
 impl Clients<'_> {
-    regional!(secrets, aws_sdk_secretsmanager);
-    regional!(ssm, aws_sdk_ssm);
-    regional!(logs, aws_sdk_cloudwatchlogs);
-    regional!(s3, aws_sdk_s3);
-    regional!(kms, aws_sdk_kms);
+    fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        client!(aws_sdk_secretsmanager, self.config, self.calls, region)
+    }
+    fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        client!(aws_sdk_ssm, self.config, self.calls, region)
+    }
+    fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        client!(aws_sdk_cloudwatchlogs, self.config, self.calls, region)
+    }
+    fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        client!(aws_sdk_s3, self.config, self.calls, region)
+    }
+    fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        client!(aws_sdk_kms, self.config, self.calls, region)
+    }
 }
 
 /// What the task definitions reference, each once: (Region, reference).
