@@ -299,7 +299,13 @@ fn substitute(pattern: &str, req: &Request) -> Result<Option<String>, String> {
 /// an operator or key we cannot evaluate.
 fn condition_holds(condition: &Value, req: &Request) -> Option<bool> {
     for (operator, block) in condition.as_object()? {
-        let base = operator.strip_suffix("IfExists").unwrap_or(operator);
+        // Every key a request here carries has one value, and over a set of one
+        // ForAllValues and ForAnyValue both reduce to the operator itself.
+        let unqualified = operator
+            .strip_prefix("ForAllValues:")
+            .or_else(|| operator.strip_prefix("ForAnyValue:"))
+            .unwrap_or(operator);
+        let base = unqualified.strip_suffix("IfExists").unwrap_or(unqualified);
         for (key, expected) in block.as_object()? {
             // An unknown key may well be present on the real request (IfExists or not).
             let Lookup::Known(Some(actual)) = req.key(key) else {
@@ -529,6 +535,28 @@ mod tests {
             },
         );
         assert_eq!(other_service, Decision::ImplicitDeny);
+    }
+
+    #[test]
+    fn set_qualifiers_judge_a_single_value() {
+        let grant = |condition: Value, operations: &str| {
+            evaluate(
+                &json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "fargate.amazonaws.com"},
+                    "Action": "kms:CreateGrant", "Resource": "*", "Condition": condition}]}),
+                &Request {
+                    action: "kms:CreateGrant",
+                    resource: "*",
+                    principal: Some("fargate.amazonaws.com"),
+                    context: &[("kms:GrantOperations", operations)],
+                },
+            )
+        };
+        let only_decrypt =
+            json!({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}});
+        assert_eq!(grant(only_decrypt.clone(), "Decrypt"), Decision::Allowed);
+        assert_eq!(grant(only_decrypt, "Encrypt"), Decision::ImplicitDeny);
+        let any_retire = json!({"ForAnyValue:StringLike": {"kms:GrantOperations": "Retire*"}});
+        assert_eq!(grant(any_retire, "Decrypt"), Decision::ImplicitDeny);
     }
 
     #[test]

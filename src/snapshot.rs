@@ -76,6 +76,14 @@ impl<T> Fetched<T> {
     pub fn failed(error: GatherError) -> Self {
         Fetched::Failed { error }
     }
+
+    /// What `f` makes of the value; the same error when there is none.
+    pub fn map<U>(&self, f: impl FnOnce(&T) -> U) -> Fetched<U> {
+        match self {
+            Fetched::Ok(v) => Fetched::Ok(f(v)),
+            Fetched::Failed { error } => Fetched::failed(error.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -305,6 +313,19 @@ pub struct Snapshot {
     /// they are encrypted with.
     #[serde(default = "not_in_snapshot")]
     pub start_resources: Fetched<StartResources>,
+    /// The cluster's managed storage settings; `null` before there is a cluster.
+    #[serde(default = "not_in_snapshot")]
+    pub cluster_storage: Fetched<Option<ClusterStorage>>,
+}
+
+/// What DescribeClusters says of the cluster's managed storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterStorage {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    /// `managedStorageConfiguration.fargateEphemeralStorageKmsKeyId`, as set (an id, ARN or
+    /// alias); its key, when set, is among the start resources' `kms_keys`.
+    pub fargate_ephemeral_storage_kms_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

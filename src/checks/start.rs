@@ -378,10 +378,10 @@ pub static KMS_KEYS: Check = Check {
     docs: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html",
     run: run_kms_keys,
     explain: Explain {
-        verifies: "Each customer managed key behind the task's secrets (KmsKeyId), SecureString parameters (KeyId), environment files (SSE-KMS) and log groups (kmsKeyId) exists and is Enabled (kms:DescribeKey). For secrets, parameters and environment files the execution role may kms:Decrypt with it (kms:ViaService secretsmanager / ssm / s3 of the resource's Region), as the key policy (kms:GetKeyPolicy) and the role's policies decide together; for a log group the key policy lets logs.REGION.amazonaws.com use it.",
-        why: "A disabled, deleted or forbidden key stops the task before its first container: \"ResourceInitializationError: unable to pull secrets or registry auth: … AccessDeniedException … kms\"; a log group whose key CloudWatch Logs may not use cannot take the log stream.",
-        decides: "Missing, Disabled or PendingDeletion: fail. AWS managed keys (aws/secretsmanager, aws/ssm, aws/s3): pass without policy evaluation. A key policy that grants the role by name decides alone; one that grants the role's account delegates to IAM, whose policies must allow kms:Decrypt too; a key in another account needs both. A key policy that cannot be read: warn naming kms:GetKeyPolicy. Conditions the tool cannot evaluate: warn. The cluster's Fargate ephemeral storage key is not judged by this version.",
-        fix: "Enable the key (aws kms enable-key --key-id KEY, or cancel-key-deletion), and allow kms:Decrypt on it to the execution role in its key policy or (when the key policy delegates to the account) in the role's policies.",
+        verifies: "Each customer managed key behind the task's secrets (KmsKeyId), SecureString parameters (KeyId), environment files (SSE-KMS) and log groups (kmsKeyId), and the cluster's Fargate ephemeral storage key (managedStorageConfiguration, ecs:DescribeClusters), exists and is Enabled (kms:DescribeKey). For secrets, parameters and environment files the execution role may kms:Decrypt with it (kms:ViaService secretsmanager / ssm / s3 of the resource's Region), as the key policy (kms:GetKeyPolicy) and the role's policies decide together; for a log group the key policy lets logs.REGION.amazonaws.com use it; for ephemeral storage it lets fargate.amazonaws.com call kms:GenerateDataKeyWithoutPlaintext and kms:CreateGrant (Decrypt grants) with the cluster's account and name as encryption context.",
+        why: "A disabled, deleted or forbidden key stops the task before its first container: \"ResourceInitializationError: unable to pull secrets or registry auth: … AccessDeniedException … kms\"; a log group whose key CloudWatch Logs may not use cannot take the log stream; an ephemeral storage key Fargate may not use stops every task of the cluster.",
+        decides: "Missing, Disabled or PendingDeletion: fail. AWS managed keys (aws/secretsmanager, aws/ssm, aws/s3): pass without policy evaluation. A key policy that grants the role by name decides alone; one that grants the role's account delegates to IAM, whose policies must allow kms:Decrypt too; a key in another account needs both. A key policy that cannot be read: warn naming kms:GetKeyPolicy. Conditions the tool cannot evaluate: warn. An ephemeral storage key that is an alias, a multi-Region key or an AWS managed key: fail (Fargate does not support them). Before the deploy (no cluster) the ephemeral storage key is not known.",
+        fix: "Enable the key (aws kms enable-key --key-id KEY, or cancel-key-deletion), and allow kms:Decrypt on it to the execution role in its key policy or (when the key policy delegates to the account) in the role's policies. For the cluster's ephemeral storage key, add the two fargate.amazonaws.com statements of https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-create-storage-key.html to its key policy.",
     },
 };
 
@@ -394,6 +394,11 @@ enum KeyUser {
         group_arn: String,
         principal: String,
     },
+    /// Fargate itself, for the cluster's ephemeral storage.
+    FargateStorage {
+        cluster_account: String,
+        cluster_name: String,
+    },
 }
 
 struct KeyUse<'a> {
@@ -403,13 +408,50 @@ struct KeyUse<'a> {
     user: KeyUser,
 }
 
+/// The service principal that encrypts a cluster's Fargate ephemeral storage.
+const FARGATE: &str = "fargate.amazonaws.com";
+
+/// What Fargate ephemeral storage does not accept: "Multi-Region keys are not supported …
+/// KMS key aliases are not supported" (fargate-create-storage-key.html). A multi-Region key's
+/// id begins with `mrk-`.
+fn unsupported_storage_key(key: &str) -> Option<&'static str> {
+    let id = key.rsplit(['/', ':']).next().unwrap_or(key);
+    if key.contains("alias/") {
+        Some("KMS key aliases")
+    } else if id.starts_with("mrk-") {
+        Some("multi-Region keys")
+    } else {
+        None
+    }
+}
+
 /// The AWS managed keys' aliases: their policies let the service use them for the account.
 fn aws_managed_alias(key: &str) -> bool {
     key.contains("alias/aws/")
 }
 
-fn key_uses<'a>(ctx: &Context, found: &'a StartResources) -> Vec<KeyUse<'a>> {
+fn key_uses<'a>(ctx: &Context<'a>, found: &'a StartResources) -> Vec<KeyUse<'a>> {
     let mut uses = Vec::new();
+    if let Ok(Some(storage)) = ctx.snap.cluster_storage.ok() {
+        if let Some(key) = &storage.fargate_ephemeral_storage_kms_key_id {
+            uses.push(KeyUse {
+                key,
+                what: format!(
+                    "cluster {}'s Fargate ephemeral storage",
+                    storage.cluster_name
+                ),
+                user: KeyUser::FargateStorage {
+                    cluster_account: storage
+                        .cluster_arn
+                        .split(':')
+                        .nth(4)
+                        .unwrap_or_default()
+                        .to_string(),
+                    cluster_name: storage.cluster_name.clone(),
+                },
+            });
+        }
+    }
     let via = |service: &str, region: &str| KeyUser::ExecutionRole {
         via: format!("{service}.{region}.amazonaws.com"),
     };
@@ -513,14 +555,42 @@ fn run_kms_keys(ctx: &Context) -> Outcome {
     let account = ctx.task_definition()?.account();
     let uses = key_uses(ctx, found);
     let mut out = unknown_keys(found, account);
+    if let Err(error) = ctx.snap.cluster_storage.ok() {
+        out.push(Verdict::could_not_check(
+            ctx.scope(),
+            &Problem::from(error.clone()),
+        ));
+    }
     if uses.is_empty() && out.is_empty() {
+        let storage = match ctx.snap.cluster_storage.ok() {
+            Ok(None) => {
+                "; the cluster's Fargate ephemeral storage key is not known before the deploy"
+            }
+            _ => ", nor does the cluster's Fargate ephemeral storage",
+        };
         return Ok(vec![Verdict::skip(
             ctx.scope(),
-            "no secret, parameter, environment file or log group of the task uses a customer managed KMS key",
+            format!("no secret, parameter, environment file or log group of the task uses a customer managed KMS key{storage}"),
         )]);
     }
     for u in &uses {
-        if aws_managed_alias(u.key) {
+        if let KeyUser::FargateStorage { cluster_name, .. } = &u.user {
+            if let Some(unsupported) = unsupported_storage_key(u.key) {
+                // An alias of a single-Region key: its ARN is the fix.
+                let target = find(&found.kms_keys, u.key)
+                    .ok()
+                    .and_then(|l| l.found.ok().ok()?.as_ref())
+                    .map(|k| k.arn.as_str())
+                    .filter(|arn| unsupported_storage_key(arn).is_none())
+                    .unwrap_or("SINGLE_REGION_KEY_ARN");
+                out.push(Verdict::fail(
+                    u.key,
+                    format!("{} names {}: {unsupported} are not supported for Fargate ephemeral storage, so no task of the cluster can start", u.what, u.key),
+                    format!("aws ecs update-cluster --cluster {cluster_name} --configuration 'managedStorageConfiguration={{fargateEphemeralStorageKmsKeyId={target}}}'"),
+                ));
+                continue;
+            }
+        } else if aws_managed_alias(u.key) {
             out.push(Verdict::pass(
                 u.key,
                 format!("{} uses an AWS managed key, whose policy lets the service use it for the account", u.what),
@@ -572,6 +642,14 @@ fn run_kms_keys(ctx: &Context) -> Outcome {
             continue;
         }
         if key.manager == "AWS" {
+            if matches!(u.user, KeyUser::FargateStorage { .. }) {
+                out.push(Verdict::fail(
+                    &key.arn,
+                    format!("{} names {}, an AWS managed key: Fargate ephemeral storage needs a customer managed key whose policy lets fargate.amazonaws.com use it", u.what, key.arn),
+                    "create a customer managed key for it (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-create-storage-key.html), or remove managedStorageConfiguration.fargateEphemeralStorageKmsKeyId",
+                ));
+                continue;
+            }
             out.push(Verdict::pass(
                 &key.arn,
                 format!("{} uses an AWS managed key, whose policy lets the service use it for the account", u.what),
@@ -640,6 +718,44 @@ fn judge_key_use(
                 format!("the key policy of {} lets {principal} encrypt {}'s logs", key.arn, u.what),
                 format!("the key policy of {} does not let {principal} use it: {} cannot take log events", key.arn, u.what),
                 format!("add to the key policy: {{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"{principal}\"}},\"Action\":[\"kms:Encrypt*\",\"kms:Decrypt*\",\"kms:ReEncrypt*\",\"kms:GenerateDataKey*\",\"kms:Describe*\"],\"Resource\":\"*\",\"Condition\":{{\"ArnLike\":{{\"kms:EncryptionContext:aws:logs:arn\":\"{group_arn}\"}}}}}}"),
+            ))
+        }
+        KeyUser::FargateStorage {
+            cluster_account,
+            cluster_name,
+        } => {
+            let context = [
+                (
+                    "kms:EncryptionContext:aws:ecs:clusterAccount",
+                    cluster_account.as_str(),
+                ),
+                (
+                    "kms:EncryptionContext:aws:ecs:clusterName",
+                    cluster_name.as_str(),
+                ),
+                ("kms:GrantOperations", "Decrypt"),
+            ];
+            let decision = ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"]
+                .into_iter()
+                .map(|action| {
+                    crate::policy::evaluate(
+                        &policy,
+                        &crate::policy::Request {
+                            action,
+                            resource: &key.arn,
+                            principal: Some(FARGATE),
+                            context: &context,
+                        },
+                    )
+                })
+                .reduce(worse)
+                .unwrap_or(Decision::Allowed);
+            Ok(decided(
+                &key.arn,
+                decision,
+                format!("the key policy of {} lets {FARGATE} generate data keys and create Decrypt grants for {}", key.arn, u.what),
+                format!("the key policy of {} does not let {FARGATE} use it for cluster {cluster_name} (kms:GenerateDataKeyWithoutPlaintext and kms:CreateGrant): no task of the cluster can start", key.arn),
+                format!("add to the key policy of {}: {{\"Effect\":\"Allow\",\"Principal\":{{\"Service\":\"{FARGATE}\"}},\"Action\":\"kms:GenerateDataKeyWithoutPlaintext\",\"Resource\":\"*\",\"Condition\":{{\"StringEquals\":{{\"kms:EncryptionContext:aws:ecs:clusterAccount\":\"{cluster_account}\",\"kms:EncryptionContext:aws:ecs:clusterName\":\"{cluster_name}\"}}}}}} and the same for kms:CreateGrant with \"ForAllValues:StringEquals\":{{\"kms:GrantOperations\":[\"Decrypt\"]}}", key.arn),
             ))
         }
         KeyUser::ExecutionRole { via } => {

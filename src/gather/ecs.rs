@@ -6,7 +6,7 @@ use futures::future::join_all;
 use super::calls::{in_wave, Limited};
 use super::errors::{classify, one_line, FatalError};
 use crate::snapshot::{
-    AdvancedConfiguration, Container, ContainerDependency, ContainerHealthCheck,
+    AdvancedConfiguration, ClusterStorage, Container, ContainerDependency, ContainerHealthCheck,
     DeploymentSettings, EfsVolume, ExecConfiguration, Fetched, GatherErrorKind, LogConfiguration,
     MountPoint, PortMapping, SecretRef, ServiceEvent, ServiceLoadBalancer, StoppedContainer,
     StoppedTask, TaskDefinition, TaskSize, Volume, Workload,
@@ -480,12 +480,17 @@ fn volume(v: &aws_sdk_ecs::types::Volume) -> Volume {
     }
 }
 
-/// The cluster's ECS Exec settings (`None`: it has none).
-pub async fn exec_configuration(
-    client: &Client,
-    cluster: &str,
-) -> Fetched<Option<ExecConfiguration>> {
-    // Without CONFIGURATIONS DescribeClusters leaves the Exec settings out (ECS API reference).
+/// What one DescribeClusters call says of the cluster: its ECS Exec settings (`None`: it has
+/// none) and its managed storage.
+#[derive(Clone)]
+pub struct ClusterSettings {
+    pub exec: Option<ExecConfiguration>,
+    pub storage: ClusterStorage,
+}
+
+pub async fn cluster_settings(client: &Client, cluster: &str) -> Fetched<ClusterSettings> {
+    // Without CONFIGURATIONS DescribeClusters leaves the Exec and storage settings out (ECS API
+    // reference).
     let result = client
         .describe_clusters()
         .clusters(cluster)
@@ -504,21 +509,28 @@ pub async fn exec_configuration(
             message: format!("no cluster {cluster}"),
         });
     };
-    Fetched::Ok(
-        found
-            .configuration()
-            .and_then(|c| c.execute_command_configuration())
-            .map(|e| {
-                let log = e.log_configuration();
-                ExecConfiguration {
-                    kms_key_id: e.kms_key_id().map(str::to_string),
-                    logging: e.logging().map(|l| l.as_str().to_string()),
-                    log_group: log
-                        .and_then(|l| l.cloud_watch_log_group_name())
-                        .map(str::to_string),
-                    s3_bucket: log.and_then(|l| l.s3_bucket_name()).map(str::to_string),
-                    s3_key_prefix: log.and_then(|l| l.s3_key_prefix()).map(str::to_string),
-                }
-            }),
-    )
+    let configuration = found.configuration();
+    let exec = configuration
+        .and_then(|c| c.execute_command_configuration())
+        .map(|e| {
+            let log = e.log_configuration();
+            ExecConfiguration {
+                kms_key_id: e.kms_key_id().map(str::to_string),
+                logging: e.logging().map(|l| l.as_str().to_string()),
+                log_group: log
+                    .and_then(|l| l.cloud_watch_log_group_name())
+                    .map(str::to_string),
+                s3_bucket: log.and_then(|l| l.s3_bucket_name()).map(str::to_string),
+                s3_key_prefix: log.and_then(|l| l.s3_key_prefix()).map(str::to_string),
+            }
+        });
+    let storage = ClusterStorage {
+        cluster_arn: found.cluster_arn().unwrap_or_default().to_string(),
+        cluster_name: found.cluster_name().unwrap_or(cluster).to_string(),
+        fargate_ephemeral_storage_kms_key_id: configuration
+            .and_then(|c| c.managed_storage_configuration())
+            .and_then(|m| m.fargate_ephemeral_storage_kms_key_id())
+            .map(str::to_string),
+    };
+    Fetched::Ok(ClusterSettings { exec, storage })
 }

@@ -60,9 +60,9 @@ use futures::future::{join_all, FutureExt};
 
 use crate::facts::uses::Uses;
 use crate::snapshot::{
-    AdvancedConfiguration, ExecConfiguration, FargateVcpus, Fetched, GatherError, GatherErrorKind,
-    InfrastructureRole, LaunchType, ListenerRule, Network, Role, Snapshot, TaskDefinition,
-    TrafficShift, VcpuAllowance, Workload, SCHEMA_VERSION,
+    AdvancedConfiguration, FargateVcpus, Fetched, GatherError, GatherErrorKind, InfrastructureRole,
+    LaunchType, ListenerRule, Network, Role, Snapshot, TaskDefinition, TrafficShift, VcpuAllowance,
+    Workload, SCHEMA_VERSION,
 };
 
 pub use calls::CallLog;
@@ -251,12 +251,32 @@ async fn gather_all(
             }),
         Target::Services { .. } => None,
     };
-    let (mut workloads, lookup_waves) = match target {
-        Target::Services { cluster, services } => {
-            ecs::describe_services(&ecs_client, cluster, services).await?
-        }
-        Target::PreDeploy(flags) => (vec![pre_deploy_workload(flags)], 0),
-    };
+    // The one cluster's settings are read beside its services: nothing they say is needed first.
+    let (described, cluster_settings) = tokio::join!(
+        async {
+            match target {
+                Target::Services { cluster, services } => {
+                    ecs::describe_services(&ecs_client, cluster, services).await
+                }
+                Target::PreDeploy(flags) => Ok((vec![pre_deploy_workload(flags)], 0)),
+            }
+        },
+        async {
+            match target {
+                Target::Services { cluster, .. } => {
+                    Some(calls::in_wave(1, ecs::cluster_settings(&ecs_client, cluster)).await)
+                }
+                // Before the deploy there is no cluster to read.
+                Target::PreDeploy(_) => None,
+            }
+        },
+    );
+    let (mut workloads, lookup_waves) = described?;
+    let cluster_key = cluster_settings
+        .as_ref()
+        .and_then(|s| s.ok().ok())
+        .and_then(|s| s.storage.fargate_ephemeral_storage_kms_key_id.as_deref())
+        .map(|id| start::key_reference(&region, id));
     if let Some(td) = &from_file {
         for w in &mut workloads {
             w.task_definition = td.arn.clone();
@@ -269,13 +289,6 @@ async fn gather_all(
     // Everything below is fetched once per unique id, however many services share it.
     let td_arns = unique(workloads.iter().map(|w| w.task_definition.clone()));
     let subnet_ids = unique(workloads.iter().flat_map(|w| w.subnets.clone()));
-    // The cluster's ECS Exec settings matter only to services that enable it.
-    let exec_clusters = unique(
-        workloads
-            .iter()
-            .filter(|w| w.enable_execute_command)
-            .filter_map(|w| w.cluster.clone()),
-    );
     // Blue/green's alternate target groups are read with the primary ones.
     let tg_arns = unique(workloads.iter().flat_map(|w| {
         w.load_balancers.iter().flat_map(|lb| {
@@ -355,7 +368,8 @@ async fn gather_all(
                 .into_iter()
                 .flatten()
         }));
-        let start_wanted = start::Wanted::of(&good_tds, &region);
+        let mut start_wanted = start::Wanted::of(&good_tds, &region);
+        start_wanted.keys.extend(cluster_key.clone());
         let file_system_ids = unique(good_tds.iter().flat_map(|td| {
             td.volumes
                 .iter()
@@ -423,7 +437,6 @@ async fn gather_all(
         (task_definitions, registry, roles, images, file_systems, start_resources),
         (task_subnets, networks, (fargate_vcpus, ecs_service_linked_role)),
         target_groups,
-        exec_configurations,
         (listener_rules, trust_policies),
         scalable_targets,
     ) = calls::in_wave(lookup_waves + 1, async {
@@ -432,11 +445,6 @@ async fn gather_all(
             Box::pin(task_definition_chain),
             Box::pin(network_chain),
             elbv2::gather_target_groups(&elb_client, &tg_arns),
-            join_all(
-                exec_clusters
-                    .iter()
-                    .map(|c| ecs::exec_configuration(&ecs_client, c))
-            ),
             async {
                 tokio::join!(
                     elbv2::gather_listener_rules(&elb_client, &rule_arns),
@@ -455,8 +463,6 @@ async fn gather_all(
         .into_iter()
         .zip(trust_policies)
         .collect();
-    let exec_configurations: BTreeMap<String, Fetched<Option<ExecConfiguration>>> =
-        exec_clusters.into_iter().zip(exec_configurations).collect();
     if let Target::PreDeploy(PreDeploy {
         task_definition, ..
     }) = target
@@ -508,14 +514,17 @@ async fn gather_all(
                         .collect(),
                 ),
             };
-            let exec_configuration = match &workload.cluster {
+            let exec_configuration = match &cluster_settings {
                 _ if !workload.enable_execute_command => Fetched::failed(GatherError {
                     action: "ecs:DescribeClusters".into(),
                     kind: GatherErrorKind::Skipped,
                     message: "not needed: ECS Exec is off".into(),
                 }),
-                Some(cluster) => exec_configurations[cluster].clone(),
-                // Before the deploy there is no cluster to read.
+                Some(settings) => settings.map(|s| s.exec.clone()),
+                None => Fetched::Ok(None),
+            };
+            let cluster_storage = match &cluster_settings {
+                Some(settings) => settings.map(|s| Some(s.storage.clone())),
                 None => Fetched::Ok(None),
             };
             let target_groups = match target_groups.ok() {
@@ -559,7 +568,12 @@ async fn gather_all(
                 Err(error) => {
                     Fetched::failed(errors::skipped("secretsmanager:DescribeSecret", error))
                 }
-                Ok(td) => Fetched::Ok(start::share(&start_resources, td, &region)),
+                Ok(td) => Fetched::Ok(start::share(
+                    &start_resources,
+                    td,
+                    &region,
+                    cluster_key.as_ref(),
+                )),
             };
             let traffic_shift = Fetched::Ok(traffic_shift_of(
                 &workload,
@@ -586,6 +600,7 @@ async fn gather_all(
                 scalable_target,
                 traffic_shift,
                 start_resources,
+                cluster_storage,
             }
         })
         .collect())
@@ -696,6 +711,7 @@ pub fn without_aws(
         scalable_target: Fetched::failed(cause.clone()),
         traffic_shift: Fetched::failed(cause.clone()),
         start_resources: Fetched::failed(cause.clone()),
+        cluster_storage: Fetched::failed(cause.clone()),
     })
 }
 

@@ -47,6 +47,8 @@ pub struct Wanted {
     pub parameters: Vec<(String, String)>,
     pub log_groups: Vec<(String, String)>,
     pub objects: Vec<String>,
+    /// Keys named outside the task definitions: the cluster's Fargate ephemeral storage key.
+    pub keys: Vec<(String, String)>,
 }
 
 impl Wanted {
@@ -79,6 +81,7 @@ impl Wanted {
             parameters: parameters.into_iter().collect(),
             log_groups: log_groups.into_iter().collect(),
             objects: objects.into_iter().collect(),
+            keys: vec![],
         }
     }
 }
@@ -108,7 +111,8 @@ pub async fn gather(clients: &Clients<'_>, task_region: &str, wanted: &Wanted) -
         environment_files,
         kms_keys: vec![],
     };
-    let keys = key_references(&found);
+    let mut keys = key_references(&found);
+    keys.extend(wanted.keys.iter().cloned());
     // The keys wait for every lookup: after HeadObject when there are environment files.
     let depth = if wanted.objects.is_empty() { 1 } else { 2 };
     let kms_keys = later_wave(
@@ -143,15 +147,18 @@ fn key_references(found: &StartResources) -> BTreeSet<(String, String)> {
         .chain(named(&found.log_groups, |g| g.kms_key_id.as_ref()))
         .chain(named(&found.environment_files, |o| o.kms_key_id.as_ref()))
         .filter(|(_, id)| !id.contains("alias/aws/"))
-        .map(|(region, id)| {
-            let region = id
-                .starts_with("arn:")
-                .then(|| id.split(':').nth(3))
-                .flatten()
-                .unwrap_or(region);
-            (region.to_string(), id.to_string())
-        })
+        .map(|(region, id)| key_reference(region, id))
         .collect()
+}
+
+/// A key as (Region, key id): a key ARN names its Region, an id or alias is `region`'s.
+pub fn key_reference(region: &str, id: &str) -> (String, String) {
+    let region = id
+        .starts_with("arn:")
+        .then(|| id.split(':').nth(3))
+        .flatten()
+        .unwrap_or(region);
+    (region.to_string(), id.to_string())
 }
 
 pub async fn secret(clients: &Clients<'_>, region: &str, id: &str) -> Lookup<SecretMetadata> {
@@ -473,8 +480,14 @@ fn pick<T: Clone>(lookups: &[Lookup<T>], refs: &[(String, String)]) -> Vec<Looku
         .collect()
 }
 
-/// One task definition's share of a scan's lookups: those it references, and their keys.
-pub fn share(all: &StartResources, td: &TaskDefinition, region: &str) -> StartResources {
+/// One task definition's share of a scan's lookups: those it references, and their keys (with
+/// the cluster's `cluster_key`).
+pub fn share(
+    all: &StartResources,
+    td: &TaskDefinition,
+    region: &str,
+    cluster_key: Option<&(String, String)>,
+) -> StartResources {
     let wanted = Wanted::of(&[td], region);
     let secrets: Vec<Lookup<SecretMetadata>> = pick(&all.secrets, &wanted.secrets);
     let parameters: Vec<Lookup<ParameterMetadata>> = pick(&all.parameters, &wanted.parameters);
@@ -492,7 +505,8 @@ pub fn share(all: &StartResources, td: &TaskDefinition, region: &str) -> StartRe
         environment_files,
         kms_keys: vec![],
     };
-    let keys = key_references(&share);
+    let mut keys = key_references(&share);
+    keys.extend(cluster_key.cloned());
     share.kms_keys = all
         .kms_keys
         .iter()

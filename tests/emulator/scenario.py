@@ -735,6 +735,29 @@ class Builder:
             index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
             self.put_manifest(index, OCI_INDEX, IMAGE_TAG)
 
+    def storage_key(self, lets_fargate):
+        """A key for the cluster's Fargate ephemeral storage; its policy delegates to the
+        account and, with `lets_fargate`, has the statements fargate-create-storage-key.html
+        gives."""
+        statements = [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                       "Action": "kms:*", "Resource": "*"}]
+        context = {"kms:EncryptionContext:aws:ecs:clusterAccount": [ACCOUNT_ID],
+                   "kms:EncryptionContext:aws:ecs:clusterName": [CLUSTER]}
+        if lets_fargate:
+            statements += [
+                {"Effect": "Allow", "Principal": {"Service": "fargate.amazonaws.com"},
+                 "Action": ["kms:GenerateDataKeyWithoutPlaintext"], "Resource": "*",
+                 "Condition": {"StringEquals": context}},
+                {"Effect": "Allow", "Principal": {"Service": "fargate.amazonaws.com"},
+                 "Action": ["kms:CreateGrant"], "Resource": "*",
+                 "Condition": {"StringEquals": context,
+                               "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}}]
+        policy = {"Version": "2012-10-17", "Statement": statements}
+        key = self.kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+        self.ecs.update_cluster(cluster=CLUSTER, configuration={
+            "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": key}})
+        return key
+
     def change(self, args):
         """One change to what an earlier build made (see main's flags)."""
         if args.push_image:
@@ -776,6 +799,8 @@ class Builder:
                 print(json.dumps({"key": key}))
             if args.delete_secret:
                 self.secretsmanager.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+        if args.storage_key:
+            print(json.dumps({"key": self.storage_key(args.storage_key == "fargate")}))
         if args.env_files:
             self.env_files()
         if args.delete_log_group:
@@ -1203,6 +1228,9 @@ def main():
     parser.add_argument("--delete-secret", action="store_true",
                         help="schedule the secret for deletion (7-day recovery window)")
     parser.add_argument("--delete-log-group", metavar="NAME", help="delete this log group")
+    parser.add_argument("--storage-key", choices=("fargate", "account-only"),
+                        help="encrypt the cluster's Fargate ephemeral storage with a new key whose "
+                             "policy has the Fargate statements, or only the account's")
     parser.add_argument("--env-files", action="store_true",
                         help="give service web two S3 environment files, one of them missing")
     parser.add_argument("--delete-listener", metavar="ARN",
@@ -1220,7 +1248,8 @@ def main():
                           or args.close_efs_sg or args.drop_endpoint or args.failed_task
                           or args.service_event or args.no_room or args.small_subnet_service
                           or args.blue_green_service or args.delete_listener or args.cmk_secret
-                          or args.delete_secret or args.delete_log_group or args.env_files or args.scale_to):
+                          or args.delete_secret or args.delete_log_group or args.env_files or args.scale_to
+                          or args.storage_key):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

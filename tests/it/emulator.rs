@@ -271,6 +271,8 @@ fn endpoint_only_service_is_green() {
         "ecr:DescribePullThroughCacheRules": 1, "ecr:DescribeRepositories": 1,
         "ecr:DescribeImages": 1, "ecr:BatchGetImage": 1, "ecr:GetRepositoryPolicy": 1,
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
+        // The cluster's settings (Fargate ephemeral storage key), beside DescribeServices.
+        "ecs:DescribeClusters": 1,
         // The execution role and AWSServiceRoleForECS.
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 2,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
@@ -283,7 +285,7 @@ fn endpoint_only_service_is_green() {
         "logs:DescribeLogGroups": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 30);
+    assert_eq!(doc["stats"]["api_calls"], 31);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -990,6 +992,32 @@ fn what_the_task_fetches_breaks(region: &str) {
     assert_eq!(requests["kms:DescribeKey"], 1, "{requests}");
     assert_eq!(requests["kms:GetKeyPolicy"], 1, "{requests}");
 
+    // The cluster's Fargate ephemeral storage key: read with DescribeClusters beside the
+    // services, judged by its key policy.
+    let storage_key = |policy: &str, access_key: &str| {
+        let made: Value =
+            serde_json::from_str(&change(region, &["--storage-key", policy])).expect("the key");
+        let doc = tool(region, access_key, &args).json();
+        let key = made["key"].as_str().unwrap().to_string();
+        let row = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "kms-keys" && f["resource"] == key.as_str())
+            .unwrap_or_else(|| panic!("no kms-keys finding on {key}: {doc:#}"))
+            .clone();
+        assert_eq!(emulator_requests(access_key)["ecs:DescribeClusters"], 1);
+        row
+    };
+    let row = storage_key("account-only", "AKIASTORAGEKEY");
+    assert_eq!(row["status"], "fail", "{row}");
+    assert!(row["message"]
+        .as_str()
+        .unwrap()
+        .contains("does not let fargate.amazonaws.com use it for cluster app"));
+    let row = storage_key("fargate", "AKIAFARGATEKEY");
+    assert_eq!(row["status"], "pass", "{row}");
+
     change(region, &["--delete-log-group", "/ecs/web"]);
     let run = tool(region, "AKIANOLOGGROUP", &args);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -1038,6 +1066,8 @@ fn what_the_task_fetches_breaks(region: &str) {
         "AKIANODESCRIBESECRET",
         "AKIADIAGNOSE",
         "AKIACMK",
+        "AKIASTORAGEKEY",
+        "AKIAFARGATEKEY",
         "AKIANOLOGGROUP",
         "AKIADELETEDSECRET",
         "AKIAENVFILES",
@@ -1283,7 +1313,7 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
 
     // Shared data is fetched once: 1 ListServices, 3 DescribeServices (10 + 10 + 5),
     // 3 task definitions, 1 batch of target groups and of load balancers, one VPC, one role
-    // (and AWSServiceRoleForECS),
+    // (and AWSServiceRoleForECS), the cluster's settings,
     // the image all three task definitions name, and the region's Fargate quota and usage.
     let expected = serde_json::json!({
         "servicequotas:GetServiceQuota": 1, "servicequotas:GetAWSDefaultServiceQuota": 1,
@@ -1293,6 +1323,7 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         // One log group per task definition family.
         "logs:DescribeLogGroups": 3,
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
+        "ecs:DescribeClusters": 1,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
         "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,
         "ec2:DescribeNatGateways": 1, "ec2:DescribeNetworkAcls": 1, "ec2:DescribeRouteTables": 1,
