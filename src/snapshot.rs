@@ -800,6 +800,33 @@ pub struct Network {
     pub network_acls: Fetched<Vec<NetworkAcl>>,
     /// Managed prefix lists: the region's S3 list and those referenced by security group rules.
     pub prefix_lists: Fetched<Vec<PrefixList>>,
+    /// VPC Block Public Access as it applies to this VPC.
+    #[serde(default = "not_in_snapshot")]
+    pub block_public_access: Fetched<BlockPublicAccess>,
+}
+
+/// The Region's VPC Block Public Access mode (DescribeVpcBlockPublicAccessOptions) and the
+/// exclusions (DescribeVpcBlockPublicAccessExclusions) of one VPC and its subnets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockPublicAccess {
+    /// InternetGatewayBlockMode: `off`, `block-bidirectional` or `block-ingress`.
+    pub mode: String,
+    /// State: `default-state`, `update-in-progress` or `update-complete`.
+    pub state: String,
+    /// ExclusionsAllowed: `false` when a declarative policy forbids exclusions.
+    pub exclusions_allowed: bool,
+    pub exclusions: Vec<BpaExclusion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BpaExclusion {
+    pub id: String,
+    /// The excluded VPC or subnet (`vpc-…`, `subnet-…`).
+    pub resource_id: String,
+    /// InternetGatewayExclusionMode: `allow-bidirectional` or `allow-egress`.
+    pub mode: String,
+    /// `create-complete`, `update-in-progress`, `delete-complete` …
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -166,7 +166,7 @@ impl<'a> Context<'a> {
                 assign_public_ip: snap.workload.assign_public_ip,
             };
             list.iter()
-                .map(|ts| Ok(paths.egress(ts.route_table)?))
+                .map(|ts| Ok(paths.egress(&ts.subnet.id, ts.route_table)?))
                 .collect::<Result<Vec<_>, Problem>>()
         });
         let dependence = match (&subnets, &egress) {

@@ -28,8 +28,8 @@ pub static EGRESS_PATH: Check = Check {
     run: egress_path,
     explain: Explain {
         verifies: "Whether each task subnet has a path out of the VPC: a NAT gateway, or an internet gateway with a public IP on the task.",
-        why: "Without a path out, every AWS service the task touches needs a VPC endpoint, and images from public registries cannot be pulled at all. Broken paths (blackholes, NAT gateways that are not available, NAT subnets without an internet gateway route, an IGW route with assignPublicIp DISABLED) look fine in the console.",
-        decides: "Resolves the effective route table for public addresses by longest prefix match (prefix-list routes count with their entries; where routes disagree the worst wins), and the NAT gateway's subnet's table the same way: NAT gateway available, public, in a subnet whose own default route is an attached IGW; or IGW plus a public IP. A transit gateway, peering, firewall or appliance cannot be verified: warn. No default route: pass when endpoints can serve everything, fail when something needs the internet (public images, resources in other regions).",
+        why: "Without a path out, every AWS service the task touches needs a VPC endpoint, and images from public registries cannot be pulled at all. Broken paths (blackholes, NAT gateways that are not available, NAT subnets without an internet gateway route, an IGW route with assignPublicIp DISABLED, a NAT gateway behind VPC Block Public Access) look fine in the console.",
+        decides: "Resolves the effective route table for public addresses by longest prefix match (prefix-list routes count with their entries; where routes disagree the worst wins), and the NAT gateway's subnet's table the same way: NAT gateway available, public, in a subnet whose own default route is an attached IGW; or IGW plus a public IP. VPC Block Public Access (ec2:DescribeVpcBlockPublicAccessOptions and Exclusions): block-bidirectional blocks both paths unless the NAT gateway's subnet (or the task subnet, for a public IP) or its VPC has an allow-egress or allow-bidirectional exclusion in effect; block-ingress leaves the NAT path open and blocks a public IP's path unless allow-bidirectional excludes it; a mode or exclusion still changing warns. A transit gateway, peering, firewall or appliance cannot be verified: warn. No default route: pass when endpoints can serve everything, fail when something needs the internet (public images, resources in other regions).",
         fix: "Route 0.0.0.0/0 to an available public NAT gateway, enable assignPublicIp for public subnets, or create the VPC endpoints the other checks list.",
     },
 };
@@ -130,6 +130,19 @@ fn egress_path(ctx: &Context) -> Outcome {
                 );
                 if endpoints_cover(ctx, ts)? {
                     Verdict::warn(resource, format!("{summary}; the VPC endpoints cover what the task needs, but nothing else on the internet is reachable"), fix)
+                } else {
+                    Verdict::fail(resource, format!("{summary}, and the VPC endpoints do not cover everything the task needs"), fix)
+                }
+            }
+            Egress::Blocked {
+                subnet, exclusion, ..
+            } => {
+                let fix = format!(
+                    "exclude {subnet} from VPC Block Public Access (aws ec2 create-vpc-block-public-access-exclusion --subnet-id {subnet} --internet-gateway-exclusion-mode {exclusion}){}, or rely on VPC endpoints",
+                    if *exclusion == "allow-bidirectional" { ", or route 0.0.0.0/0 through a NAT gateway (block-ingress lets NAT gateways' connections out)" } else { "" }
+                );
+                if endpoints_cover(ctx, ts)? {
+                    Verdict::warn(resource, format!("{summary}; the VPC endpoints cover what the task needs"), fix)
                 } else {
                     Verdict::fail(resource, format!("{summary}, and the VPC endpoints do not cover everything the task needs"), fix)
                 }

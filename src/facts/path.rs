@@ -7,7 +7,8 @@ use ipnet::Ipv4Net;
 
 use super::addr::{covers_public, private_range};
 use crate::snapshot::{
-    AttachmentState, Connectivity, GatherError, NatState, Network, Route, RouteTable,
+    AttachmentState, BlockPublicAccess, BpaExclusion, Connectivity, GatherError, NatState, Network,
+    Route, RouteTable,
 };
 
 /// How a subnet's traffic to public addresses leaves the VPC.
@@ -19,6 +20,16 @@ pub enum Egress {
     Igw { igw: String },
     /// Routed to an IGW, but the task gets no public IP: nothing leaves.
     IgwWithoutPublicIp { igw: String },
+    /// Routed to an internet gateway that VPC Block Public Access closes to this traffic.
+    Blocked {
+        igw: String,
+        /// The Region's mode and what is not excluded.
+        why: String,
+        /// The subnet whose exclusion would open the path.
+        subnet: String,
+        /// The exclusion mode that would open it.
+        exclusion: &'static str,
+    },
     /// Routed somewhere we cannot follow (transit gateway, peering, firewall, appliance).
     Unverifiable { target: String },
     /// A route that leads nowhere (blackhole, NAT not available, NAT without IGW).
@@ -48,6 +59,9 @@ impl Egress {
                 format!("sends 0.0.0.0/0 to {target}, which this tool cannot follow")
             }
             Egress::Broken { target, why, .. } => format!("sends 0.0.0.0/0 to {target}, but {why}"),
+            Egress::Blocked { igw, why, .. } => {
+                format!("leaves through {igw}, but VPC Block Public Access blocks it: {why}")
+            }
             Egress::Isolated => "has no route to the internet".to_string(),
         }
     }
@@ -59,7 +73,7 @@ impl Egress {
             Egress::Isolated => 1,
             Egress::Unverifiable { .. } => 2,
             Egress::IgwWithoutPublicIp { .. } => 3,
-            Egress::Broken { .. } => 4,
+            Egress::Broken { .. } | Egress::Blocked { .. } => 4,
         }
     }
 }
@@ -250,13 +264,106 @@ fn blackhole(target: String) -> Egress {
     }
 }
 
+/// Whether VPC Block Public Access lets a subnet's traffic through an internet gateway
+/// (security-vpc-bpa.html). `block-bidirectional` blocks every internet gateway's traffic but
+/// that of excluded VPCs and subnets (allow-bidirectional, or allow-egress for connections
+/// started inside); `block-ingress` lets only NAT gateways' (and egress-only internet
+/// gateways') connections out, and only allow-bidirectional exempts other traffic from it.
+enum Gate {
+    Open,
+    Closed {
+        why: String,
+        exclusion: &'static str,
+    },
+    /// An exclusion or the mode is changing: which applies cannot be told.
+    Changing(String),
+}
+
+fn bpa_gate(bpa: &BlockPublicAccess, vpc_id: &str, subnet: &str, from_nat: bool) -> Gate {
+    let mode = bpa.mode.as_str();
+    let blocked = match mode {
+        "block-bidirectional" => true,
+        "block-ingress" => !from_nat,
+        _ => false,
+    };
+    if bpa.state == "update-in-progress" {
+        return Gate::Changing(format!(
+            "the Region's VPC Block Public Access mode is being changed (now {mode})"
+        ));
+    }
+    if !blocked {
+        return Gate::Open;
+    }
+    // allow-egress "only applies when the global mode is set to block-bidirectional".
+    let opens = |e: &BpaExclusion| {
+        e.mode == "allow-bidirectional"
+            || (e.mode == "allow-egress" && mode == "block-bidirectional")
+    };
+    let applying: Vec<&BpaExclusion> = bpa
+        .exclusions
+        .iter()
+        .filter(|e| e.resource_id == subnet || e.resource_id == vpc_id)
+        .filter(|e| opens(e))
+        .collect();
+    if bpa.exclusions_allowed {
+        if applying
+            .iter()
+            .any(|e| matches!(e.state.as_str(), "create-complete" | "update-complete"))
+        {
+            return Gate::Open;
+        }
+        if let Some(e) = applying.iter().find(|e| e.state.ends_with("-in-progress")) {
+            return Gate::Changing(format!(
+                "exclusion {} of {} is {}",
+                e.id, e.resource_id, e.state
+            ));
+        }
+    }
+    let exclusion = if mode == "block-bidirectional" {
+        "allow-egress"
+    } else {
+        "allow-bidirectional"
+    };
+    let why = match (bpa.exclusions_allowed, applying.is_empty()) {
+        (false, _) => format!(
+            "the Region's mode is {mode} and exclusions are not allowed (a declarative policy)"
+        ),
+        (true, true) => format!("the Region's mode is {mode} and neither {subnet} nor {vpc_id} is excluded"),
+        (true, false) => format!("the Region's mode is {mode} and the exclusion of {subnet} or {vpc_id} is not in effect"),
+    };
+    Gate::Closed { why, exclusion }
+}
+
 impl Paths<'_> {
-    /// Where `table` (a task subnet's effective route table) sends public traffic.
-    pub fn egress(&self, table: &RouteTable) -> Result<Egress, GatherError> {
-        resolve(self.net, table, |route| self.task_hop(route))
+    /// Where `table` (task subnet `subnet`'s effective route table) sends public traffic.
+    pub fn egress(&self, subnet: &str, table: &RouteTable) -> Result<Egress, GatherError> {
+        resolve(self.net, table, |route| self.task_hop(subnet, route))
     }
 
-    fn task_hop(&self, route: &Route) -> Result<Egress, GatherError> {
+    /// The internet gateway hop of traffic from `subnet`, after Block Public Access.
+    fn through_igw(
+        &self,
+        igw: String,
+        subnet: &str,
+        from_nat: bool,
+        open: Egress,
+    ) -> Result<Egress, GatherError> {
+        let bpa = self.net.block_public_access.get()?;
+        Ok(match bpa_gate(bpa, &self.net.vpc_id, subnet, from_nat) {
+            Gate::Open => open,
+            Gate::Closed { why, exclusion } => Egress::Blocked {
+                igw,
+                why,
+                subnet: subnet.to_string(),
+                exclusion,
+            },
+            Gate::Changing(why) => Egress::Unverifiable {
+                target: format!("{igw} ({why})"),
+            },
+        })
+    }
+
+    fn task_hop(&self, subnet: &str, route: &Route) -> Result<Egress, GatherError> {
         let target = route.target.clone();
         if route.is_blackhole() {
             return Ok(blackhole(target));
@@ -268,7 +375,9 @@ impl Paths<'_> {
                     why,
                     culprit: None,
                 },
-                Ok(()) if self.assign_public_ip => Egress::Igw { igw: target },
+                Ok(()) if self.assign_public_ip => {
+                    self.through_igw(target.clone(), subnet, false, Egress::Igw { igw: target })?
+                }
                 Ok(()) => Egress::IgwWithoutPublicIp { igw: target },
             });
         }
@@ -320,10 +429,15 @@ impl Paths<'_> {
                 return Ok(Egress::Unverifiable { target });
             }
             Ok(match self.attached_igw(&target)? {
-                Ok(()) => Egress::Nat {
-                    nat: nat_id.clone(),
-                    igw: target,
-                },
+                Ok(()) => self.through_igw(
+                    target.clone(),
+                    nat_subnet,
+                    true,
+                    Egress::Nat {
+                        nat: nat_id.clone(),
+                        igw: target,
+                    },
+                )?,
                 Err(why) => Egress::Broken {
                     target,
                     why,
@@ -333,6 +447,17 @@ impl Paths<'_> {
         })?;
         Ok(match out {
             Egress::Isolated => no_route(),
+            Egress::Blocked {
+                igw,
+                why,
+                subnet,
+                exclusion,
+            } => Egress::Blocked {
+                igw,
+                why: format!("NAT gateway {nat_id} is in {subnet}; {why}"),
+                subnet,
+                exclusion,
+            },
             Egress::Broken { why, culprit, .. } => Egress::Broken {
                 target: nat_id.clone(),
                 why: format!("in the NAT gateway's subnet {nat_subnet}: {why}"),

@@ -11,9 +11,9 @@ use ipnet::Ipv4Net;
 use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
 use crate::snapshot::{
-    DhcpOptions, EndpointState, EndpointType, Fetched, GatherError, GatherErrorKind,
-    InternetGateway, NaclEntry, NatGateway, NatState, Network, NetworkAcl, PrefixList, Route,
-    RouteTable, SecurityGroup, SgRule, Subnet, Vpc, VpcEndpoint,
+    BlockPublicAccess, BpaExclusion, DhcpOptions, EndpointState, EndpointType, Fetched,
+    GatherError, GatherErrorKind, InternetGateway, NaclEntry, NatGateway, NatState, Network,
+    NetworkAcl, PrefixList, Route, RouteTable, SecurityGroup, SgRule, Subnet, Vpc, VpcEndpoint,
 };
 
 /// Every page of a paginated describe, each item mapped into the snapshot's own type
@@ -71,8 +71,106 @@ pub async fn describe_task_subnets(client: &Client, ids: &[String]) -> Fetched<V
     )
 }
 
+/// The Region's VPC Block Public Access mode and every exclusion, once per run; each VPC's
+/// share is taken by `BlockPublicAccess::of_vpc`.
+pub async fn block_public_access(client: &Client) -> Fetched<BlockPublicAccess> {
+    let (options, exclusions) = tokio::join!(
+        client
+            .describe_vpc_block_public_access_options()
+            .send()
+            .limited(),
+        bpa_exclusions(client)
+    );
+    let options = match options {
+        Ok(out) => out,
+        Err(err) => {
+            return Fetched::failed(classify("ec2:DescribeVpcBlockPublicAccessOptions", &err))
+        }
+    };
+    let exclusions = match exclusions {
+        Ok(list) => list,
+        Err(error) => return Fetched::failed(error),
+    };
+    let o = options.vpc_block_public_access_options();
+    Fetched::Ok(BlockPublicAccess {
+        mode: o
+            .and_then(|o| o.internet_gateway_block_mode())
+            .map_or("off", |m| m.as_str())
+            .to_string(),
+        state: o
+            .and_then(|o| o.state())
+            .map_or("default-state", |s| s.as_str())
+            .to_string(),
+        exclusions_allowed: o
+            .and_then(|o| o.exclusions_allowed())
+            .is_none_or(|e| e.as_str() != "not-allowed"),
+        exclusions,
+    })
+}
+
+/// The Region's mode with the exclusions of VPC `vpc_id` and its subnets (all subnet
+/// exclusions when the VPC's subnets are unknown).
+fn of_vpc(
+    all: &BlockPublicAccess,
+    vpc_id: &str,
+    subnets: &Fetched<Vec<Subnet>>,
+) -> BlockPublicAccess {
+    let mine = |id: &str| {
+        id == vpc_id
+            || match subnets.ok() {
+                Ok(list) => list.iter().any(|s| s.id == id),
+                Err(_) => id.starts_with("subnet-"),
+            }
+    };
+    BlockPublicAccess {
+        exclusions: all
+            .exclusions
+            .iter()
+            .filter(|e| mine(&e.resource_id))
+            .cloned()
+            .collect(),
+        ..all.clone()
+    }
+}
+
+/// Every exclusion, page by page (the operation has no SDK paginator).
+async fn bpa_exclusions(client: &Client) -> Result<Vec<BpaExclusion>, GatherError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .describe_vpc_block_public_access_exclusions()
+            .set_next_token(token.clone())
+            .send()
+            .limited()
+            .await
+            .map_err(|err| classify("ec2:DescribeVpcBlockPublicAccessExclusions", &err))?;
+        out.extend(
+            page.vpc_block_public_access_exclusions()
+                .iter()
+                .filter_map(|e| {
+                    Some(BpaExclusion {
+                        id: e.exclusion_id()?.to_string(),
+                        resource_id: e.resource_arn()?.rsplit('/').next()?.to_string(),
+                        mode: e.internet_gateway_exclusion_mode()?.as_str().to_string(),
+                        state: e.state().map_or("", |s| s.as_str()).to_string(),
+                    })
+                }),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// Everything about one VPC: one call per kind of resource, then what those point at.
-pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Network {
+pub async fn gather_network(
+    client: &Client,
+    region: &str,
+    vpc_id: &str,
+    bpa: &Fetched<BlockPublicAccess>,
+) -> Network {
     let vpc_id = vpc_id.to_string();
     let v = vpc_id.as_str();
 
@@ -118,6 +216,7 @@ pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Netw
         describe_network_acls(client, v),
     );
 
+    let block_public_access = bpa.map(|b| of_vpc(b, v, &subnets));
     Network {
         vpc_id,
         vpc,
@@ -132,6 +231,7 @@ pub async fn gather_network(client: &Client, region: &str, vpc_id: &str) -> Netw
         security_groups,
         network_acls,
         prefix_lists,
+        block_public_access,
     }
 }
 

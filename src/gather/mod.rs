@@ -324,7 +324,11 @@ async fn gather_all(
     // subnets → their VPCs; task definitions → the ECR registry and the execution roles;
     // target groups → their load balancers.
     let network_chain = async {
-        let task_subnets = ec2::describe_task_subnets(&ec2_client, &subnet_ids).await;
+        // Block Public Access is the Region's: read once, beside the subnets.
+        let (task_subnets, block_public_access) = tokio::join!(
+            ec2::describe_task_subnets(&ec2_client, &subnet_ids),
+            ec2::block_public_access(&ec2_client),
+        );
         let vpc_ids = match task_subnets.ok() {
             Ok(subnets) => unique(subnets.iter().map(|s| s.vpc_id.clone())),
             Err(_) => vec![],
@@ -334,7 +338,7 @@ async fn gather_all(
             join_all(
                 vpc_ids
                     .iter()
-                    .map(|v| ec2::gather_network(&ec2_client, &region, v)),
+                    .map(|v| ec2::gather_network(&ec2_client, &region, v, &block_public_access)),
             ),
         )
         .await;
