@@ -799,6 +799,15 @@ class Builder:
                 print(json.dumps({"key": key}))
             if args.delete_secret:
                 self.secretsmanager.delete_secret(SecretId=secret, RecoveryWindowInDays=7)
+        if args.bpa:
+            self.ec2.modify_vpc_block_public_access_options(InternetGatewayBlockMode=args.bpa)
+        for exclusion in args.bpa_exclude or []:
+            resource, mode = exclusion.split("=")
+            if resource == "nat-subnet":
+                resource = self.ec2.describe_nat_gateways()["NatGateways"][0]["SubnetId"]
+            kind = "VpcId" if resource.startswith("vpc-") else "SubnetId"
+            self.ec2.create_vpc_block_public_access_exclusion(
+                **{kind: resource}, InternetGatewayExclusionMode=mode)
         if args.storage_key:
             print(json.dumps({"key": self.storage_key(args.storage_key == "fargate")}))
         if args.env_files:
@@ -1228,6 +1237,11 @@ def main():
     parser.add_argument("--delete-secret", action="store_true",
                         help="schedule the secret for deletion (7-day recovery window)")
     parser.add_argument("--delete-log-group", metavar="NAME", help="delete this log group")
+    parser.add_argument("--bpa", choices=("off", "block-bidirectional", "block-ingress"),
+                        help="set the Region's VPC Block Public Access mode")
+    parser.add_argument("--bpa-exclude", metavar="RESOURCE=MODE", action="append",
+                        help="exclude a VPC or subnet id (or nat-subnet: the NAT gateway's) from "
+                             "Block Public Access with allow-bidirectional or allow-egress")
     parser.add_argument("--storage-key", choices=("fargate", "account-only"),
                         help="encrypt the cluster's Fargate ephemeral storage with a new key whose "
                              "policy has the Fargate statements, or only the account's")
@@ -1249,7 +1263,7 @@ def main():
                           or args.service_event or args.no_room or args.small_subnet_service
                           or args.blue_green_service or args.delete_listener or args.cmk_secret
                           or args.delete_secret or args.delete_log_group or args.env_files or args.scale_to
-                          or args.storage_key):
+                          or args.storage_key or args.bpa or args.bpa_exclude):
         Builder(args.endpoint, args.region, "change").change(args)
         return 0
     spec = spec_for(args.name)

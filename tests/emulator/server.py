@@ -712,6 +712,97 @@ def publish_fargate_usage(spec):
 AWS_CONTROLS["/_fp/fargate-usage"] = publish_fargate_usage
 
 
+# --------------------------------------------------------------------------------------------
+# VPC Block Public Access: moto has none of its operations. The Region's mode starts `off` in
+# `default-state`; ModifyVpcBlockPublicAccessOptions sets it (answered as completed at once,
+# `update-complete`); CreateVpcBlockPublicAccessExclusion excludes one VPC or subnet
+# (`create-complete` at once); the Describe operations answer as the EC2 API reference says
+# (ExclusionIds honoured; Filters are not supported here and are refused).
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcBlockPublicAccessOptions.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcBlockPublicAccessOptions.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcBlockPublicAccessExclusion.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcBlockPublicAccessExclusions.html
+# --------------------------------------------------------------------------------------------
+from moto.ec2.exceptions import InvalidParameterValueError  # noqa: E402
+from moto.ec2.responses import EC2Response  # noqa: E402
+
+EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+BPA_MODES = {}  # (account, region) -> (mode, state, last update)
+BPA_EXCLUSIONS = {}  # (account, region) -> [exclusion dicts]
+
+
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _bpa_options_xml(self):
+    mode, state, updated = BPA_MODES.get((self.current_account, self.region),
+                                         ("off", "default-state", None))
+    stamp = f"<lastUpdateTimestamp>{_iso(updated)}</lastUpdateTimestamp>" if updated else ""
+    return (f"<vpcBlockPublicAccessOptions><awsAccountId>{self.current_account}</awsAccountId>"
+            f"<awsRegion>{self.region}</awsRegion><state>{state}</state>"
+            f"<internetGatewayBlockMode>{mode}</internetGatewayBlockMode>{stamp}"
+            f"<managedBy>account</managedBy><exclusionsAllowed>allowed</exclusionsAllowed>"
+            f"</vpcBlockPublicAccessOptions>")
+
+
+def _ec2_answer(action, body):
+    return (f'<{action}Response xmlns="{EC2_NS}"><requestId>{uuid.uuid4()}</requestId>'
+            f"{body}</{action}Response>")
+
+
+def _describe_bpa_options(self):
+    return _ec2_answer("DescribeVpcBlockPublicAccessOptions", _bpa_options_xml(self))
+
+
+def _modify_bpa_options(self):
+    mode = self._get_param("InternetGatewayBlockMode")
+    if mode not in ("off", "block-bidirectional", "block-ingress"):
+        raise InvalidParameterValueError(mode)
+    BPA_MODES[(self.current_account, self.region)] = (mode, "update-complete",
+                                                     datetime.now(timezone.utc))
+    return _ec2_answer("ModifyVpcBlockPublicAccessOptions", _bpa_options_xml(self))
+
+
+def _exclusion_xml(e, tag):
+    return (f"<{tag}><exclusionId>{e['id']}</exclusionId>"
+            f"<internetGatewayExclusionMode>{e['mode']}</internetGatewayExclusionMode>"
+            f"<resourceArn>{e['arn']}</resourceArn><state>{e['state']}</state>"
+            f"<creationTimestamp>{_iso(e['created'])}</creationTimestamp>"
+            f"<lastUpdateTimestamp>{_iso(e['created'])}</lastUpdateTimestamp><tagSet/></{tag}>")
+
+
+def _create_bpa_exclusion(self):
+    subnet, vpc = self._get_param("SubnetId"), self._get_param("VpcId")
+    mode = self._get_param("InternetGatewayExclusionMode")
+    if bool(subnet) == bool(vpc) or mode not in ("allow-bidirectional", "allow-egress"):
+        raise InvalidParameterValueError(f"{subnet or vpc} {mode}")
+    kind, resource = ("subnet", subnet) if subnet else ("vpc", vpc)
+    exclusion = {"id": f"exclusion-{uuid.uuid4().hex[:17]}", "mode": mode, "state": "create-complete",
+                 "arn": f"arn:aws:ec2:{self.region}:{self.current_account}:{kind}/{resource}",
+                 "created": datetime.now(timezone.utc)}
+    BPA_EXCLUSIONS.setdefault((self.current_account, self.region), []).append(exclusion)
+    return _ec2_answer("CreateVpcBlockPublicAccessExclusion",
+                       _exclusion_xml(exclusion, "vpcBlockPublicAccessExclusion"))
+
+
+def _describe_bpa_exclusions(self):
+    if self._get_param("Filters"):
+        raise InvalidParameterValueError("Filters are not supported by this emulator")
+    ids = self._get_param("ExclusionIds", [])
+    found = [e for e in BPA_EXCLUSIONS.get((self.current_account, self.region), [])
+             if not ids or e["id"] in ids]
+    items = "".join(_exclusion_xml(e, "item") for e in found)
+    return _ec2_answer("DescribeVpcBlockPublicAccessExclusions",
+                       f"<vpcBlockPublicAccessExclusionSet>{items}</vpcBlockPublicAccessExclusionSet>")
+
+
+EC2Response.describe_vpc_block_public_access_options = _describe_bpa_options
+EC2Response.modify_vpc_block_public_access_options = _modify_bpa_options
+EC2Response.create_vpc_block_public_access_exclusion = _create_bpa_exclusion
+EC2Response.describe_vpc_block_public_access_exclusions = _describe_bpa_exclusions
+
+
 class FaultInjection:
     def __init__(self, app):
         self.app = app

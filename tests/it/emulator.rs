@@ -273,6 +273,9 @@ fn endpoint_only_service_is_green() {
         "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
         // The cluster's settings (Fargate ephemeral storage key), beside DescribeServices.
         "ecs:DescribeClusters": 1,
+        // The Region's Block Public Access, beside the task subnets.
+        "ec2:DescribeVpcBlockPublicAccessOptions": 1,
+        "ec2:DescribeVpcBlockPublicAccessExclusions": 1,
         // The execution role and AWSServiceRoleForECS.
         "iam:GetPolicy": 1, "iam:GetPolicyVersion": 1, "iam:GetRole": 2,
         "iam:ListAttachedRolePolicies": 1, "iam:ListRolePolicies": 1,
@@ -285,7 +288,7 @@ fn endpoint_only_service_is_green() {
         "logs:DescribeLogGroups": 1
     });
     assert_eq!(doc["stats"]["api_calls_by_operation"], expected);
-    assert_eq!(doc["stats"]["api_calls"], 31);
+    assert_eq!(doc["stats"]["api_calls"], 33);
     assert_eq!(doc["stats"]["waves"], 5);
     // The pushed index offers linux/amd64 next to linux/arm64 and an attestation.
     assert_eq!(statuses(&doc, "image-exists"), ["pass"]);
@@ -684,6 +687,50 @@ fn nat_only_service_is_green_through_the_nat() {
         egress["message"].as_str().unwrap().contains(nat),
         "{egress}"
     );
+    block_public_access_closes_the_nat_path(region);
+}
+
+/// Block Public Access in block-bidirectional mode closes the NAT gateway's way out until the
+/// NAT gateway's subnet is excluded (allow-egress); its options denied are an error.
+fn block_public_access_closes_the_nat_path(region: &str) {
+    change(region, &["--bpa", "block-bidirectional"]);
+    let run = tool(region, "AKIABPA", &CHECK_WEB);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let egress = finding(&doc, "egress-path");
+    assert_eq!(egress["status"], "fail", "{egress}");
+    assert!(
+        egress["message"]
+            .as_str()
+            .unwrap()
+            .contains("VPC Block Public Access blocks it"),
+        "{egress}"
+    );
+    assert!(egress["remediation"]
+        .as_str()
+        .unwrap()
+        .contains("--internet-gateway-exclusion-mode allow-egress"));
+    // The Region's options and exclusions, once each.
+    let requests = emulator_requests("AKIABPA");
+    assert_eq!(requests["ec2:DescribeVpcBlockPublicAccessOptions"], 1);
+    assert_eq!(requests["ec2:DescribeVpcBlockPublicAccessExclusions"], 1);
+
+    deny(
+        "AKIABPADENIED",
+        &["ec2:DescribeVpcBlockPublicAccessOptions"],
+    );
+    let run = tool(region, "AKIABPADENIED", &CHECK_WEB);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let egress = finding(&run.json(), "egress-path").clone();
+    assert_eq!(egress["status"], "error", "{egress}");
+    assert!(egress["message"]
+        .as_str()
+        .unwrap()
+        .contains("ec2:DescribeVpcBlockPublicAccessOptions"));
+
+    change(region, &["--bpa-exclude", "nat-subnet=allow-egress"]);
+    let run = tool(region, "AKIABPAEXCLUDED", &CHECK_WEB);
+    assert_eq!(run.code, 0, "{:#?}", failing(&run.json()));
 }
 
 #[test]
@@ -1324,6 +1371,8 @@ fn a_cluster_of_25_services_is_checked_with_a_fixed_number_of_calls() {
         "logs:DescribeLogGroups": 3,
         "ecs:ListServices": 1, "ecs:DescribeServices": 3, "ecs:DescribeTaskDefinition": 3,
         "ecs:DescribeClusters": 1,
+        "ec2:DescribeVpcBlockPublicAccessOptions": 1,
+        "ec2:DescribeVpcBlockPublicAccessExclusions": 1,
         "elasticloadbalancing:DescribeTargetGroups": 1, "elasticloadbalancing:DescribeLoadBalancers": 1,
         "ec2:DescribeInternetGateways": 1, "ec2:DescribeManagedPrefixLists": 1,
         "ec2:DescribeNatGateways": 1, "ec2:DescribeNetworkAcls": 1, "ec2:DescribeRouteTables": 1,
