@@ -916,6 +916,10 @@ pub struct VpcEndpoint {
     #[serde(default)]
     pub security_group_ids: Vec<String>,
     pub policy_document: Option<String>,
+    /// ServiceRegion: the Region of the service it reaches (another Region's, for cross-Region
+    /// PrivateLink); `None` in older snapshots, where the service name's Region says it.
+    #[serde(default)]
+    pub service_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

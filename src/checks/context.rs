@@ -268,6 +268,16 @@ impl<'a> Context<'a> {
         Ok(self.vpc_endpoints()?.in_path(short)?)
     }
 
+    /// The interface endpoint that carries traffic for a service of another `region`
+    /// (cross-Region PrivateLink).
+    pub fn endpoint_in_path_of(
+        &self,
+        short: &str,
+        region: &str,
+    ) -> Result<Option<&'a VpcEndpoint>, Problem> {
+        Ok(self.vpc_endpoints()?.in_path_in(short, region)?)
+    }
+
     /// Where each service the task uses is reached from a task subnet.
     pub fn destinations(
         &self,
@@ -276,6 +286,7 @@ impl<'a> Context<'a> {
         let uses = self.uses()?;
         let traffic = Traffic {
             interface_services: &self.interface_services()?,
+            remote_services: &uses.remote_interface_services(self.needs_ecr_api()?),
             uses_s3: uses.uses_s3(),
             internet_only: &uses.internet_only(),
         };

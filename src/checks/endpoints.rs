@@ -7,6 +7,7 @@ use super::context::{ids, Dependence, TaskSubnet};
 use super::requests::{execution_requests, TaskRequest};
 use super::Problem;
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
+use crate::facts::endpoints::CROSS_REGION_SERVICES;
 use crate::policy::{self, Decision};
 use crate::snapshot::{EndpointState, EndpointType, VpcEndpoint};
 
@@ -105,7 +106,14 @@ pub(super) struct Use {
     pub region: String,
 }
 
-fn create_command(ctx: &Context, short: &str, subnets: &[TaskSubnet]) -> Result<String, Problem> {
+/// The command that creates `short`'s interface endpoint; `service_region`: another Region's
+/// service, through cross-Region PrivateLink.
+fn create_command(
+    ctx: &Context,
+    short: &str,
+    service_region: Option<&str>,
+    subnets: &[TaskSubnet],
+) -> Result<String, Problem> {
     let vpc = ctx.vpc_id()?;
     // Reuse the security groups of an existing interface endpoint when there is one.
     let existing_sgs = ctx
@@ -121,8 +129,9 @@ fn create_command(ctx: &Context, short: &str, subnets: &[TaskSubnet]) -> Result<
     });
     let one_per_az = one_subnet_per_az(subnets);
     Ok(format!(
-        "create interface endpoint {name} in subnets {list} with private DNS: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name {name} --subnet-ids {args} --security-group-ids {sgs} --private-dns-enabled",
-        name = ctx.service_name(short),
+        "create interface endpoint {name} in subnets {list} with private DNS: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name {name}{remote} --subnet-ids {args} --security-group-ids {sgs} --private-dns-enabled",
+        name = crate::facts::endpoints::service_name(service_region.unwrap_or(ctx.region()), short),
+        remote = service_region.map(|r| format!(" --service-region {r}")).unwrap_or_default(),
         list = one_per_az.join(", "),
         args = one_per_az.join(" "),
     ))
@@ -186,16 +195,42 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
     let (local, remote): (Vec<&Use>, Vec<&Use>) =
         uses.iter().partition(|u| u.region == ctx.region());
     for u in remote {
-        let message = format!(
-            "{} uses {short} in {}, but a VPC endpoint only serves its own region ({}); subnets {} have no verified path out",
-            u.what, u.region, ctx.region(), ids(status_subnets)
-        );
-        let fix = format!(
-            "give subnets {} a NAT gateway path, or move the resource {} uses to {}",
-            ids(status_subnets),
-            u.what,
-            ctx.region()
-        );
+        if let Some(e) = ctx.endpoint_in_path_of(short, &u.region)? {
+            verdicts.push(Verdict::pass(
+                e.id.as_str(),
+                format!(
+                    "{} serves {short} of {} (cross-Region PrivateLink) for {}, for subnets {} (no path out)",
+                    e.id, u.region, u.what, ids(status_subnets)
+                ),
+            ));
+            continue;
+        }
+        let cross_region = CROSS_REGION_SERVICES.contains(&short);
+        let message = if cross_region {
+            format!(
+                "{} uses {short} in {}, and no cross-Region interface endpoint for it is in the path; subnets {} have no verified path out",
+                u.what, u.region, ids(status_subnets)
+            )
+        } else {
+            format!(
+                "{} uses {short} in {}, but {short} endpoints serve only their own Region ({}; {short} is not a cross-Region PrivateLink service); subnets {} have no verified path out",
+                u.what, u.region, ctx.region(), ids(status_subnets)
+            )
+        };
+        let fix = if cross_region {
+            format!(
+                "{} (cross-Region PrivateLink), or give subnets {} a NAT gateway path",
+                create_command(ctx, short, Some(&u.region), status_subnets)?,
+                ids(status_subnets)
+            )
+        } else {
+            format!(
+                "give subnets {} a NAT gateway path, or move the resource {} uses to {}",
+                ids(status_subnets),
+                u.what,
+                ctx.region()
+            )
+        };
         verdicts.push(dep.gap(
             format!("{} ({short} in {})", u.what, u.region),
             message,
@@ -217,7 +252,7 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
         )),
         None => {
             let resource = format!("{} ({name})", ctx.vpc_id()?);
-            let fix = create_command(ctx, short, status_subnets)?;
+            let fix = create_command(ctx, short, None, status_subnets)?;
             let message = if dep.required.is_empty() {
                 format!(
                     "no interface endpoint {name}; subnets {} reach out only through a route this tool cannot verify",

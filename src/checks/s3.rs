@@ -68,17 +68,26 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
     let name = ctx.service_name("s3");
     let vpc = ctx.vpc_id()?;
     let dep = ctx.dependence()?;
+    let mut verdicts = remote_layers(ctx)?;
+    let uses = ctx.uses()?;
+    let local = uses.ecr_images().any(|(_, ecr)| ecr.region == ctx.region())
+        || !uses.environment_files.is_empty();
+    if !local {
+        return Ok(verdicts);
+    }
     if let Some(g) = ctx.endpoint("s3", EndpointType::Gateway)? {
-        return Ok(vec![Verdict::pass(
+        verdicts.push(Verdict::pass(
             g.id.as_str(),
             format!("gateway endpoint {} serves {name}", g.id),
-        )]);
+        ));
+        return Ok(verdicts);
     }
     if !dep.relies_on_endpoints() {
-        return Ok(vec![Verdict::pass(
+        verdicts.push(Verdict::pass(
             format!("{vpc} ({name})"),
             "not required: every task subnet reaches S3 through its path out",
-        )]);
+        ));
+        return Ok(verdicts);
     }
     let needing = dep.relying();
     let tables: Vec<String> = {
@@ -104,7 +113,47 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
         tables.join(", "),
         tables.join(" ")
     );
-    Ok(vec![dep.gap(format!("{vpc} ({name})"), message, fix)])
+    verdicts.push(dep.gap(format!("{vpc} ({name})"), message, fix));
+    Ok(verdicts)
+}
+
+/// Images from another Region's ECR: their layers are in that Region's layer bucket, which
+/// this Region's S3 gateway endpoint does not serve (a gateway endpoint reaches only its own
+/// Region's S3: VPC guide, gateway-endpoints-s3.html).
+fn remote_layers(ctx: &Context) -> Outcome {
+    let dep = ctx.dependence()?;
+    let regions: std::collections::BTreeSet<&str> = ctx
+        .uses()?
+        .ecr_images()
+        .map(|(_, ecr)| ecr.region.as_str())
+        .filter(|r| *r != ctx.region())
+        .collect();
+    let mut out = Vec::new();
+    for region in regions {
+        let bucket = format!("prod-{region}-starport-layer-bucket");
+        let resource = format!("{bucket} ({region})");
+        if !dep.relies_on_endpoints() {
+            out.push(Verdict::pass(
+                resource,
+                format!("image layers from {region} are fetched from {bucket} through the task subnets' path out"),
+            ));
+            continue;
+        }
+        out.push(dep.gap(
+            resource,
+            format!(
+                "image layers from {region} are in {bucket}, which an S3 gateway endpoint in {} does not serve (a gateway endpoint reaches only its own Region); subnets {} have no path out",
+                ctx.region(),
+                ids(dep.stranded())
+            ),
+            format!(
+                "give subnets {} a NAT gateway path, or replicate the image into {} (ECR replication or a pull-through cache rule)",
+                ids(dep.stranded()),
+                ctx.region()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 fn gateway_route(ctx: &Context) -> Outcome {

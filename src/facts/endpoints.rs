@@ -7,6 +7,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::path::Egress;
 use crate::snapshot::{EndpointState, EndpointType, GatherError, Network, RouteTable, VpcEndpoint};
 
+/// The services whose interface endpoints can reach another Region ("Cross-region enabled
+/// AWS services", PrivateLink guide: aws-services-cross-region-privatelink-support.html). Of
+/// what a task uses, CloudWatch Logs, Secrets Manager, SSM and ssmmessages are not among them.
+pub const CROSS_REGION_SERVICES: [&str; 9] = [
+    "s3",
+    "ecr.api",
+    "ecr.dkr",
+    "kms",
+    "kms-fips",
+    "ecs",
+    "lambda",
+    "kinesis-firehose",
+    "kinesisanalytics",
+];
+
+/// Is `endpoint` for SERVICE of `region`? China names it `cn.com.amazonaws.…`. A cross-Region
+/// endpoint carries the other Region's service name and, as ServiceRegion, that Region.
+fn serves_in(endpoint: &VpcEndpoint, short: &str, region: &str) -> bool {
+    let wanted = service_name(region, short);
+    (endpoint.service_name == wanted
+        || endpoint.service_name.strip_prefix("cn.") == Some(wanted.as_str()))
+        && endpoint
+            .service_region
+            .as_deref()
+            .is_none_or(|r| r == region)
+}
+
 /// `com.amazonaws.REGION.SERVICE`, the name a VPC endpoint for SERVICE carries.
 pub fn service_name(region: &str, short: &str) -> String {
     format!("com.amazonaws.{region}.{short}")
@@ -70,19 +97,26 @@ impl<'a> VpcEndpoints<'a> {
         Ok(self.net.vpc_endpoints.get()?.as_slice())
     }
 
-    /// Is `endpoint` for SERVICE of this region? China names it `cn.com.amazonaws.…`.
+    /// Is `endpoint` for SERVICE of this region?
     pub fn serves(&self, endpoint: &VpcEndpoint, short: &str) -> bool {
-        let wanted = self.service_name(short);
-        endpoint.service_name == wanted
-            || endpoint.service_name.strip_prefix("cn.") == Some(wanted.as_str())
+        serves_in(endpoint, short, self.region)
     }
 
     /// The usable endpoints of `kind` for a service of this region.
     fn usable(&self, short: &str, kind: EndpointType) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+        self.usable_in(short, kind, self.region)
+    }
+
+    fn usable_in(
+        &self,
+        short: &str,
+        kind: EndpointType,
+        region: &str,
+    ) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
         Ok(self
             .all()?
             .iter()
-            .filter(|e| self.serves(e, short) && e.endpoint_type == kind && e.state.usable())
+            .filter(|e| serves_in(e, short, region) && e.endpoint_type == kind && e.state.usable())
             .collect())
     }
 
@@ -97,7 +131,17 @@ impl<'a> VpcEndpoints<'a> {
 
     /// The usable interface endpoints of a service, and which of them owns its name.
     pub fn interface(&self, short: &str) -> Result<ServiceEndpoints<'a>, GatherError> {
-        let all = self.usable(short, EndpointType::Interface)?;
+        self.interface_in(short, self.region)
+    }
+
+    /// The usable interface endpoints of a service of `region` (another Region's through
+    /// cross-Region PrivateLink), and which of them owns its name.
+    pub fn interface_in(
+        &self,
+        short: &str,
+        region: &str,
+    ) -> Result<ServiceEndpoints<'a>, GatherError> {
+        let all = self.usable_in(short, EndpointType::Interface, region)?;
         // EC2 lets one endpoint per service and VPC enable private DNS ("conflicting DNS
         // domain" otherwise); should a snapshot show several, the available one is taken.
         let named = all.iter().copied().filter(|e| e.private_dns_enabled);
@@ -116,7 +160,16 @@ impl<'a> VpcEndpoints<'a> {
     /// The interface endpoint that carries the task's traffic for a service: the one whose
     /// private DNS owns the service name, when the VPC's DNS attributes let it resolve.
     pub fn in_path(&self, short: &str) -> Result<Option<&'a VpcEndpoint>, GatherError> {
-        match self.interface(short)?.owner {
+        self.in_path_in(short, self.region)
+    }
+
+    /// The interface endpoint that carries the task's traffic for a service of `region`.
+    pub fn in_path_in(
+        &self,
+        short: &str,
+        region: &str,
+    ) -> Result<Option<&'a VpcEndpoint>, GatherError> {
+        match self.interface_in(short, region)?.owner {
             Some(e) if self.private_dns_resolves()? => Ok(Some(e)),
             _ => Ok(None),
         }
@@ -141,6 +194,8 @@ impl<'a> VpcEndpoints<'a> {
 /// What the task sends from one subnet, for the destinations to work out.
 pub struct Traffic<'u> {
     pub interface_services: &'u BTreeSet<String>,
+    /// Services of other Regions, as (service, Region).
+    pub remote_services: &'u BTreeSet<(String, String)>,
     pub uses_s3: bool,
     pub internet_only: &'u [String],
 }
@@ -187,6 +242,20 @@ impl<'a> VpcEndpoints<'a> {
                     service,
                 ),
                 None if can_leave => add(internet(), service),
+                None => {}
+            }
+        }
+        for (service, region) in traffic.remote_services {
+            let label = format!("{service} ({region})");
+            match self.in_path_in(service, region)? {
+                Some(endpoint) => add(
+                    Destination::Endpoint {
+                        service: label.clone(),
+                        endpoint,
+                    },
+                    &label,
+                ),
+                None if can_leave => add(internet(), &label),
                 None => {}
             }
         }

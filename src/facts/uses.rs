@@ -227,6 +227,25 @@ impl<'a> Uses<'a> {
         services
     }
 
+    /// Interface endpoint services of other Regions the task calls, as (service, Region): a
+    /// cross-Region endpoint can serve those PrivateLink supports.
+    pub fn remote_interface_services(&self, needs_ecr_api: bool) -> BTreeSet<(String, String)> {
+        let mut services = BTreeSet::new();
+        for (_, ecr) in self.ecr_images().filter(|(_, e)| e.region != self.region) {
+            services.insert(("ecr.dkr".to_string(), ecr.region.clone()));
+            if needs_ecr_api {
+                services.insert(("ecr.api".to_string(), ecr.region.clone()));
+            }
+        }
+        for log in self.logs.iter().filter(|l| l.region != self.region) {
+            services.insert(("logs".to_string(), log.region.to_string()));
+        }
+        for secret in self.secrets.iter().filter(|s| s.region != self.region) {
+            services.insert((secret.service.to_string(), secret.region.clone()));
+        }
+        services
+    }
+
     /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
     /// do not serve other registries) and calls to AWS services in other regions.
     pub fn internet_only(&self) -> Vec<String> {

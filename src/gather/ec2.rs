@@ -429,6 +429,7 @@ fn vpc_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect(),
         policy_document: e.policy_document().map(str::to_string),
+        service_region: e.service_region().map(str::to_string),
     })
 }
 

@@ -329,11 +329,98 @@ fn ecr_endpoints() {
             ("egress-path", "fail"),
             ("ecr-api-endpoint", "fail"),
             ("ecr-dkr-endpoint", "fail"),
+            // The layers are in us-west-2's bucket, which this Region's gateway cannot reach.
+            ("s3-gateway-endpoint", "fail"),
         ],
     );
     assert!(find(&f, "ecr-dkr-endpoint", Status::Fail)
         .message
         .contains("us-west-2"));
+    assert!(find(&f, "ecr-dkr-endpoint", Status::Fail)
+        .remediation
+        .contains("--service-name com.amazonaws.us-west-2.ecr.dkr --service-region us-west-2"));
+    // Cross-Region endpoints for the image's Region serve its registry calls; its layers
+    // still need a path out.
+    let f = assert_verdicts(
+        "ecr-cross-region-endpoints",
+        &[("egress-path", "fail"), ("s3-gateway-endpoint", "fail")],
+    );
+    assert!(find(&f, "ecr-dkr-endpoint", Status::Pass)
+        .message
+        .contains("cross-Region PrivateLink"));
+    assert_verdicts(
+        "ecr-cross-region-endpoints-wrong-region",
+        &[
+            ("egress-path", "fail"),
+            ("ecr-api-endpoint", "fail"),
+            ("ecr-dkr-endpoint", "fail"),
+            ("s3-gateway-endpoint", "fail"),
+        ],
+    );
+}
+
+/// No path out and no endpoints: every check of a way to AWS fails.
+const STRANDED: [(&str, &str); 6] = [
+    ("egress-path", "fail"),
+    ("ecr-api-endpoint", "fail"),
+    ("ecr-dkr-endpoint", "fail"),
+    ("s3-gateway-endpoint", "fail"),
+    ("logs-endpoint", "fail"),
+    ("secrets-endpoints", "fail"),
+];
+
+#[test]
+fn block_public_access() {
+    for stranded in [
+        "bpa-bidirectional-nat",
+        "bpa-bidirectional-only-task-subnets-excluded",
+        "bpa-bidirectional-exclusion-deleted",
+        "bpa-exclusions-not-allowed",
+        // allow-egress does nothing in block-ingress mode.
+        "bpa-ingress-public-ip-allow-egress",
+    ] {
+        assert_verdicts(stranded, &STRANDED);
+    }
+    for green in [
+        "bpa-bidirectional-nat-subnet-allow-egress",
+        "bpa-bidirectional-vpc-allow-bidirectional",
+        "bpa-ingress-nat",
+        "bpa-off-with-exclusions",
+        "bpa-ingress-public-ip-allow-bidirectional",
+        "bpa-bidirectional-public-ip-allow-egress",
+        "bpa-denied-endpoints-only",
+        "bpa-bidirectional-endpoints-only",
+    ] {
+        assert_verdicts(green, &[]);
+    }
+    let f = assert_verdicts("bpa-ingress-public-ip", &STRANDED);
+    assert!(find(&f, "egress-path", Status::Fail)
+        .remediation
+        .contains("--internet-gateway-exclusion-mode allow-bidirectional"));
+    for changing in [
+        "bpa-bidirectional-exclusion-in-progress",
+        "bpa-mode-changing",
+    ] {
+        let f = checks::run_all(&load(changing), &Options::default());
+        let egress: Vec<Status> = f
+            .iter()
+            .filter(|x| x.check == "egress-path")
+            .map(|x| x.status)
+            .collect();
+        assert_eq!(egress, [Status::Warn, Status::Warn], "{changing}");
+    }
+    for (unread, says) in [
+        (
+            "bpa-denied",
+            "ec2:DescribeVpcBlockPublicAccessOptions was denied",
+        ),
+        ("bpa-old-snapshot", "written without that data"),
+    ] {
+        let f = checks::run_all(&load(unread), &Options::default());
+        let egress = f.iter().find(|x| x.check == "egress-path").unwrap();
+        assert_eq!(egress.status, Status::Error, "{unread}");
+        assert!(egress.message.contains(says), "{}", egress.message);
+    }
 }
 
 #[test]
