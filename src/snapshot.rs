@@ -521,6 +521,32 @@ impl Snapshot {
     pub fn partition(&self) -> &'static str {
         partition_of(&self.region)
     }
+
+    /// The account the service runs in, which is the account that read it: ECS describes only
+    /// the caller's own services and task definitions.
+    pub fn account(&self) -> Option<&str> {
+        fn of(arn: &str) -> Option<&str> {
+            arn.split(':').nth(4).filter(|a| !a.is_empty())
+        }
+        self.workload
+            .service_arn
+            .as_deref()
+            .and_then(of)
+            .or_else(|| self.task_definition.ok().ok().and_then(|td| of(&td.arn)))
+    }
+
+    /// The owner of the task subnets when another account owns them: a shared VPC (AWS RAM)
+    /// seen by a participant, who cannot describe the owner's NAT gateways or VPC endpoints.
+    pub fn foreign_vpc_owner(&self) -> Option<&str> {
+        let account = self.account()?;
+        let net = self.network.ok().ok()?;
+        net.subnets
+            .ok()
+            .ok()?
+            .iter()
+            .filter(|s| self.workload.subnets.contains(&s.id))
+            .find_map(|s| s.owner_id.as_deref().filter(|o| *o != account))
+    }
 }
 
 pub fn partition_of(region: &str) -> &'static str {
@@ -858,6 +884,10 @@ pub struct Subnet {
     /// Ipv6Native: an IPv6-only subnet (tasks get no IPv4 address).
     #[serde(default)]
     pub ipv6_native: bool,
+    /// OwnerId: the account that owns the subnet (another account's in a shared VPC);
+    /// `None` in older snapshots.
+    #[serde(default)]
+    pub owner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

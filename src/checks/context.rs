@@ -164,6 +164,7 @@ impl<'a> Context<'a> {
             let paths = Paths {
                 net: snap.network.get()?,
                 assign_public_ip: snap.workload.assign_public_ip,
+                foreign_owner: snap.foreign_vpc_owner(),
             };
             list.iter()
                 .map(|ts| Ok(paths.egress(&ts.subnet.id, ts.route_table)?))

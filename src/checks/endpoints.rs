@@ -25,7 +25,7 @@ pub static ECR_API_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "The com.amazonaws.REGION.ecr.api interface endpoint, where the platform needs it and the subnets have no path out; and that its policy lets the task's requests through.",
         why: "Linux platform 1.4.0+ and Windows fetch the registry credentials through ecr.api. Missing, the task fails with 'unable to pull secrets or registry auth'. With private DNS the endpoint also takes that traffic where a NAT exists, so a restrictive endpoint policy breaks pulls everywhere.",
-        decides: "Required when a same-region private ECR image is used on a platform that needs ecr.api and a task subnet has no verified path out (warn when the path is unverifiable). ECR images in other regions cannot be served by this VPC's endpoints. An endpoint in the path has its policy evaluated for ecr:GetAuthorizationToken with the execution role as principal.",
+        decides: "Required when a same-region private ECR image is used on a platform that needs ecr.api and a task subnet has no verified path out (warn when the path is unverifiable). An ECR image of another Region is served by a cross-Region interface endpoint for that Region's ecr.api (ServiceRegion), else it needs a path out. In a shared VPC seen by a participant (the subnets' OwnerId is another account), a missing endpoint warns \"cannot verify\": participants do not see the owner's endpoints. An endpoint in the path has its policy evaluated for ecr:GetAuthorizationToken with the execution role as principal.",
         fix: "aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --service-name com.amazonaws.REGION.ecr.api --subnet-ids … --security-group-ids … --private-dns-enabled; allow the task's actions in the endpoint policy.",
     },
 };
@@ -67,7 +67,7 @@ pub static LOGS_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "The com.amazonaws.REGION.logs interface endpoint when a container uses the awslogs log driver and the subnets have no path out.",
         why: "Without it the task fails to start its log stream and stops; logs in another region need a path out whatever endpoints exist.",
-        decides: "Required per awslogs-region: same region and no path out needs the endpoint; another region needs a path out. The endpoint policy is evaluated for logs:CreateLogStream and logs:PutLogEvents.",
+        decides: "Required per awslogs-region: same region and no path out needs the endpoint; another region needs a path out (CloudWatch Logs has no cross-Region PrivateLink). The endpoint policy is evaluated for logs:CreateLogStream and logs:PutLogEvents.",
         fix: "Create the logs interface endpoint with private DNS, or give the subnets a NAT path.",
     },
 };
@@ -137,6 +137,24 @@ fn create_command(
     ))
 }
 
+/// In a shared VPC seen by a participant, a VPC endpoint that is not found may well exist in
+/// the owner's account: "cannot verify", never a fail.
+pub fn owner_only(
+    ctx: &Context,
+    resource: &str,
+    missing: &str,
+) -> Result<Option<Verdict>, Problem> {
+    let Some(owner) = ctx.snap.foreign_vpc_owner() else {
+        return Ok(None);
+    };
+    let vpc = ctx.vpc_id()?;
+    Ok(Some(Verdict::warn(
+        resource,
+        format!("cannot verify: owned by account {owner}, which shares {vpc} with this account; a participant cannot see the owner's VPC endpoints, so {missing} may exist there"),
+        format!("run the check with credentials of account {owner} for the VPC, or confirm in that account that {missing} exists"),
+    )))
+}
+
 /// An interface endpoint takes one subnet per Availability Zone.
 fn one_subnet_per_az(subnets: &[TaskSubnet]) -> Vec<String> {
     let mut by_az: BTreeMap<String, String> = BTreeMap::new();
@@ -152,7 +170,8 @@ fn one_subnet_per_az(subnets: &[TaskSubnet]) -> Vec<String> {
 }
 
 /// The common rule: where task subnets have no verified path out, the interface endpoint
-/// for `short` must exist; uses in other regions cannot be served by this VPC's endpoints.
+/// for `short` must exist; uses in other regions need a cross-Region endpoint (where
+/// PrivateLink offers one) or a path out.
 pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none: &str) -> Outcome {
     let name = ctx.service_name(short);
     if uses.is_empty() {
@@ -205,6 +224,12 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
             ));
             continue;
         }
+        let resource = format!("{} ({short} in {})", u.what, u.region);
+        let endpoint = format!("an interface endpoint for {short} of {}", u.region);
+        if let Some(unseen) = owner_only(ctx, &resource, &endpoint)? {
+            verdicts.push(unseen);
+            continue;
+        }
         let cross_region = CROSS_REGION_SERVICES.contains(&short);
         let message = if cross_region {
             format!(
@@ -231,11 +256,7 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
                 ctx.region()
             )
         };
-        verdicts.push(dep.gap(
-            format!("{} ({short} in {})", u.what, u.region),
-            message,
-            fix,
-        ));
+        verdicts.push(dep.gap(resource, message, fix));
     }
     if local.is_empty() {
         return Ok(verdicts);
@@ -252,6 +273,11 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
         )),
         None => {
             let resource = format!("{} ({name})", ctx.vpc_id()?);
+            if let Some(unseen) = owner_only(ctx, &resource, &format!("interface endpoint {name}"))?
+            {
+                verdicts.push(unseen);
+                return Ok(verdicts);
+            }
             let fix = create_command(ctx, short, None, status_subnets)?;
             let message = if dep.required.is_empty() {
                 format!(

@@ -18,7 +18,7 @@ pub static S3_GATEWAY_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "That an S3 Gateway endpoint exists where image layers (or environment files) must come from S3 without a path out.",
         why: "ECR stores layers in S3 (prod-REGION-starport-layer-bucket). The download goes through the S3 Gateway endpoint; an Interface S3 endpoint does not serve it.",
-        decides: "Required when the task pulls a same-region private ECR image or reads S3 environment files and a subnet has no verified path out.",
+        decides: "Required when the task pulls a same-region private ECR image or reads S3 environment files and a subnet has no verified path out. Layers of an image from another Region's ECR are in that Region's bucket, which no gateway endpoint here serves (and S3 interface endpoints do not serve ECR layers): without a path out that fails. In a shared VPC seen by a participant a missing gateway warns \"cannot verify\".",
         fix: "aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name com.amazonaws.REGION.s3 --route-table-ids (the task subnets' effective tables).",
     },
 };
@@ -87,6 +87,14 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
             format!("{vpc} ({name})"),
             "not required: every task subnet reaches S3 through its path out",
         ));
+        return Ok(verdicts);
+    }
+    if let Some(unseen) = super::endpoints::owner_only(
+        ctx,
+        &format!("{vpc} ({name})"),
+        &format!("gateway endpoint {name}"),
+    )? {
+        verdicts.push(unseen);
         return Ok(verdicts);
     }
     let needing = dep.relying();

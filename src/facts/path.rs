@@ -253,6 +253,8 @@ pub fn table_of<'a>(tables: &'a [RouteTable], subnet: &str) -> Option<&'a RouteT
 pub struct Paths<'a> {
     pub net: &'a Network,
     pub assign_public_ip: bool,
+    /// The VPC's owner when another account owns it: its NAT gateways are not visible here.
+    pub foreign_owner: Option<&'a str>,
 }
 
 /// A route whose target was deleted.
@@ -390,6 +392,12 @@ impl Paths<'_> {
     fn nat_hop(&self, nat_id: String) -> Result<Egress, GatherError> {
         let nats = self.net.nat_gateways.get()?;
         let Some(nat) = nats.iter().find(|n| n.id == nat_id) else {
+            if let Some(owner) = self.foreign_owner {
+                // VPC sharing: participants cannot describe the owner's NAT gateways.
+                return Ok(Egress::Unverifiable {
+                    target: format!("{nat_id} (cannot verify: owned by account {owner}, which shares the VPC; a participant cannot describe its NAT gateways)"),
+                });
+            }
             return Ok(Egress::Broken {
                 target: nat_id,
                 why: "that NAT gateway does not exist in this VPC".into(),

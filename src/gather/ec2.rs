@@ -51,6 +51,7 @@ fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Option<Subnet> {
         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
         available_ips: s.available_ip_address_count(),
         ipv6_native: s.ipv6_native().unwrap_or(false),
+        owner_id: s.owner_id().map(str::to_string),
     })
 }
 

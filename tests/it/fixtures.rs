@@ -1776,3 +1776,28 @@ fn log_groups_and_environment_files_exist() {
     let m = only("env-file-other-region", "environment-files", "fail").message;
     assert!(m.contains("is in a bucket in us-west-2: an S3 gateway endpoint serves only its own Region, and subnet-0a1, subnet-0b2 have no verified path out"), "{m}");
 }
+
+/// A participant in a shared VPC cannot see the owner's NAT gateways and VPC endpoints: what
+/// it cannot see is "cannot verify: owned by …", never a fail.
+#[test]
+fn shared_vpc_participants_cannot_verify_the_owners_resources() {
+    let unseen = [
+        ("ecr-api-endpoint", "warn"),
+        ("ecr-dkr-endpoint", "warn"),
+        ("s3-gateway-endpoint", "warn"),
+        ("logs-endpoint", "warn"),
+        ("secrets-endpoints", "warn"),
+    ];
+    let f = assert_verdicts("shared-vpc-participant", &unseen);
+    assert!(find(&f, "ecr-dkr-endpoint", Status::Warn)
+        .message
+        .starts_with("cannot verify: owned by account 210987654321"));
+    let mut with_nat = unseen.to_vec();
+    with_nat.push(("egress-path", "warn"));
+    let f = assert_verdicts("shared-vpc-participant-nat", &with_nat);
+    assert!(find(&f, "egress-path", Status::Warn)
+        .message
+        .contains("cannot verify: owned by account 210987654321"));
+    // Subnets of the account itself hide nothing: a missing endpoint fails as usual.
+    assert_verdicts("shared-vpc-own-subnets", &[("ecr-api-endpoint", "fail")]);
+}
