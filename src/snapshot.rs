@@ -3,7 +3,7 @@
 //! Environment variable values and secret values are never part of it (names only).
 
 use chrono::{DateTime, Utc};
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -874,7 +874,16 @@ pub struct DhcpOptions {
 pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
-    pub cidr: Ipv4Net,
+    /// The IPv4 CIDR; an IPv6-only subnet has none.
+    #[serde(default)]
+    pub cidr: Option<Ipv4Net>,
+    /// Its associated IPv6 CIDR blocks.
+    #[serde(default)]
+    pub ipv6_cidrs: Vec<Ipv6Net>,
+    /// EnableDns64: the Route 53 Resolver synthesizes AAAA records (64:ff9b::/96) for
+    /// IPv4-only names, for NAT64.
+    #[serde(default)]
+    pub enable_dns64: bool,
     pub availability_zone: Option<String>,
     #[serde(default)]
     pub map_public_ip_on_launch: bool,
@@ -890,6 +899,21 @@ pub struct Subnet {
     pub owner_id: Option<String>,
 }
 
+impl Subnet {
+    /// Its IPv4 CIDR, or with `ipv6` its IPv6 CIDRs.
+    pub fn nets(&self, ipv6: bool) -> Vec<ipnet::IpNet> {
+        match ipv6 {
+            true => self.ipv6_cidrs.iter().copied().map(Into::into).collect(),
+            false => self.cidr.iter().copied().map(Into::into).collect(),
+        }
+    }
+
+    /// The addresses its tasks use: IPv6 in an IPv6-only subnet, else IPv4.
+    pub fn task_nets(&self) -> Vec<ipnet::IpNet> {
+        self.nets(self.ipv6_native)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RouteTable {
     pub id: String,
@@ -903,6 +927,8 @@ pub struct RouteTable {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Route {
     pub destination_cidr: Option<Ipv4Net>,
+    #[serde(default)]
+    pub destination_ipv6_cidr: Option<Ipv6Net>,
     pub destination_prefix_list_id: Option<String>,
     /// igw-…, vpce-…, local, nat-…, tgw-…, pcx-…, eni-…, eigw-…, …
     pub target: String,
@@ -950,6 +976,12 @@ pub struct VpcEndpoint {
     /// PrivateLink); `None` in older snapshots, where the service name's Region says it.
     #[serde(default)]
     pub service_region: Option<String>,
+    /// IpAddressType: `ipv4`, `dualstack` or `ipv6`; `None` in older snapshots.
+    #[serde(default)]
+    pub ip_address_type: Option<String>,
+    /// DnsOptions.DnsRecordIpType: `ipv4`, `dualstack`, `ipv6` or `service-defined`.
+    #[serde(default)]
+    pub dns_record_ip_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -968,6 +1000,8 @@ pub struct SgRule {
     pub to_port: Option<i32>,
     #[serde(default)]
     pub cidrs: Vec<Ipv4Net>,
+    #[serde(default)]
+    pub ipv6_cidrs: Vec<Ipv6Net>,
     #[serde(default)]
     pub security_group_ids: Vec<String>,
     #[serde(default)]
@@ -991,6 +1025,8 @@ pub struct NaclEntry {
     pub protocol: IpProtocol,
     pub allow: bool,
     pub cidr: Option<Ipv4Net>,
+    #[serde(default)]
+    pub ipv6_cidr: Option<Ipv6Net>,
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
 }

@@ -8,13 +8,14 @@ pub use crate::facts::endpoints::{Destination, ServiceEndpoints};
 use crate::facts::endpoints::{Traffic, VpcEndpoints};
 pub use crate::facts::path::Egress;
 use crate::facts::path::{table_of, Paths};
+pub use crate::facts::path::{Egress6, Ipv6Paths};
 use crate::facts::platform;
 use crate::facts::rules::{self, Direction};
 pub use crate::facts::uses::Uses;
 use crate::snapshot::{
     EndpointType, Network, SecurityGroup, SgRule, Snapshot, Subnet, TaskDefinition, VpcEndpoint,
 };
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use super::{Problem, Verdict};
 
@@ -23,8 +24,10 @@ pub struct Context<'a> {
     pub options: &'a super::Options,
     uses: Result<Uses<'a>, Problem>,
     subnets: Result<Vec<TaskSubnet<'a>>, Problem>,
-    /// The path out of each task subnet, in the order of `subnets`.
+    /// The path out of each task subnet to AWS's IPv4 endpoints, in the order of `subnets`.
     egress: Result<Vec<Egress>, Problem>,
+    /// The IPv6 paths of each IPv6-only task subnet (`None` for the others).
+    ipv6: Result<Vec<Option<Ipv6Paths>>, Problem>,
     dependence: Result<Dependence<'a>, Problem>,
 }
 
@@ -136,6 +139,14 @@ fn task_subnets(snap: &Snapshot) -> Result<Vec<TaskSubnet<'_>>, Problem> {
         .collect()
 }
 
+fn paths(snap: &Snapshot) -> Result<Paths<'_>, Problem> {
+    Ok(Paths {
+        net: snap.network.get()?,
+        assign_public_ip: snap.workload.assign_public_ip,
+        foreign_owner: snap.foreign_vpc_owner(),
+    })
+}
+
 fn dependence<'a>(subnets: &[TaskSubnet<'a>], egress: &[Egress]) -> Dependence<'a> {
     let mut dep = Dependence {
         required: vec![],
@@ -145,7 +156,7 @@ fn dependence<'a>(subnets: &[TaskSubnet<'a>], egress: &[Egress]) -> Dependence<'
     for (ts, e) in subnets.iter().zip(egress) {
         match e {
             e if e.has_path() => dep.served.push((*ts, e.clone())),
-            Egress::Unverifiable { .. } => dep.unverified.push(*ts),
+            e if e.unverified() => dep.unverified.push(*ts),
             _ => dep.required.push(*ts),
         }
     }
@@ -160,16 +171,28 @@ impl<'a> Context<'a> {
             .map(|td| Uses::of(td, snap.workload.enable_execute_command, &snap.region))
             .map_err(Problem::from);
         let subnets = task_subnets(snap);
-        let egress = subnets.clone().and_then(|list| {
-            let paths = Paths {
-                net: snap.network.get()?,
-                assign_public_ip: snap.workload.assign_public_ip,
-                foreign_owner: snap.foreign_vpc_owner(),
-            };
+        let ipv6 = subnets.clone().and_then(|list| {
+            let paths = paths(snap)?;
             list.iter()
-                .map(|ts| Ok(paths.egress(&ts.subnet.id, ts.route_table)?))
+                .map(|ts| {
+                    Ok(match ts.subnet.ipv6_native {
+                        true => Some(paths.ipv6(ts.subnet, ts.route_table)?),
+                        false => None,
+                    })
+                })
                 .collect::<Result<Vec<_>, Problem>>()
         });
+        let egress = match (&subnets, &ipv6) {
+            (Ok(list), Ok(v6)) => list
+                .iter()
+                .zip(v6)
+                .map(|(ts, v6)| match v6 {
+                    Some(v6) => Ok(v6.ipv4_egress()),
+                    None => Ok(paths(snap)?.egress(&ts.subnet.id, ts.route_table)?),
+                })
+                .collect::<Result<Vec<_>, Problem>>(),
+            (Err(p), _) | (_, Err(p)) => Err(p.clone()),
+        };
         let dependence = match (&subnets, &egress) {
             (Ok(s), Ok(e)) => Ok(dependence(s, e)),
             (Err(p), _) | (_, Err(p)) => Err(p.clone()),
@@ -180,8 +203,30 @@ impl<'a> Context<'a> {
             uses,
             subnets,
             egress,
+            ipv6,
             dependence,
         }
+    }
+
+    /// The IPv6 paths of a task subnet, when it is IPv6-only.
+    pub fn ipv6_of(&self, ts: &TaskSubnet) -> Result<Option<&Ipv6Paths>, Problem> {
+        let subnets = self.task_subnets()?;
+        let ipv6 = self.ipv6.as_ref().map_err(Clone::clone)?;
+        let i = subnets
+            .iter()
+            .position(|s| s.subnet.id == ts.subnet.id)
+            .expect("a task subnet of this context");
+        Ok(ipv6[i].as_ref())
+    }
+
+    /// The IPv6-only task subnets (no IPv4 address on the task).
+    pub fn ipv6_only_subnets(&self) -> Result<Vec<TaskSubnet<'a>>, Problem> {
+        Ok(self
+            .task_subnets()?
+            .iter()
+            .filter(|ts| ts.subnet.ipv6_native)
+            .copied()
+            .collect())
     }
 
     /// What the task uses (images, logs, secrets, environment files, ECS Exec).
@@ -238,6 +283,7 @@ impl<'a> Context<'a> {
         Ok(VpcEndpoints {
             net: self.network()?,
             region: &self.snap.region,
+            ipv6_only: self.ipv6_only(),
         })
     }
 
@@ -361,9 +407,37 @@ impl<'a> Context<'a> {
         ))
     }
 
-    /// The CIDRs of the VPC's subnets with these ids.
-    pub fn subnet_cidrs(&self, ids: &[String]) -> Result<Vec<Ipv4Net>, Problem> {
-        Ok(rules::subnet_cidrs(self.network()?.subnets.get()?, ids))
+    /// The address blocks of the VPC's subnets with these ids that the task's traffic meets:
+    /// IPv6 for a task in IPv6-only subnets, else IPv4.
+    pub fn subnet_cidrs(&self, ids: &[String]) -> Result<Vec<IpNet>, Problem> {
+        Ok(rules::subnet_cidrs(
+            self.network()?.subnets.get()?,
+            ids,
+            self.ipv6_only(),
+        ))
+    }
+
+    /// Where a task subnet's traffic to AWS's public endpoints goes: 0.0.0.0/0, or from an
+    /// IPv6-only subnet the global unicast space its IPv6 path reaches and the NAT64 prefix.
+    pub fn public_peers(&self, ts: &TaskSubnet) -> Result<Vec<IpNet>, Problem> {
+        use crate::facts::addr::{global_unicast, nat64_prefix};
+        let Some(v6) = self.ipv6_of(ts)? else {
+            return Ok(vec!["0.0.0.0/0".parse().expect("valid CIDR")]);
+        };
+        let mut peers = Vec::new();
+        if !matches!(self.egress_of(ts)?, Egress::Nat64 { .. }) || v6.direct.has_path() {
+            peers.push(IpNet::V6(global_unicast()));
+        }
+        if matches!(self.egress_of(ts)?, Egress::Nat64 { .. }) {
+            peers.push(IpNet::V6(nat64_prefix()));
+        }
+        Ok(peers)
+    }
+
+    /// Does the task run in IPv6-only subnets (any of them: the stricter rules apply)?
+    pub fn ipv6_only(&self) -> bool {
+        self.task_subnets()
+            .is_ok_and(|s| s.iter().any(|ts| ts.subnet.ipv6_native))
     }
 
     /// The task's security groups; with none configured, ECS uses the VPC's default group.

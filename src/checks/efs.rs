@@ -3,7 +3,7 @@
 //! passes the security groups and NACLs both ways, the volume settings ECS requires hold,
 //! and the file system policy and the task role allow the mount.
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 use super::context::TaskSubnet;
 use super::iam::{identity_decision, identity_decision_of_denies, task_role_for};
@@ -281,6 +281,14 @@ fn nfs_path(
         .get()?
         .iter()
         .any(|s| s.id == target.subnet_id);
+    if ts.subnet.ipv6_native {
+        // The snapshot holds a mount target's IPv4 address only; its IPv6 path is not modelled.
+        return Ok(vec![Verdict::warn(
+            resource,
+            format!("task subnet {} is IPv6-only: whether mount target {} takes NFS over IPv6 (an IPv6 or dual-stack mount target) and the security groups and NACLs allow it is not verified by this tool", ts.subnet.id, target.id),
+            format!("make sure mount target {} has an IPv6 address (aws efs describe-mount-targets --mount-target-id {}) and TCP 2049 is allowed between {} and it over IPv6", target.id, target.id, ts.subnet.id),
+        )]);
+    }
     if !in_vpc {
         return Ok(vec![Verdict::warn(
             resource,
@@ -295,11 +303,16 @@ fn nfs_path(
         .ip_address
         .as_deref()
         .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok());
-    let target_net: Vec<Ipv4Net> = match target_ip {
-        Some(ip) => vec![Ipv4Net::from(ip)],
+    let target_net: Vec<IpNet> = match target_ip {
+        Some(ip) => vec![Ipv4Net::from(ip).into()],
         None => ctx.subnet_cidrs(std::slice::from_ref(&target.subnet_id))?,
     };
-    let task_net = vec![ts.subnet.cidr];
+    let task_net = ts.subnet.task_nets();
+    let task_label = task_net
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
     let egress = ctx.rules_of(&task_sgs, "a security group of the task", Direction::Egress)?;
@@ -332,7 +345,7 @@ fn nfs_path(
             target.id,
             target_sgs.join(", "),
             task_sgs.join(", "),
-            ts.subnet.cidr
+            task_label
         ));
         fixes.push(format!(
             "aws ec2 authorize-security-group-ingress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=2049,ToPort=2049,UserIdGroupPairs=[{{GroupId={}}}]'",
@@ -384,23 +397,25 @@ fn nfs_path(
         if target_acl.id != task_acl.id {
             acl_ids.push(target_acl.id.clone());
         }
-        gaps.extend(port_flow_gaps(
-            target_acl,
-            NFS,
-            false,
-            ts.subnet.cidr,
-            false,
-            ports,
-            &format!(
-                "between mount target subnet {} and {} ({})",
-                target.subnet_id, ts.subnet.id, target_acl.id
-            ),
-        ));
+        for net in &task_net {
+            gaps.extend(port_flow_gaps(
+                target_acl,
+                NFS,
+                false,
+                *net,
+                false,
+                ports,
+                &format!(
+                    "between mount target subnet {} and {} ({})",
+                    target.subnet_id, ts.subnet.id, target_acl.id
+                ),
+            ));
+        }
         let verdict = verdict_from_gaps(
             format!("{resource} network ACLs"),
             gaps,
             String::new(),
-            format!("allow TCP 2049 from {} to {} and the replies to ports {}-{} in {} (aws ec2 create-network-acl-entry …)", ts.subnet.cidr, target_net.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "), ports.0, ports.1, acl_ids.join(" and ")),
+            format!("allow TCP 2049 from {} to {} and the replies to ports {}-{} in {} (aws ec2 create-network-acl-entry …)", task_label, target_net.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "), ports.0, ports.1, acl_ids.join(" and ")),
         );
         if verdict.status != super::Status::Pass {
             verdicts.push(verdict);

@@ -39,7 +39,7 @@ pub static ECR_DKR_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "The com.amazonaws.REGION.ecr.dkr interface endpoint for private ECR images, and that its policy allows the pull.",
         why: "The Docker registry API (manifests, layer URLs) goes to ecr.dkr; without it or without a path out the pull times out: 'CannotPullContainerError … dial tcp …:443: i/o timeout'.",
-        decides: "Same rule as ecr-api-endpoint, for every platform; the endpoint policy is evaluated for the pull actions AWS's pull-only policy (AmazonEC2ContainerRegistryPullOnly) grants: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on each image's repository (ecr:GetAuthorizationToken goes to ecr.api).",
+        decides: "Same rule as ecr-api-endpoint, for every platform; the endpoint policy is evaluated for the pull actions AWS's pull-only policy (AmazonEC2ContainerRegistryPullOnly) grants: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on each image's repository (ecr:GetAuthorizationToken goes to ecr.api). From IPv6-only task subnets an image by its IPv4 URI fails: ECS must pull by the dual-stack URI (ACCOUNT.dkr-ecr.REGION.on.aws), which PrivateLink does not serve, so egress-path judges its IPv6 path.",
         fix: "Create the ecr.dkr interface endpoint with private DNS in the task subnets' AZs; allow the pull actions in its policy.",
     },
 };
@@ -53,7 +53,7 @@ pub static ENDPOINT_PRIVATE_DNS: Check = Check {
     explain: Explain {
         verifies: "That the interface endpoint carrying each service the task uses (the one whose private DNS owns the service name) is available, and that one exists with private DNS.",
         why: "An endpoint without private DNS is not used by the SDKs and agents inside the task: names resolve to public IPs. An endpoint pending acceptance or still pending does not carry traffic yet.",
-        decides: "Per service: the endpoint with PrivateDnsEnabled owns the name (EC2 allows one per service and VPC) and is judged for state available; other endpoints of the service are reported as not in the path. Without such an endpoint, each endpoint of the service fails for its private DNS. Only judged where the subnets depend on the endpoint.",
+        decides: "Per service: the endpoint with PrivateDnsEnabled owns the name (EC2 allows one per service and VPC) and is judged for state available; other endpoints of the service are reported as not in the path. Without such an endpoint, each endpoint of the service fails for its private DNS. Only judged where the subnets depend on the endpoint. From IPv6-only task subnets an endpoint serves only if its private DNS name has AAAA records (DnsRecordIpType ipv6 or dualstack; service-defined gives them to the Regional and zonal names only); one with only A records fails where the subnets depend on it.",
         fix: "aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE --private-dns-enabled; wait for state available.",
     },
 };
@@ -128,8 +128,19 @@ fn create_command(
         )
     });
     let one_per_az = one_subnet_per_az(subnets);
+    // IPv6-only subnets take an IPv6 endpoint; subnets with both families a dual-stack one.
+    let ip_type = match (
+        ctx.ipv6_only(),
+        subnets.iter().all(|ts| ts.subnet.ipv6_native),
+    ) {
+        (false, _) => String::new(),
+        (true, true) => " --ip-address-type ipv6 --dns-options DnsRecordIpType=ipv6".into(),
+        (true, false) => {
+            " --ip-address-type dualstack --dns-options DnsRecordIpType=dualstack".into()
+        }
+    };
     Ok(format!(
-        "create interface endpoint {name} in subnets {list} with private DNS: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name {name}{remote} --subnet-ids {args} --security-group-ids {sgs} --private-dns-enabled",
+        "create interface endpoint {name} in subnets {list} with private DNS: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Interface --service-name {name}{remote} --subnet-ids {args} --security-group-ids {sgs} --private-dns-enabled{ip_type}",
         name = crate::facts::endpoints::service_name(service_region.unwrap_or(ctx.region()), short),
         remote = service_region.map(|r| format!(" --service-region {r}")).unwrap_or_default(),
         list = one_per_az.join(", "),
@@ -278,8 +289,26 @@ pub(super) fn require_interface(ctx: &Context, short: &str, uses: Vec<Use>, none
                 verdicts.push(unseen);
                 return Ok(verdicts);
             }
+            if let Some(e) = ctx.vpc_endpoints()?.ipv4_only_interface(short)?.first() {
+                let message = format!(
+                    "{} serves {name} over IPv4 only, and subnets {} are IPv6-only: its private DNS name has no AAAA record for {what}",
+                    e.id,
+                    ids(status_subnets)
+                );
+                let fix = format!(
+                    "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --ip-address-type dualstack --dns-options DnsRecordIpType=dualstack, or route 64:ff9b::/96 to a NAT gateway with DNS64 on the subnets",
+                    e.id
+                );
+                verdicts.push(dep.gap(e.id.as_str(), message, fix));
+                return Ok(verdicts);
+            }
             let fix = create_command(ctx, short, None, status_subnets)?;
-            let message = if dep.required.is_empty() {
+            let message = if dep.required.is_empty() && ctx.ipv6_only() {
+                format!(
+                    "no interface endpoint {name} that answers over IPv6; subnets {} are IPv6-only without NAT64, and whether {short} answers {what} over their IPv6 path is not modelled",
+                    ids(status_subnets)
+                )
+            } else if dep.required.is_empty() {
                 format!(
                     "no interface endpoint {name}; subnets {} reach out only through a route this tool cannot verify",
                     ids(status_subnets)
@@ -402,7 +431,55 @@ fn ecr_uses(ctx: &Context) -> Result<Vec<Use>, Problem> {
         .collect())
 }
 
+/// From IPv6-only subnets "Amazon ECS workloads must use the Amazon ECR dual-stack image URI
+/// endpoints when pulling images from Amazon ECR" (ECS guide, fargate-task-networking.html):
+/// an image by its IPv4 URI fails, whatever endpoints exist.
+fn ipv4_uris_in_ipv6_only(ctx: &Context) -> Result<Option<Vec<Verdict>>, Problem> {
+    let v6 = ctx.ipv6_only_subnets()?;
+    let images: Vec<_> = ctx.uses()?.ecr_images().collect();
+    if v6.is_empty() || images.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        images
+            .into_iter()
+            .map(|(image, ecr)| {
+                let dual = format!(
+                    "{}.dkr-ecr.{}.on.aws/{}{}",
+                    ecr.account, ecr.region, image.parsed.repository, image.parsed.reference
+                );
+                Verdict::fail(
+                    format!("container {} ({})", image.container, image.image),
+                    format!(
+                        "task subnets {} are IPv6-only, where ECS must pull from ECR by the dual-stack image URI; {} is the IPv4-only URI and cannot be pulled",
+                        ids(&v6),
+                        image.image
+                    ),
+                    format!(
+                        "set the image of container {} to {dual} in a new task definition revision (ECR's dual-stack endpoint is reached through the IPv6 path out: PrivateLink does not serve it)",
+                        image.container
+                    ),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// Why no image needs the ECR endpoints.
+fn no_privatelink_image(ctx: &Context) -> Result<String, Problem> {
+    Ok(match ctx.uses()?.dual_stack_pulls().is_empty() {
+        true => "no container image is in a private ECR registry".into(),
+        false => "the task's ECR images use the dual-stack URI, which PrivateLink does not serve (egress-path judges their path out)".into(),
+    })
+}
+
 fn ecr_api(ctx: &Context) -> Outcome {
+    if ipv4_uris_in_ipv6_only(ctx)?.is_some() {
+        return Ok(vec![Verdict::skip(
+            ctx.scope(),
+            "the task's ECR images use IPv4-only URIs in IPv6-only subnets (see ecr-dkr-endpoint)",
+        )]);
+    }
     if !ctx.needs_ecr_api()? {
         let w = &ctx.snap.workload;
         return Ok(vec![Verdict::skip(
@@ -413,21 +490,14 @@ fn ecr_api(ctx: &Context) -> Outcome {
             ),
         )]);
     }
-    require_interface(
-        ctx,
-        "ecr.api",
-        ecr_uses(ctx)?,
-        "no container image is in a private ECR registry",
-    )
+    require_interface(ctx, "ecr.api", ecr_uses(ctx)?, &no_privatelink_image(ctx)?)
 }
 
 fn ecr_dkr(ctx: &Context) -> Outcome {
-    require_interface(
-        ctx,
-        "ecr.dkr",
-        ecr_uses(ctx)?,
-        "no container image is in a private ECR registry",
-    )
+    if let Some(verdicts) = ipv4_uris_in_ipv6_only(ctx)? {
+        return Ok(verdicts);
+    }
+    require_interface(ctx, "ecr.dkr", ecr_uses(ctx)?, &no_privatelink_image(ctx)?)
 }
 
 fn logs(ctx: &Context) -> Outcome {
@@ -514,6 +584,9 @@ fn private_dns(ctx: &Context) -> Outcome {
         for e in judged {
             verdicts.push(judge_private_dns(ctx, short, e, dep));
         }
+        for e in ctx.vpc_endpoints()?.ipv4_only_interface(short)? {
+            verdicts.push(ipv4_only_endpoint(ctx, short, e, dep)?);
+        }
     }
     if verdicts.is_empty() {
         verdicts.push(Verdict::skip(
@@ -522,6 +595,38 @@ fn private_dns(ctx: &Context) -> Outcome {
         ));
     }
     Ok(verdicts)
+}
+
+/// An endpoint whose private DNS name has only A records, seen from IPv6-only task subnets.
+fn ipv4_only_endpoint(
+    ctx: &Context,
+    short: &str,
+    e: &VpcEndpoint,
+    dep: &Dependence,
+) -> Result<Verdict, Problem> {
+    let resource = format!("{} ({short})", e.id);
+    let message = format!(
+        "{} answers only over IPv4 (IP address type {}, DNS record IP type {}), and task subnets {} are IPv6-only: {} gets no AAAA record there",
+        e.id,
+        e.ip_address_type.as_deref().unwrap_or("ipv4"),
+        e.dns_record_ip_type.as_deref().unwrap_or("ipv4"),
+        ids(&ctx.ipv6_only_subnets()?),
+        ctx.service_name(short)
+    );
+    let fix = format!(
+        "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --ip-address-type dualstack --dns-options DnsRecordIpType=dualstack (its subnets need IPv6 CIDRs)",
+        e.id
+    );
+    Ok(if dep.relies_on_endpoints() {
+        dep.gap(resource, message, fix)
+    } else {
+        Verdict::pass(
+            resource,
+            format!(
+                "{message}; not needed: every task subnet reaches IPv4 endpoints through NAT64"
+            ),
+        )
+    })
 }
 
 fn judge_private_dns(ctx: &Context, short: &str, e: &VpcEndpoint, dep: &Dependence) -> Verdict {

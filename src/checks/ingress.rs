@@ -113,7 +113,7 @@ fn ingress(ctx: &Context) -> Outcome {
                     format!("make sure {} has a subnet in every Availability Zone of the task subnets", lb.name),
                 )),
             }
-            let lb_cidrs = rules::subnet_cidrs(subnets, &lb.subnets);
+            let lb_cidrs = rules::subnet_cidrs(subnets, &lb.subnets, ctx.ipv6_only());
             for p in [port, health_port]
                 .into_iter()
                 .collect::<std::collections::BTreeSet<_>>()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use super::context::Destination;
 use super::netrules::{nacl_evaluate, NaclResult};
@@ -105,7 +105,7 @@ fn gap(result: &NaclResult, public_only: bool, flow: String) -> Option<Gap> {
 fn flow_gaps(
     acl: &NetworkAcl,
     outbound_443: bool,
-    peer: Ipv4Net,
+    peer: IpNet,
     public_only: bool,
     client_ports: (i32, i32),
     what: &str,
@@ -126,7 +126,7 @@ pub(super) fn port_flow_gaps(
     acl: &NetworkAcl,
     port: i32,
     outbound: bool,
-    peer: Ipv4Net,
+    peer: IpNet,
     public_only: bool,
     client_ports: (i32, i32),
     what: &str,
@@ -196,6 +196,13 @@ fn network_acls(ctx: &Context) -> Outcome {
             ));
         };
         let resource = format!("{} ({})", ts.subnet.id, acl.id);
+        let task_nets = ts.subnet.task_nets();
+        let task_label = task_nets
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let public = ctx.public_peers(ts)?;
         let mut gaps = Vec::new();
         let mut reached = Vec::new();
         for (dest, services) in ctx.destinations(ts)? {
@@ -225,18 +232,21 @@ fn network_acls(ctx: &Context) -> Outcome {
                             continue;
                         };
                         let key = format!("{ep_subnet} ({}, endpoint side)", ep_acl.id);
-                        let ep_gaps = flow_gaps(
-                            ep_acl,
-                            false,
-                            ts.subnet.cidr,
-                            false,
-                            ports,
-                            &format!(
-                                "from task subnet {} ({}) to {}",
-                                ts.subnet.id, ts.subnet.cidr, endpoint.id
-                            ),
-                        );
-                        let fix = format!("in {} add an inbound allow for TCP 443 from {} and an outbound allow for TCP 1024-65535 (at least the task's ephemeral ports) to {} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ts.subnet.cidr, ts.subnet.cidr, ep_acl.id);
+                        let mut ep_gaps = Vec::new();
+                        for net in &task_nets {
+                            ep_gaps.extend(flow_gaps(
+                                ep_acl,
+                                false,
+                                *net,
+                                false,
+                                ports,
+                                &format!(
+                                    "from task subnet {} ({net}) to {}",
+                                    ts.subnet.id, endpoint.id
+                                ),
+                            ));
+                        }
+                        let fix = format!("in {} add an inbound allow for TCP 443 from {task_label} and an outbound allow for TCP 1024-65535 (at least the task's ephemeral ports) to {task_label} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ep_acl.id);
                         let v = verdict_from_gaps(
                             key.clone(),
                             ep_gaps,
@@ -256,40 +266,47 @@ fn network_acls(ctx: &Context) -> Outcome {
                     reached.push(endpoint.id.clone());
                 }
                 Destination::S3Gateway { gateway } => {
-                    gaps.extend(flow_gaps(
-                        acl,
-                        true,
-                        "0.0.0.0/0".parse().expect("valid"),
-                        true,
-                        ports,
-                        &format!("to S3 through {}", gateway.id),
-                    ));
+                    for peer in &public {
+                        gaps.extend(flow_gaps(
+                            acl,
+                            true,
+                            *peer,
+                            true,
+                            ports,
+                            &format!("to S3 through {}", gateway.id),
+                        ));
+                    }
                     reached.push(gateway.id.clone());
                 }
                 Destination::Internet { nat_subnet, .. } => {
-                    let anywhere: Ipv4Net = "0.0.0.0/0".parse().expect("valid");
-                    gaps.extend(flow_gaps(
-                        acl,
-                        true,
-                        anywhere,
-                        true,
-                        ports,
-                        &format!("to public AWS endpoints ({used_by})"),
-                    ));
+                    let anywhere: IpNet = "0.0.0.0/0".parse().expect("valid");
+                    for peer in &public {
+                        gaps.extend(flow_gaps(
+                            acl,
+                            true,
+                            *peer,
+                            true,
+                            ports,
+                            &format!("to public AWS endpoints at {peer} ({used_by})"),
+                        ));
+                    }
                     if let Some(nat_acl) = nat_subnet.as_deref().and_then(|s| acl_of(acls, s)) {
                         let nat_subnet = nat_subnet.as_deref().unwrap_or_default();
                         let key = format!("{nat_subnet} ({}, NAT side)", nat_acl.id);
-                        let mut nat_gaps = flow_gaps(
-                            nat_acl,
-                            false,
-                            ts.subnet.cidr,
-                            false,
-                            ports,
-                            &format!(
-                                "from task subnet {} ({}) into the NAT gateway",
-                                ts.subnet.id, ts.subnet.cidr
-                            ),
-                        );
+                        let mut nat_gaps = Vec::new();
+                        for net in &task_nets {
+                            nat_gaps.extend(flow_gaps(
+                                nat_acl,
+                                false,
+                                *net,
+                                false,
+                                ports,
+                                &format!(
+                                    "from task subnet {} ({net}) into the NAT gateway",
+                                    ts.subnet.id
+                                ),
+                            ));
+                        }
                         nat_gaps.extend(flow_gaps(
                             nat_acl,
                             true,
@@ -298,7 +315,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             NAT_PORTS,
                             "from the NAT gateway to public AWS endpoints",
                         ));
-                        let fix = format!("in {} allow inbound TCP 443 from {} and TCP 1024-65535 from 0.0.0.0/0, and outbound TCP 443 to 0.0.0.0/0 and TCP 1024-65535 to {}, numbered before any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", nat_acl.id, ts.subnet.cidr, ts.subnet.cidr, nat_acl.id);
+                        let fix = format!("in {} allow inbound TCP 443 from {task_label} and TCP 1024-65535 from 0.0.0.0/0, and outbound TCP 443 to 0.0.0.0/0 and TCP 1024-65535 to {task_label}, numbered before any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", nat_acl.id, nat_acl.id);
                         let v = verdict_from_gaps(key.clone(), nat_gaps, format!("{} lets the task's HTTPS through the NAT gateway and the replies back", nat_acl.id), fix);
                         if endpoint_sides
                             .get(&key)

@@ -1,8 +1,8 @@
 //! Security group and network ACL rule evaluation for one TCP flow.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
-use crate::facts::addr::{covers_public, private_range, uncovered};
+use crate::facts::addr::{covers_public, private_net, uncovered};
 use crate::snapshot::{IpProtocol, NaclEntry, PrefixList, SgRule};
 
 fn sg_rule_covers_port(rule: &SgRule, port: i32) -> bool {
@@ -30,8 +30,9 @@ pub fn sg_allows_prefix_list(rules: &[SgRule], port: i32, id: &str) -> bool {
         .any(|r| sg_rule_covers_port(r, port) && r.prefix_list_ids.iter().any(|p| p == id))
 }
 
-/// Every CIDR the rules allowing TCP `port` name (customer prefix lists expanded).
-fn allowed_cidrs(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> Vec<Ipv4Net> {
+/// Every CIDR, of both families, the rules allowing TCP `port` name (customer prefix lists
+/// expanded).
+fn allowed_cidrs(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> Vec<IpNet> {
     rules
         .iter()
         .filter(|r| sg_rule_covers_port(r, port))
@@ -40,9 +41,15 @@ fn allowed_cidrs(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> Ve
                 prefix_lists
                     .iter()
                     .filter(move |p| &p.id == id)
-                    .flat_map(|p| p.cidrs.iter().copied())
+                    .flat_map(|p| p.cidrs.iter().copied().map(IpNet::V4))
             });
-            r.cidrs.iter().copied().chain(listed).collect::<Vec<_>>()
+            r.cidrs
+                .iter()
+                .copied()
+                .map(IpNet::V4)
+                .chain(r.ipv6_cidrs.iter().copied().map(IpNet::V6))
+                .chain(listed)
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -51,9 +58,9 @@ fn allowed_cidrs(rules: &[SgRule], port: i32, prefix_lists: &[PrefixList]) -> Ve
 pub fn sg_uncovered(
     rules: &[SgRule],
     port: i32,
-    targets: &[Ipv4Net],
+    targets: &[IpNet],
     prefix_lists: &[PrefixList],
-) -> Vec<Ipv4Net> {
+) -> Vec<IpNet> {
     uncovered(&allowed_cidrs(rules, port, prefix_lists), targets)
 }
 
@@ -82,11 +89,12 @@ pub enum NaclResult {
 
 /// Evaluate TCP traffic to/from `peer` on ports `lo..=hi` in one direction, in rule-number
 /// order, first match wins, no match = the implicit deny. With `public_only`, rules that
-/// only name private ranges are ignored (the peer is AWS's public address space).
+/// only name private ranges are ignored (the peer is AWS's public address space). An entry
+/// of the other address family never matches.
 pub fn nacl_evaluate(
     entries: &[NaclEntry],
     egress: bool,
-    peer: Ipv4Net,
+    peer: IpNet,
     (lo, hi): (i32, i32),
     public_only: bool,
 ) -> NaclResult {
@@ -99,8 +107,10 @@ pub fn nacl_evaluate(
         if !matches!(e.protocol, IpProtocol::All | IpProtocol::TcpNumber) {
             continue;
         }
-        let Some(cidr) = e.cidr else { continue };
-        if public_only && private_range(&cidr) {
+        let Some(cidr) = e.cidr.map(IpNet::V4).or(e.ipv6_cidr.map(IpNet::V6)) else {
+            continue;
+        };
+        if public_only && private_net(&cidr) {
             continue;
         }
         let (from, to) = if e.protocol == IpProtocol::All {
@@ -164,12 +174,13 @@ mod tests {
             },
             allow,
             cidr: Some(cidr.parse().unwrap()),
+            ipv6_cidr: None,
             from_port: ports.map(|p| p.0),
             to_port: ports.map(|p| p.1),
         }
     }
 
-    fn net(s: &str) -> Ipv4Net {
+    fn net(s: &str) -> IpNet {
         s.parse().unwrap()
     }
 
@@ -253,7 +264,8 @@ mod tests {
             protocol: IpProtocol::Tcp,
             from_port: Some(443),
             to_port: Some(443),
-            cidrs: vec![net("10.0.0.0/16")],
+            cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+            ipv6_cidrs: vec![],
             security_group_ids: vec!["sg-1".into()],
             prefix_list_ids: vec!["pl-1".into()],
         };
@@ -265,7 +277,7 @@ mod tests {
         let lists = vec![PrefixList {
             id: "pl-1".into(),
             name: "mine".into(),
-            cidrs: vec![net("192.168.0.0/24")],
+            cidrs: vec!["192.168.0.0/24".parse().unwrap()],
         }];
         assert_eq!(
             sg_uncovered(
@@ -284,7 +296,8 @@ mod tests {
             protocol: IpProtocol::Tcp,
             from_port: Some(port),
             to_port: Some(port),
-            cidrs: vec![net("0.0.0.0/1"), net("128.0.0.0/1")],
+            cidrs: vec!["0.0.0.0/1".parse().unwrap(), "128.0.0.0/1".parse().unwrap()],
+            ipv6_cidrs: vec![],
             security_group_ids: vec![],
             prefix_list_ids: vec![],
         };
@@ -294,6 +307,7 @@ mod tests {
 
     mod properties {
         use super::super::*;
+        use ipnet::Ipv4Net;
         use proptest::prelude::*;
         use std::net::Ipv4Addr;
 
@@ -326,6 +340,7 @@ mod tests {
                         },
                         allow,
                         cidr: Some(cidr),
+                        ipv6_cidr: None,
                         from_port: ports.map(|(a, b)| a.min(b)),
                         to_port: ports.map(|(a, b)| a.max(b)),
                     })
@@ -358,7 +373,7 @@ mod tests {
                     .flat_map(|a| (lo..=hi).map(move |p| (a, p)))
                     .map(|(a, p)| reference_allows(&entries, a, p))
                     .collect();
-                let result = nacl_evaluate(&entries, true, peer, (lo, hi), false);
+                let result = nacl_evaluate(&entries, true, peer.into(), (lo, hi), false);
                 match result {
                     // Never a false green.
                     NaclResult::Allowed => prop_assert!(points.iter().all(|ok| *ok)),
@@ -376,7 +391,8 @@ mod tests {
             fn union_coverage_agrees_with_address_by_address(allowed in proptest::collection::vec(small_net(), 0..5), target in small_net()) {
                 let covered = target.hosts().chain([target.network(), target.broadcast()])
                     .all(|a| allowed.iter().any(|n| n.contains(&a)));
-                prop_assert_eq!(crate::facts::addr::uncovered(&allowed, &[target]).is_empty(), covered);
+                let allowed: Vec<IpNet> = allowed.into_iter().map(IpNet::V4).collect();
+                prop_assert_eq!(crate::facts::addr::uncovered(&allowed, &[target.into()]).is_empty(), covered);
             }
         }
     }

@@ -18,7 +18,7 @@ pub static S3_GATEWAY_ENDPOINT: Check = Check {
     explain: Explain {
         verifies: "That an S3 Gateway endpoint exists where image layers (or environment files) must come from S3 without a path out.",
         why: "ECR stores layers in S3 (prod-REGION-starport-layer-bucket). The download goes through the S3 Gateway endpoint; an Interface S3 endpoint does not serve it.",
-        decides: "Required when the task pulls a same-region private ECR image or reads S3 environment files and a subnet has no verified path out. Layers of an image from another Region's ECR are in that Region's bucket, which no gateway endpoint here serves (and S3 interface endpoints do not serve ECR layers): without a path out that fails. In a shared VPC seen by a participant a missing gateway warns \"cannot verify\".",
+        decides: "Required when the task pulls a same-region private ECR image or reads S3 environment files and a subnet has no verified path out. Layers of an image from another Region's ECR are in that Region's bucket, which no gateway endpoint here serves (and S3 interface endpoints do not serve ECR layers): without a path out that fails. In a shared VPC seen by a participant a missing gateway warns \"cannot verify\". From IPv6-only task subnets only a gateway with IP address type dualstack (or ipv6) takes the traffic.",
         fix: "aws ec2 create-vpc-endpoint --vpc-endpoint-type Gateway --service-name com.amazonaws.REGION.s3 --route-table-ids (the task subnets' effective tables).",
     },
 };
@@ -53,7 +53,14 @@ pub static S3_ENDPOINT_POLICY: Check = Check {
 
 /// A skip when the task reads nothing from S3.
 fn not_used(ctx: &Context) -> Result<Option<Verdict>, Problem> {
-    Ok((!ctx.uses()?.uses_s3()).then(|| {
+    let uses = ctx.uses()?;
+    if uses.uses_s3() && ctx.ipv6_only() && uses.environment_files.is_empty() {
+        return Ok(Some(Verdict::skip(
+            ctx.scope(),
+            "the task's ECR images use IPv4-only URIs, which IPv6-only subnets cannot pull (see ecr-dkr-endpoint), and it reads no S3 environment file",
+        )));
+    }
+    Ok((!uses.uses_s3()).then(|| {
         Verdict::skip(
             ctx.scope(),
             "the task pulls no private ECR image and reads no S3 environment file",
@@ -115,6 +122,26 @@ fn gateway_endpoint(ctx: &Context) -> Outcome {
             "; {} is an Interface S3 endpoint, which does not serve ECR layer downloads",
             i.id
         ));
+    }
+    let ipv4_gateway = ctx.endpoints()?.iter().find(|e| {
+        ctx.ipv6_only()
+            && e.endpoint_type == EndpointType::Gateway
+            && ctx.vpc_endpoints().is_ok_and(|v| v.serves(e, "s3"))
+            && e.state.usable()
+    });
+    if let Some(g) = ipv4_gateway {
+        message.push_str(&format!(
+            "; {} takes IPv4 traffic only (IP address type {}), and subnets {} are IPv6-only",
+            g.id,
+            g.ip_address_type.as_deref().unwrap_or("ipv4"),
+            ids(&ctx.ipv6_only_subnets()?)
+        ));
+        let fix = format!(
+            "aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --ip-address-type dualstack",
+            g.id
+        );
+        verdicts.push(dep.gap(format!("{vpc} ({name})"), message, fix));
+        return Ok(verdicts);
     }
     let fix = format!(
         "create a Gateway endpoint {name} on route tables {}: aws ec2 create-vpc-endpoint --vpc-id {vpc} --vpc-endpoint-type Gateway --service-name {name} --route-table-ids {}",
@@ -221,7 +248,7 @@ fn gateway_route(ctx: &Context) -> Outcome {
                     "add {} to the gateway endpoint: aws ec2 modify-vpc-endpoint --vpc-endpoint-id {} --add-route-table-ids {}",
                     ts.route_table.id, g.id, ts.route_table.id
                 );
-                if matches!(egress, super::context::Egress::Unverifiable { .. }) {
+                if egress.unverified() {
                     Verdict::warn(resource, message, fix)
                 } else {
                     Verdict::fail(resource, message, fix)

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use super::context::Destination;
 use super::netrules::{sg_allows_groups, sg_allows_prefix_list, sg_allows_public, sg_uncovered};
@@ -18,7 +18,7 @@ pub static ENDPOINT_SECURITY_GROUPS: Check = Check {
     docs: "https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html",
     run: security_groups,
     explain: Explain {
-        verifies: "That HTTPS can flow from the task to each AWS destination it uses: task SG egress and endpoint SG ingress on 443, egress to the S3 prefix list, or to 0.0.0.0/0 when the path is the internet.",
+        verifies: "That HTTPS can flow from the task to each AWS destination it uses: task SG egress and endpoint SG ingress on 443, egress to the S3 prefix list, or to 0.0.0.0/0 when the path is the internet (from IPv6-only subnets: IPv6 rules, to the global unicast space 2000::/3 its IPv6 path reaches and to NAT64's 64:ff9b::/96).",
         why: "Security groups that allow only the application's own ports are the most common reason a correct endpoint setup still times out.",
         decides: "Works out each service's destination per subnet (the interface endpoint whose private DNS owns the name, S3 gateway, or the internet through the path out), then evaluates the rules: SG references, CIDRs covering the endpoint or task subnets together, prefix lists (customer lists expanded), protocol -1; the internet needs the whole public address space.",
         fix: "Allow TCP 443 from the task SG to the endpoint SG (or the endpoint subnets), 443 to the S3 prefix list, and 443 into the endpoint SG from the task SG.",
@@ -50,7 +50,35 @@ fn security_groups(ctx: &Context) -> Outcome {
     )?;
     let task_label = task_sg_ids.join(", ");
     let prefix_lists = ctx.network()?.prefix_lists.get()?;
-    let task_cidrs: Vec<Ipv4Net> = subnets.iter().map(|ts| ts.subnet.cidr).collect();
+    let task_cidrs: Vec<IpNet> = subnets
+        .iter()
+        .flat_map(|ts| ts.subnet.task_nets())
+        .collect();
+    // From IPv6-only subnets the task's public traffic is IPv6 (and NAT64's 64:ff9b::/96).
+    let mut public_v6: Vec<IpNet> = Vec::new();
+    for ts in subnets.iter().filter(|ts| ts.subnet.ipv6_native) {
+        for peer in ctx.public_peers(ts)? {
+            if !public_v6.contains(&peer) {
+                public_v6.push(peer);
+            }
+        }
+    }
+    let needs_v4 = subnets.iter().any(|ts| !ts.subnet.ipv6_native);
+    let public_allowed = |rules: &[crate::snapshot::SgRule]| {
+        (!needs_v4 || sg_allows_public(rules, HTTPS, prefix_lists))
+            && sg_uncovered(rules, HTTPS, &public_v6, prefix_lists).is_empty()
+    };
+    let public_label = needs_v4
+        .then(|| "0.0.0.0/0".to_string())
+        .into_iter()
+        .chain(public_v6.iter().map(|n| n.to_string()))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let public_ranges = match (needs_v4, public_v6.is_empty()) {
+        (true, true) => "IpRanges=[{CidrIp=0.0.0.0/0}]",
+        (false, _) => "Ipv6Ranges=[{CidrIpv6=::/0}]",
+        (true, false) => "IpRanges=[{CidrIp=0.0.0.0/0}],Ipv6Ranges=[{CidrIpv6=::/0}]",
+    };
 
     let mut all: BTreeMap<String, (Destination, Vec<String>)> = BTreeMap::new();
     for ts in subnets {
@@ -127,7 +155,7 @@ fn security_groups(ctx: &Context) -> Outcome {
                 let allowed = pl
                     .as_deref()
                     .is_some_and(|pl| sg_allows_prefix_list(&task_egress, HTTPS, pl))
-                    || sg_allows_public(&task_egress, HTTPS, prefix_lists);
+                    || public_allowed(&task_egress);
                 let pl_label = pl
                     .clone()
                     .unwrap_or_else(|| format!("the {} prefix list", ctx.service_name("s3")));
@@ -142,7 +170,7 @@ fn security_groups(ctx: &Context) -> Outcome {
                 } else {
                     Verdict::fail(
                         key,
-                        format!("task security groups {task_label} do not allow outbound TCP 443 to S3 ({pl_label} or 0.0.0.0/0): layer downloads through {} are blocked", gateway.id),
+                        format!("task security groups {task_label} do not allow outbound TCP 443 to S3 ({pl_label} or {public_label}): layer downloads through {} are blocked", gateway.id),
                         format!(
                             "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{{PrefixListId={}}}]'",
                             task_sg_ids[0],
@@ -153,17 +181,17 @@ fn security_groups(ctx: &Context) -> Outcome {
             }
             Destination::Internet { via, .. } => {
                 let key = format!("{task_label} → internet");
-                if sg_allows_public(&task_egress, HTTPS, prefix_lists) {
+                if public_allowed(&task_egress) {
                     Verdict::pass(
                         key,
-                        format!("task security groups {task_label} allow TCP 443 to 0.0.0.0/0 for {used_by}; the subnet {via}"),
+                        format!("task security groups {task_label} allow TCP 443 to {public_label} for {used_by}; the subnet {via}"),
                     )
                 } else {
                     Verdict::fail(
                         key,
-                        format!("task security groups {task_label} do not allow outbound TCP 443 to 0.0.0.0/0, but {used_by} are reached on public AWS addresses (the subnet {via})"),
+                        format!("task security groups {task_label} do not allow outbound TCP 443 to {public_label}, but {used_by} are reached on public AWS addresses (the subnet {via})"),
                         format!(
-                            "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp=0.0.0.0/0}}]', or create VPC endpoints for {used_by}",
+                            "aws ec2 authorize-security-group-egress --group-id {} --ip-permissions 'IpProtocol=tcp,FromPort=443,ToPort=443,{public_ranges}', or create VPC endpoints for {used_by}",
                             task_sg_ids[0]
                         ),
                     )

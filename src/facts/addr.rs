@@ -1,9 +1,22 @@
 //! Address space: what is private, what is public, and whether a set of CIDRs covers a range
-//! (union coverage, so 0.0.0.0/1 + 128.0.0.0/1 covers 0.0.0.0/0).
+//! (union coverage, so 0.0.0.0/1 + 128.0.0.0/1 covers 0.0.0.0/0), in both address families.
 
 use std::net::Ipv4Addr;
 
-use ipnet::{Ipv4Net, Ipv4Subnets};
+use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net};
+
+/// IPv6 global unicast (RFC 4291): where AWS's public IPv6 endpoints are.
+pub const GLOBAL_UNICAST: &str = "2000::/3";
+/// The NAT64 well-known prefix (RFC 6052) that DNS64 synthesizes addresses in.
+pub const NAT64_PREFIX: &str = "64:ff9b::/96";
+
+pub fn global_unicast() -> Ipv6Net {
+    GLOBAL_UNICAST.parse().expect("valid CIDR")
+}
+
+pub fn nat64_prefix() -> Ipv6Net {
+    NAT64_PREFIX.parse().expect("valid CIDR")
+}
 
 /// Address space no AWS public endpoint uses (RFC 1918, shared, link-local).
 const PRIVATE: [&str; 5] = [
@@ -24,6 +37,17 @@ fn private_blocks() -> Vec<Ipv4Net> {
 /// Is `net` entirely inside private address space?
 pub fn private_range(net: &Ipv4Net) -> bool {
     private_blocks().iter().any(|p| p.contains(net))
+}
+
+/// Is `net` entirely inside private address space (for IPv6: unique local fc00::/7 and
+/// link-local fe80::/10)?
+pub fn private_net(net: &IpNet) -> bool {
+    match net {
+        IpNet::V4(v4) => private_range(v4),
+        IpNet::V6(v6) => ["fc00::/7", "fe80::/10"]
+            .iter()
+            .any(|p| p.parse::<Ipv6Net>().expect("valid CIDR").contains(v6)),
+    }
 }
 
 /// The public address space (everything outside `PRIVATE`) as CIDR blocks: where AWS's
@@ -50,8 +74,9 @@ pub fn public_blocks() -> Vec<Ipv4Net> {
 
 /// The parts of `targets` that the union of `allowed` does not cover. `aggregate` merges
 /// adjacent blocks into the smallest set of CIDRs, so a covered target sits inside one of them.
-pub fn uncovered(allowed: &[Ipv4Net], targets: &[Ipv4Net]) -> Vec<Ipv4Net> {
-    let union = Ipv4Net::aggregate(&allowed.to_vec());
+/// A block of one family is never covered by the other's.
+pub fn uncovered(allowed: &[IpNet], targets: &[IpNet]) -> Vec<IpNet> {
+    let union = IpNet::aggregate(&allowed.to_vec());
     targets
         .iter()
         .filter(|t| !union.iter().any(|a| a.contains(*t)))
@@ -59,16 +84,17 @@ pub fn uncovered(allowed: &[Ipv4Net], targets: &[Ipv4Net]) -> Vec<Ipv4Net> {
         .collect()
 }
 
-/// Does the union of `allowed` cover all public address space?
-pub fn covers_public(allowed: &[Ipv4Net]) -> bool {
-    uncovered(allowed, &public_blocks()).is_empty()
+/// Does the union of `allowed` cover all public IPv4 address space?
+pub fn covers_public(allowed: &[IpNet]) -> bool {
+    let public: Vec<IpNet> = public_blocks().into_iter().map(IpNet::V4).collect();
+    uncovered(allowed, &public).is_empty()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn nets(list: &[&str]) -> Vec<Ipv4Net> {
+    fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|s| s.parse().unwrap()).collect()
     }
 
@@ -82,6 +108,18 @@ mod tests {
             .sum();
         assert_eq!(total + private, 1u64 << 32);
         assert!(public.iter().all(|p| !private_range(p)));
+    }
+
+    #[test]
+    fn ipv6_private_and_coverage() {
+        assert!(private_net(&"fd00:1::/64".parse().unwrap()));
+        assert!(!private_net(&"2600:1f18::/64".parse().unwrap()));
+        assert!(!private_net(&"64:ff9b::/96".parse().unwrap()));
+        let global = [IpNet::V6(global_unicast())];
+        assert!(uncovered(&nets(&["::/0"]), &global).is_empty());
+        assert!(uncovered(&nets(&["2000::/4", "3000::/4"]), &global).is_empty());
+        assert_eq!(uncovered(&nets(&["0.0.0.0/0"]), &global), global.to_vec());
+        assert!(!covers_public(&nets(&["::/0"])));
     }
 
     #[test]

@@ -86,6 +86,21 @@ impl Destination<'_> {
 pub struct VpcEndpoints<'a> {
     pub net: &'a Network,
     pub region: &'a str,
+    /// The task is in IPv6-only subnets: only endpoints that answer over IPv6 serve it.
+    pub ipv6_only: bool,
+}
+
+/// Does `endpoint` answer a task that has only an IPv6 address? An interface endpoint's
+/// private DNS name gets AAAA records only with DnsRecordIpType `ipv6` or `dualstack`
+/// (`service-defined` gives AAAA records to its Regional and zonal names only: EC2 API
+/// reference, DnsOptionsSpecification; CDK VpcEndpointDnsRecordIpType); a gateway endpoint
+/// takes IPv6 traffic with IpAddressType `ipv6` or `dualstack`.
+pub fn serves_ipv6(endpoint: &VpcEndpoint) -> bool {
+    let any = |v: Option<&str>| matches!(v, Some("ipv6" | "dualstack"));
+    match endpoint.endpoint_type {
+        EndpointType::Gateway => any(endpoint.ip_address_type.as_deref()),
+        _ => any(endpoint.dns_record_ip_type.as_deref()),
+    }
 }
 
 impl<'a> VpcEndpoints<'a> {
@@ -117,6 +132,25 @@ impl<'a> VpcEndpoints<'a> {
             .all()?
             .iter()
             .filter(|e| serves_in(e, short, region) && e.endpoint_type == kind && e.state.usable())
+            .filter(|e| !self.ipv6_only || serves_ipv6(e))
+            .collect())
+    }
+
+    /// Interface endpoints of a service of this region that a task in IPv6-only subnets cannot
+    /// use: their private DNS name has no AAAA record.
+    pub fn ipv4_only_interface(&self, short: &str) -> Result<Vec<&'a VpcEndpoint>, GatherError> {
+        if !self.ipv6_only {
+            return Ok(vec![]);
+        }
+        Ok(self
+            .all()?
+            .iter()
+            .filter(|e| {
+                serves_in(e, short, self.region)
+                    && e.endpoint_type == EndpointType::Interface
+                    && e.state.usable()
+                    && !serves_ipv6(e)
+            })
             .collect())
     }
 
@@ -209,7 +243,7 @@ impl<'a> VpcEndpoints<'a> {
         egress: &Egress,
         traffic: &Traffic,
     ) -> Result<Vec<(Destination<'a>, Vec<String>)>, GatherError> {
-        let can_leave = egress.has_path() || matches!(egress, Egress::Unverifiable { .. });
+        let can_leave = egress.has_path() || egress.unverified();
         let mut dests: BTreeMap<String, (Destination<'a>, Vec<String>)> = BTreeMap::new();
         let mut add = |dest: Destination<'a>, service: &str| {
             dests
@@ -219,7 +253,7 @@ impl<'a> VpcEndpoints<'a> {
                 .push(service.to_string());
         };
         let nat_subnet = match egress {
-            Egress::Nat { nat, .. } => self
+            Egress::Nat { nat, .. } | Egress::Nat64 { nat, .. } => self
                 .net
                 .nat_gateways
                 .get()?

@@ -3,12 +3,12 @@
 //! destinations count with their entries, and every hop (the task subnet's table, then the NAT
 //! gateway's subnet's table) is resolved the same way.
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use super::addr::{covers_public, private_range};
+use super::addr::{covers_public, global_unicast, nat64_prefix, private_range, uncovered};
 use crate::snapshot::{
     AttachmentState, BlockPublicAccess, BpaExclusion, Connectivity, GatherError, NatState, Network,
-    Route, RouteTable,
+    Route, RouteTable, Subnet,
 };
 
 /// How a subnet's traffic to public addresses leaves the VPC.
@@ -41,11 +41,32 @@ pub enum Egress {
     },
     /// No route covers the public address space.
     Isolated,
+    /// An IPv6-only subnet: IPv4-only destinations through NAT64 (`64:ff9b::/96` to a public
+    /// NAT gateway, with DNS64 on the subnet).
+    Nat64 { nat: String, igw: String },
+    /// An IPv6-only subnet without NAT64: AWS's IPv4 endpoints are not reachable; what its
+    /// IPv6 path reaches is said in `summary`.
+    Ipv6Only {
+        summary: String,
+        /// Whether IPv6 traffic leaves the VPC (then the services may be reached over IPv6).
+        leaves: bool,
+    },
 }
 
 impl Egress {
     pub fn has_path(&self) -> bool {
-        matches!(self, Egress::Nat { .. } | Egress::Igw { .. })
+        matches!(
+            self,
+            Egress::Nat { .. } | Egress::Igw { .. } | Egress::Nat64 { .. }
+        )
+    }
+
+    /// A path out whose reach this tool cannot verify.
+    pub fn unverified(&self) -> bool {
+        matches!(
+            self,
+            Egress::Unverifiable { .. } | Egress::Ipv6Only { leaves: true, .. }
+        )
     }
 
     pub fn describe(&self) -> String {
@@ -63,15 +84,19 @@ impl Egress {
                 format!("leaves through {igw}, but VPC Block Public Access blocks it: {why}")
             }
             Egress::Isolated => "has no route to the internet".to_string(),
+            Egress::Nat64 { nat, igw } => format!(
+                "reaches IPv4 destinations through NAT64 on {nat} (to {igw}), with DNS64 on"
+            ),
+            Egress::Ipv6Only { summary, .. } => summary.clone(),
         }
     }
 
     /// Which outcome decides when routes of one table disagree: the worst.
     fn badness(&self) -> u8 {
         match self {
-            Egress::Nat { .. } | Egress::Igw { .. } => 0,
+            Egress::Nat { .. } | Egress::Igw { .. } | Egress::Nat64 { .. } => 0,
             Egress::Isolated => 1,
-            Egress::Unverifiable { .. } => 2,
+            Egress::Unverifiable { .. } | Egress::Ipv6Only { .. } => 2,
             Egress::IgwWithoutPublicIp { .. } => 3,
             Egress::Broken { .. } | Egress::Blocked { .. } => 4,
         }
@@ -177,6 +202,7 @@ fn resolve(
         .flat_map(|r| r.destinations.iter().flatten().copied())
         .collect();
     let unknown = routes.iter().find(|r| r.destinations.is_none());
+    let known: Vec<IpNet> = known.into_iter().map(IpNet::V4).collect();
     if !covers_public(&known) {
         return Ok(match unknown {
             Some(r) => Egress::Unverifiable {
@@ -488,5 +514,264 @@ impl Paths<'_> {
                 Some(state) => Err(format!("internet gateway {id} attachment is {state}")),
             },
         })
+    }
+}
+
+/// How an IPv6-only subnet's traffic to IPv6 global unicast addresses leaves the VPC.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Egress6 {
+    /// To an egress-only internet gateway (outbound only) or an attached internet gateway.
+    Out { gateway: String },
+    /// To a gateway that VPC Block Public Access closes to this traffic.
+    Blocked {
+        gateway: String,
+        why: String,
+        subnet: String,
+        exclusion: &'static str,
+    },
+    /// A route that leads nowhere; `route` is its destination.
+    Broken {
+        route: String,
+        target: String,
+        why: String,
+    },
+    /// Somewhere this tool cannot follow (transit gateway, peering, appliance).
+    Unverifiable { route: String, target: String },
+    /// No route covers the IPv6 global unicast space.
+    Isolated,
+}
+
+impl Egress6 {
+    pub fn has_path(&self) -> bool {
+        matches!(self, Egress6::Out { .. })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Egress6::Out { gateway } => format!("sends IPv6 traffic (::/0) out through {gateway}"),
+            Egress6::Blocked { gateway, why, .. } => {
+                format!("sends ::/0 to {gateway}, but VPC Block Public Access blocks it: {why}")
+            }
+            Egress6::Broken { route, target, why } => {
+                format!("sends {route} to {target}, but {why}")
+            }
+            Egress6::Unverifiable { route, target } => {
+                format!("sends {route} to {target}, which this tool cannot follow")
+            }
+            Egress6::Isolated => "has no IPv6 route out of the VPC (::/0)".to_string(),
+        }
+    }
+
+    fn badness(&self) -> u8 {
+        match self {
+            Egress6::Out { .. } => 0,
+            Egress6::Isolated => 1,
+            Egress6::Unverifiable { .. } => 2,
+            Egress6::Broken { .. } | Egress6::Blocked { .. } => 4,
+        }
+    }
+}
+
+/// The paths out of an IPv6-only subnet (ECS guide, "Using a VPC in IPv6-only mode": IPv6
+/// route targets, and DNS64 with NAT64 for IPv4-only endpoints).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ipv6Paths {
+    pub direct: Egress6,
+    /// Where `64:ff9b::/96` goes when a route sends it to a NAT gateway (or somewhere this tool
+    /// cannot follow); `None` without such a route.
+    pub nat64: Option<Egress>,
+    /// EnableDns64: without it an IPv4-only name has no address an IPv6-only task can use.
+    pub dns64: bool,
+}
+
+impl Ipv6Paths {
+    /// What the subnet's traffic to AWS's IPv4-only endpoints does.
+    pub fn ipv4_egress(&self) -> Egress {
+        match &self.nat64 {
+            Some(Egress::Nat { nat, igw }) if self.dns64 => Egress::Nat64 {
+                nat: nat.clone(),
+                igw: igw.clone(),
+            },
+            _ => Egress::Ipv6Only {
+                summary: self.describe(),
+                leaves: self.direct.has_path()
+                    || matches!(self.direct, Egress6::Unverifiable { .. }),
+            },
+        }
+    }
+
+    /// What NAT64 gives the subnet.
+    pub fn describe_nat64(&self) -> String {
+        match (&self.nat64, self.dns64) {
+            (None, _) => "no NAT64 route (64:ff9b::/96 to a NAT gateway) for IPv4-only destinations".to_string(),
+            (Some(Egress::Nat { nat, igw }), true) => format!("reaches IPv4-only destinations through NAT64 on {nat} (to {igw}), with DNS64 on"),
+            (Some(Egress::Nat { nat, .. }), false) => format!("routes 64:ff9b::/96 to {nat}, but DNS64 is off on the subnet, so IPv4-only names get no IPv6 address"),
+            (Some(Egress::Broken { target, why, .. }), _) => format!("routes 64:ff9b::/96 to {target}, but {why}"),
+            (Some(Egress::Blocked { igw, why, .. }), _) => format!("routes 64:ff9b::/96 to a NAT gateway whose way out through {igw} VPC Block Public Access blocks: {why}"),
+            (Some(Egress::Unverifiable { target }), _) => format!("routes 64:ff9b::/96 to {target}, which this tool cannot follow"),
+            (Some(other), _) => format!("routes 64:ff9b::/96 to a NAT gateway that {}", other.describe()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{}; {}", self.direct.describe(), self.describe_nat64())
+    }
+}
+
+impl Paths<'_> {
+    /// The paths out of IPv6-only `subnet`, whose effective route table is `table`.
+    pub fn ipv6(&self, subnet: &Subnet, table: &RouteTable) -> Result<Ipv6Paths, GatherError> {
+        Ok(Ipv6Paths {
+            direct: self.direct6(&subnet.id, table)?,
+            nat64: self.nat64(table)?,
+            dns64: subnet.enable_dns64,
+        })
+    }
+
+    /// Longest prefix match over the routes that carry global unicast traffic; where they
+    /// disagree the worst wins, as for IPv4.
+    fn direct6(&self, subnet: &str, table: &RouteTable) -> Result<Egress6, GatherError> {
+        let global = global_unicast();
+        let mut routes: Vec<(&Route, Ipv6Net)> = table
+            .routes
+            .iter()
+            .filter(|r| r.target != "local")
+            .filter_map(|r| r.destination_ipv6_cidr.map(|d| (r, d)))
+            .filter(|(_, d)| d.contains(&global) || global.contains(d))
+            .collect();
+        routes.sort_by_key(|(_, d)| d.prefix_len());
+        // A prefix-list route (not a gateway endpoint's) whose entries are not known may be an
+        // IPv6 list that takes part of the traffic.
+        let unknown_list = self.unknown_prefix_list_route(table)?;
+        let known: Vec<IpNet> = routes.iter().map(|(_, d)| IpNet::V6(*d)).collect();
+        if !uncovered(&known, &[IpNet::V6(global)]).is_empty() {
+            return Ok(match unknown_list {
+                Some((target, list)) => Egress6::Unverifiable {
+                    route: list,
+                    target: format!("{target} (a prefix list whose entries are not known)"),
+                },
+                None => Egress6::Isolated,
+            });
+        }
+        let mut worst = Egress6::Isolated;
+        let mut worst_badness = 0;
+        for (route, dest) in &routes {
+            let outcome = self.hop6(subnet, route, dest.to_string())?;
+            if worst == Egress6::Isolated || outcome.badness() > worst_badness {
+                worst_badness = outcome.badness();
+                worst = outcome;
+            }
+        }
+        Ok(match (worst, unknown_list) {
+            (Egress6::Out { gateway }, Some((target, list))) => Egress6::Unverifiable {
+                route: list,
+                target: format!(
+                    "{target} (a prefix list whose entries are not known; ::/0 goes to {gateway})"
+                ),
+            },
+            (worst, _) => worst,
+        })
+    }
+
+    fn unknown_prefix_list_route(
+        &self,
+        table: &RouteTable,
+    ) -> Result<Option<(String, String)>, GatherError> {
+        for route in &table.routes {
+            let Some(list) = route.destination_prefix_list_id.as_deref() else {
+                continue;
+            };
+            if route.target.starts_with("vpce-") {
+                continue;
+            }
+            let lists = self.net.prefix_lists.get()?;
+            let ipv4_entries = lists
+                .iter()
+                .find(|p| p.id == list)
+                .is_some_and(|p| !p.cidrs.is_empty());
+            if !ipv4_entries {
+                return Ok(Some((route.target.clone(), list.to_string())));
+            }
+        }
+        Ok(None)
+    }
+
+    fn hop6(&self, subnet: &str, route: &Route, dest: String) -> Result<Egress6, GatherError> {
+        let target = route.target.clone();
+        if route.is_blackhole() {
+            return Ok(Egress6::Broken {
+                route: dest,
+                target,
+                why: "the route is a blackhole (its target was deleted)".into(),
+            });
+        }
+        // An egress-only internet gateway belongs to one VPC, and a route can name only its
+        // own; Block Public Access's block-ingress lets its traffic out as it does a NAT's.
+        if target.starts_with("eigw-") {
+            return self.gate6(target, subnet, true, dest);
+        }
+        if target.starts_with("igw-") {
+            if let Err(why) = self.attached_igw(&target)? {
+                return Ok(Egress6::Broken {
+                    route: dest,
+                    target,
+                    why,
+                });
+            }
+            return self.gate6(target, subnet, false, dest);
+        }
+        Ok(Egress6::Unverifiable {
+            route: dest,
+            target,
+        })
+    }
+
+    fn gate6(
+        &self,
+        gateway: String,
+        subnet: &str,
+        egress_only: bool,
+        route: String,
+    ) -> Result<Egress6, GatherError> {
+        let bpa = self.net.block_public_access.get()?;
+        Ok(match bpa_gate(bpa, &self.net.vpc_id, subnet, egress_only) {
+            Gate::Open => Egress6::Out { gateway },
+            Gate::Closed { why, exclusion } => Egress6::Blocked {
+                gateway,
+                why,
+                subnet: subnet.to_string(),
+                exclusion,
+            },
+            Gate::Changing(why) => Egress6::Unverifiable {
+                route,
+                target: format!("{gateway} ({why})"),
+            },
+        })
+    }
+
+    /// The route that takes `64:ff9b::/96`: a NAT gateway translates it to IPv4; an
+    /// egress-only or internet gateway that a wider route names does not.
+    fn nat64(&self, table: &RouteTable) -> Result<Option<Egress>, GatherError> {
+        let prefix = nat64_prefix();
+        let route = table
+            .routes
+            .iter()
+            .filter(|r| r.target != "local")
+            .filter(|r| r.destination_ipv6_cidr.is_some_and(|d| d.contains(&prefix)))
+            .max_by_key(|r| r.destination_ipv6_cidr.map(|d| d.prefix_len()));
+        let Some(route) = route else {
+            return Ok(None);
+        };
+        let target = route.target.clone();
+        if target.starts_with("eigw-") || target.starts_with("igw-") {
+            return Ok(None);
+        }
+        if route.is_blackhole() {
+            return Ok(Some(blackhole(target)));
+        }
+        if target.starts_with("nat-") {
+            return self.nat_hop(target).map(Some);
+        }
+        Ok(Some(Egress::Unverifiable { target }))
     }
 }

@@ -1,7 +1,7 @@
 //! The security group and network ACL rule sets of a resource: the rules of a set of groups in
 //! one direction, the CIDRs of subnets, the NACL a subnet uses.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 use crate::snapshot::{NetworkAcl, SecurityGroup, SgRule, Subnet};
 
@@ -33,12 +33,13 @@ pub fn rules_of(groups: &[&SecurityGroup], direction: Direction) -> Vec<SgRule> 
         .collect()
 }
 
-/// The CIDRs of the subnets with these ids (those the snapshot holds).
-pub fn subnet_cidrs(subnets: &[Subnet], ids: &[String]) -> Vec<Ipv4Net> {
+/// The address blocks of the subnets with these ids (those the snapshot holds) that traffic
+/// of one family uses: their IPv4 CIDRs, or with `ipv6` their IPv6 CIDRs.
+pub fn subnet_cidrs(subnets: &[Subnet], ids: &[String], ipv6: bool) -> Vec<IpNet> {
     subnets
         .iter()
         .filter(|s| ids.contains(&s.id))
-        .map(|s| s.cidr)
+        .flat_map(|s| s.nets(ipv6))
         .collect()
 }
 

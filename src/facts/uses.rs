@@ -247,19 +247,37 @@ impl<'a> Uses<'a> {
     }
 
     /// What only a path out can serve: images outside this region's private ECR (VPC endpoints
-    /// do not serve other registries) and calls to AWS services in other regions.
+    /// do not serve other registries), ECR's dual-stack endpoint, and calls to AWS services in
+    /// other regions.
     pub fn internet_only(&self) -> Vec<String> {
+        let mut uses = self.dual_stack_pulls();
+        uses.extend(self.internet_only_but_dual_stack());
+        uses
+    }
+
+    /// Pulls through ECR's dual-stack endpoint, which PrivateLink does not serve.
+    pub fn dual_stack_pulls(&self) -> Vec<String> {
+        self.images
+            .iter()
+            .filter(|i| i.ecr.as_ref().is_some_and(|e| e.dualstack))
+            .map(|i| format!(
+                "container {} image {} (ECR's dual-stack endpoint, which PrivateLink does not serve)",
+                i.container, i.image
+            ))
+            .collect()
+    }
+
+    /// What only a path out can serve, ECR's dual-stack pulls left out.
+    pub fn internet_only_but_dual_stack(&self) -> Vec<String> {
         let mut uses = Vec::new();
         for i in &self.images {
             let (container, image) = (i.container, i.image);
             match &i.ecr {
                 None => uses.push(format!("container {container} image {image}")),
+                Some(ecr) if ecr.dualstack => {}
                 Some(ecr) if ecr.region != self.region => uses.push(format!(
                     "container {container} image {image} (ECR in {})",
                     ecr.region
-                )),
-                Some(ecr) if ecr.dualstack => uses.push(format!(
-                    "container {container} image {image} (ECR's dual-stack endpoint, which PrivateLink does not serve)"
                 )),
                 Some(_) => {}
             }

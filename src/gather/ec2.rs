@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use aws_sdk_ec2::Client;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::calls::{later_wave, Limited};
 use super::errors::{classify, skipped};
@@ -42,11 +42,26 @@ fn cidr(text: Option<&str>) -> Option<Ipv4Net> {
     text.and_then(|t| Ipv4Net::from_str(t).ok())
 }
 
+fn cidr6(text: Option<&str>) -> Option<Ipv6Net> {
+    text.and_then(|t| Ipv6Net::from_str(t).ok())
+}
+
 fn subnet(s: &aws_sdk_ec2::types::Subnet) -> Option<Subnet> {
     Some(Subnet {
         id: s.subnet_id()?.to_string(),
         vpc_id: s.vpc_id()?.to_string(),
-        cidr: cidr(s.cidr_block())?,
+        cidr: cidr(s.cidr_block()),
+        ipv6_cidrs: s
+            .ipv6_cidr_block_association_set()
+            .iter()
+            .filter(|a| {
+                a.ipv6_cidr_block_state()
+                    .and_then(|s| s.state())
+                    .is_none_or(|s| s.as_str() == "associated")
+            })
+            .filter_map(|a| cidr6(a.ipv6_cidr_block()))
+            .collect(),
+        enable_dns64: s.enable_dns64().unwrap_or(false),
         availability_zone: s.availability_zone().map(str::to_string),
         map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
         available_ips: s.available_ip_address_count(),
@@ -334,6 +349,7 @@ fn route(r: &aws_sdk_ec2::types::Route) -> Route {
     .to_string();
     Route {
         destination_cidr: cidr(r.destination_cidr_block()),
+        destination_ipv6_cidr: cidr6(r.destination_ipv6_cidr_block()),
         destination_prefix_list_id: r.destination_prefix_list_id().map(str::to_string),
         target,
         state: r.state().map(|s| s.as_str().into()),
@@ -431,6 +447,11 @@ fn vpc_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
             .collect(),
         policy_document: e.policy_document().map(str::to_string),
         service_region: e.service_region().map(str::to_string),
+        ip_address_type: e.ip_address_type().map(|t| t.as_str().to_string()),
+        dns_record_ip_type: e
+            .dns_options()
+            .and_then(|d| d.dns_record_ip_type())
+            .map(|t| t.as_str().to_string()),
     })
 }
 
@@ -453,6 +474,11 @@ fn sg_rule(p: &aws_sdk_ec2::types::IpPermission) -> SgRule {
             .ip_ranges()
             .iter()
             .filter_map(|r| cidr(r.cidr_ip()))
+            .collect(),
+        ipv6_cidrs: p
+            .ipv6_ranges()
+            .iter()
+            .filter_map(|r| cidr6(r.cidr_ipv6()))
             .collect(),
         security_group_ids: p
             .user_id_group_pairs()
@@ -504,6 +530,7 @@ fn network_acl(acl: &aws_sdk_ec2::types::NetworkAcl) -> Option<NetworkAcl> {
                 protocol: e.protocol().unwrap_or("-1").into(),
                 allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
                 cidr: cidr(e.cidr_block()),
+                ipv6_cidr: cidr6(e.ipv6_cidr_block()),
                 from_port: e.port_range().and_then(|p| p.from()),
                 to_port: e.port_range().and_then(|p| p.to()),
             })

@@ -19,6 +19,7 @@ own region (or account) to keep tests independent; building twice in one region 
 import argparse
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import re
 import sys
@@ -47,6 +48,8 @@ TASK_ROLE = "webTaskRole-{region}"
 EXEC_KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 IMAGE_TAG = "1.0"
 PRIVATE_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/" + REPOSITORY + ":" + IMAGE_TAG
+# The same image by ECR's dual-stack URI (ECR user guide, ecr-requests.html).
+DUAL_STACK_IMAGE = "{account}.dkr-ecr.{region}.on.aws/" + REPOSITORY + ":" + IMAGE_TAG
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -162,6 +165,9 @@ class Spec:
     nat_subnet_tgw_routes: tuple = ()
     # Public CIDRs of a customer-managed prefix list the task subnets route to a transit gateway.
     task_prefix_list_tgw: tuple = ()
+    # IPv6-only task subnets (Ipv6Native) routing ::/0 to an egress-only internet gateway, IPv6
+    # rules in the task SG and the default NACL, interface endpoints of IP address type ipv6.
+    ipv6_only: bool = False
 
 
 def _ptc(s):
@@ -251,6 +257,10 @@ SCENARIOS = {
     "alb-grace-0": lambda s: _alb(s, 0),
     "alb-grace-300": lambda s: _alb(s, 300),
     "alb-task-sg-closed": lambda s: replace(_alb(s, 300), alb_task_ingress=False),
+    "ipv6-only": lambda s: replace(
+        s, ipv6_only=True, image=DUAL_STACK_IMAGE, interface_endpoints=("logs",),
+        s3_gateway_route_table=None,
+    ),
 }
 SCENARIOS.update({
     "nat-shadowed-ecr-dkr-denies": lambda s: replace(SCENARIOS["nat-only"](s), shadowed_endpoint="ecr.dkr"),
@@ -369,9 +379,10 @@ class Builder:
         )
 
     # ---- steps ---------------------------------------------------------------------------
-    def vpc(self):
+    def vpc(self, spec):
         vpc = self.ec2.create_vpc(
-            CidrBlock="10.0.0.0/16", TagSpecifications=self.tag("vpc", "fargate-preflight")
+            CidrBlock="10.0.0.0/16", TagSpecifications=self.tag("vpc", "fargate-preflight"),
+            AmazonProvidedIpv6CidrBlock=spec.ipv6_only,
         )["Vpc"]["VpcId"]
         # One attribute per call, as the API requires.
         self.ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
@@ -387,16 +398,34 @@ class Builder:
         self.out.route_table_ids[key] = rt
         return rt
 
-    def private_subnets(self):
+    def private_subnets(self, spec):
         rt = self.route_table("private")
-        for i, (cidr, az) in enumerate(
-            zip(("10.0.1.0/24", "10.0.2.0/24"), self.out.availability_zones)
-        ):
+        if spec.ipv6_only:
+            vpc = self.ec2.describe_vpcs(VpcIds=[self.out.vpc_id])["Vpcs"][0]
+            block = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+            blocks = ipaddress.IPv6Network(block).subnets(new_prefix=64)
+            families = [{"Ipv6CidrBlock": str(next(blocks)), "Ipv6Native": True} for _ in range(2)]
+            eigw = self.ec2.create_egress_only_internet_gateway(
+                VpcId=self.out.vpc_id)["EgressOnlyInternetGateway"]["EgressOnlyInternetGatewayId"]
+            self.ec2.create_route(RouteTableId=rt, DestinationIpv6CidrBlock="::/0",
+                                  EgressOnlyInternetGatewayId=eigw)
+            acl = self.ec2.describe_network_acls(Filters=[
+                {"Name": "vpc-id", "Values": [self.out.vpc_id]},
+                {"Name": "default", "Values": ["true"]}])["NetworkAcls"][0]["NetworkAclId"]
+            # AWS adds these to the default ACL of a VPC given an IPv6 block (VPC guide,
+            # default-network-acl.html); moto does not.
+            for egress in (True, False):
+                self.ec2.create_network_acl_entry(
+                    NetworkAclId=acl, RuleNumber=101, Protocol="-1", RuleAction="allow",
+                    Egress=egress, Ipv6CidrBlock="::/0")
+        else:
+            families = [{"CidrBlock": c} for c in ("10.0.1.0/24", "10.0.2.0/24")]
+        for i, (family, az) in enumerate(zip(families, self.out.availability_zones)):
             subnet = self.ec2.create_subnet(
                 VpcId=self.out.vpc_id,
-                CidrBlock=cidr,
                 AvailabilityZone=az,
                 TagSpecifications=self.tag("subnet", f"private-{'ab'[i]}"),
+                **family,
             )["Subnet"]["SubnetId"]
             self.ec2.associate_route_table(RouteTableId=rt, SubnetId=subnet)
             self.out.subnet_ids.append(subnet)
@@ -441,7 +470,8 @@ class Builder:
                     "ToPort": 443,
                     "PrefixListIds": [{"PrefixListId": self.out.s3_prefix_list_id}],
                 },
-            ],
+            ] + ([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                   "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}] if spec.ipv6_only else []),
         )
         self.ec2.authorize_security_group_ingress(
             GroupId=endpoints,
@@ -456,6 +486,8 @@ class Builder:
         )
 
     def interface_endpoints(self, spec):
+        family = ({"IpAddressType": "ipv6", "DnsOptions": {"DnsRecordIpType": "ipv6"}}
+                  if spec.ipv6_only else {})
         for short in spec.interface_endpoints:
             self.out.endpoints[short] = self.ec2.create_vpc_endpoint(
                 VpcEndpointType="Interface",
@@ -464,6 +496,7 @@ class Builder:
                 SubnetIds=self.out.subnet_ids,
                 SecurityGroupIds=[self.out.endpoint_sg],
                 PrivateDnsEnabled=True,
+                **family,
             )["VpcEndpoint"]["VpcEndpointId"]
 
     def shadowed_endpoint(self, spec):
@@ -1182,8 +1215,8 @@ class Builder:
         self.cluster(spec)
         if not spec.create_workload:
             return self.out
-        self.vpc()
-        self.private_subnets()
+        self.vpc(spec)
+        self.private_subnets(spec)
         for key in spec.extra_route_tables:
             self.route_table(key)
         self.s3_prefix_list()

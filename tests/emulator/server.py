@@ -35,6 +35,8 @@ Extensions (each one follows the AWS API reference, not what our code expects):
   * POST /_fp/ecs/service-event {"region", "cluster", "service", "message"}: ECS writes that
     service event.
   * ECS ListServices pages (maxResults 1-100, default 10, nextToken), as the API reference says.
+  * IPv6-only subnets answer their IPv6 CIDR block state and (no) free IPv4 addresses as the
+    EC2 API reference says; CreateVpcEndpoint keeps IpAddressType and DnsOptions.
   * GET /_fp/requests?access_key_id=AKIA...: how many requests of each action that key made
     (reset clears it), to cross-check the tool's own call counts.
   * POST /_fp/deny {"access_key_id": "...", "actions": ["ec2:DescribeVpcEndpoints", ...]}:
@@ -801,6 +803,58 @@ EC2Response.describe_vpc_block_public_access_options = _describe_bpa_options
 EC2Response.modify_vpc_block_public_access_options = _modify_bpa_options
 EC2Response.create_vpc_block_public_access_exclusion = _create_bpa_exclusion
 EC2Response.describe_vpc_block_public_access_exclusions = _describe_bpa_exclusions
+
+
+# --------------------------------------------------------------------------------------------
+# IPv6-only subnets and endpoints. moto 5.2.5 answers an IPv6 CIDR block's state as a nested
+# dict and counts an IPv6-only subnet's /64 as free addresses; the EC2 API reference says
+# SubnetIpv6CidrBlockAssociation.Ipv6CidrBlockState.State is `associated` and
+# AvailableIpAddressCount is "the number of unused private IPv4 addresses" (none there).
+# CreateVpcEndpoint drops IpAddressType and DnsOptions; VpcEndpoint returns both, and with
+# neither given here the subnets' family is taken (ipv6 in IPv6-only subnets, else ipv4), and
+# the DNS record type follows an ipv6 endpoint (else ipv4).
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Subnet.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_SubnetCidrBlockState.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html
+# --------------------------------------------------------------------------------------------
+from moto.ec2.models.subnets import Subnet as _MotoSubnet  # noqa: E402
+from moto.ec2.responses.vpcs import VPCs as _MotoVpcResponses  # noqa: E402
+
+
+def _ipv6_associations(self):
+    return [{"ipv6CidrBlock": a["ipv6CidrBlock"], "associationId": a["associationId"],
+             "ipv6CidrBlockState": {"state": a["ipv6CidrBlockState"]["State"]}}
+            for a in self.ipv6_cidr_block_associations.values()
+            if a["ipv6CidrBlockState"]["State"] == "associated"]
+
+
+_moto_available_ips = _MotoSubnet.available_ip_address_count
+
+
+def _available_ipv4(self):
+    return 0 if self.cidr_block is None else _moto_available_ips.fget(self)
+
+
+_MotoSubnet.ipv6_cidr_block_association_set = property(_ipv6_associations)
+_MotoSubnet.available_ip_address_count = property(_available_ipv4)
+
+_moto_create_vpc_endpoint = _MotoVpcResponses.create_vpc_endpoint
+
+
+def _create_vpc_endpoint(self):
+    result = _moto_create_vpc_endpoint(self)
+    endpoint = result.result["VpcEndpoint"]
+    subnets = [self.ec2_backend.get_subnet(s) for s in self._get_param("SubnetIds", [])]
+    family = "ipv6" if subnets and all(s.cidr_block is None for s in subnets) else "ipv4"
+    endpoint.ip_address_type = self._get_param("IpAddressType") or family
+    dns = self._get_param("DnsOptions") or {}
+    endpoint.dns_options = {"DnsRecordIpType": dns.get("DnsRecordIpType") or (
+        "ipv6" if endpoint.ip_address_type == "ipv6" else "ipv4")}
+    return result
+
+
+_MotoVpcResponses.create_vpc_endpoint = _create_vpc_endpoint
 
 
 class FaultInjection:

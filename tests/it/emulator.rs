@@ -812,6 +812,65 @@ fn nonexistent_service_exits_2_with_a_clear_message() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
+    ipv6_only_tasks_pull_by_the_dual_stack_uri(region);
+}
+
+/// IPv6-only subnets (Ipv6Native, no IPv4 CIDR) with ::/0 to an egress-only internet gateway:
+/// the image by ECR's dual-stack URI passes; the same task definition by the IPv4 URI fails
+/// ecr-dkr-endpoint. Built in the region of the no-service scenario, which made only the cluster.
+fn ipv6_only_tasks_pull_by_the_dual_stack_uri(region: &str) {
+    let built = scenario("ipv6-only", region);
+    let run = tool(region, "AKIAIPV6", &CHECK_WEB);
+    let doc = run.json();
+    assert_eq!(run.code, 0, "{:#?}", failing(&doc));
+    let egress = finding(&doc, "egress-path");
+    assert!(
+        egress["message"].as_str().unwrap().contains("eigw-"),
+        "{egress}"
+    );
+    assert_eq!(statuses(&doc, "endpoint-security-groups"), ["pass", "pass"]);
+
+    let mut described = described_task_definition(region, "web");
+    let dual = described["taskDefinition"]["containerDefinitions"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ipv4 = dual
+        .replace(".dkr-ecr.", ".dkr.ecr.")
+        .replace(".on.aws/", ".amazonaws.com/");
+    described["taskDefinition"]["containerDefinitions"][0]["image"] = Value::from(ipv4.clone());
+    let file = std::env::temp_dir().join(format!("fp-ipv6-{}.json", std::process::id()));
+    std::fs::write(&file, described["taskDefinition"].to_string()).unwrap();
+    let subnets: Vec<&str> = built["subnet_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let run = tool(
+        region,
+        "AKIAIPV6URI",
+        &[
+            "check",
+            "--task-definition-file",
+            file.to_str().unwrap(),
+            "--subnets",
+            &subnets.join(","),
+            "--security-groups",
+            built["task_sg"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let dkr = finding(&doc, "ecr-dkr-endpoint");
+    assert_eq!(dkr["status"], "fail", "{dkr}");
+    assert!(
+        dkr["remediation"].as_str().unwrap().contains(&dual),
+        "{dkr}"
+    );
+    assert!(dkr["message"].as_str().unwrap().contains(&ipv4), "{dkr}");
 }
 
 #[test]
