@@ -206,6 +206,15 @@ pub struct AwsArgs {
     /// Named profile from the AWS config files.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Read the VPC-wide data (subnets, route tables, NAT and internet gateways, endpoints,
+    /// security groups, NACLs, Block Public Access) with this profile: the VPC owner's, when
+    /// the task subnets are shared with this account (AWS RAM).
+    #[arg(long, value_name = "NAME", conflicts_with = "network_role_arn")]
+    pub network_profile: Option<String>,
+    /// Read the VPC-wide data as this role, assumed with the main credentials: the VPC owner's
+    /// role, for a shared VPC.
+    #[arg(long, value_name = "ARN")]
+    pub network_role_arn: Option<String>,
     /// Send every AWS call to this URL (an emulator, a proxy); AWS_ENDPOINT_URL works too.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,

@@ -11,7 +11,7 @@ use fargate_preflight::cli::{
 };
 use fargate_preflight::diagnose;
 use fargate_preflight::gather::{
-    self, AwsOptions, CallLog, FatalError, Observer, PreDeploy, Target,
+    self, AwsOptions, CallLog, FatalError, NetworkCredentials, Observer, PreDeploy, Target,
 };
 use fargate_preflight::report::{self, ExitStatus, Format, Style};
 use fargate_preflight::snapshot::{Fetched, Snapshot, SnapshotFile, SCHEMA_VERSION};
@@ -297,6 +297,11 @@ fn aws_options(aws: &AwsArgs) -> AwsOptions {
     AwsOptions {
         region: aws.region.clone(),
         profile: aws.profile.clone(),
+        network: match (&aws.network_profile, &aws.network_role_arn) {
+            (Some(profile), _) => Some(NetworkCredentials::Profile(profile.clone())),
+            (None, Some(arn)) => Some(NetworkCredentials::Role(arn.clone())),
+            (None, None) => None,
+        },
         endpoint_url: aws.endpoint_url.clone(),
         max_concurrency: usize::from(aws.max_concurrency),
     }

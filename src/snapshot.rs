@@ -535,11 +535,12 @@ impl Snapshot {
             .or_else(|| self.task_definition.ok().ok().and_then(|td| of(&td.arn)))
     }
 
-    /// The owner of the task subnets when another account owns them: a shared VPC (AWS RAM)
-    /// seen by a participant, who cannot describe the owner's NAT gateways or VPC endpoints.
+    /// The owner of the task subnets when another account owns them and the VPC-wide data was
+    /// not read with the owner's credentials: a shared VPC (AWS RAM) seen by a participant, who
+    /// cannot describe the owner's NAT gateways or VPC endpoints.
     pub fn foreign_vpc_owner(&self) -> Option<&str> {
-        let account = self.account()?;
         let net = self.network.ok().ok()?;
+        let account = net.read_by.as_deref().or_else(|| self.account())?;
         net.subnets
             .ok()
             .ok()?
@@ -829,6 +830,10 @@ pub struct Network {
     /// VPC Block Public Access as it applies to this VPC.
     #[serde(default = "not_in_snapshot")]
     pub block_public_access: Fetched<BlockPublicAccess>,
+    /// The account whose credentials read this VPC-wide data (`--network-profile` /
+    /// `--network-role-arn`, sts:GetCallerIdentity); `None`: the service's own account.
+    #[serde(default)]
+    pub read_by: Option<String>,
 }
 
 /// The Region's VPC Block Public Access mode (DescribeVpcBlockPublicAccessOptions) and the

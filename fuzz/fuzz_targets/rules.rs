@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use fargate_preflight::checks::netrules::{nacl_evaluate, NaclResult};
 use fargate_preflight::facts::addr::uncovered;
 use fargate_preflight::snapshot::{IpProtocol, NaclEntry};
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use libfuzzer_sys::fuzz_target;
 
 fn net(byte: u8) -> Ipv4Net {
@@ -39,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
                 },
                 allow: c[2] & 2 == 2,
                 cidr: Some(net(c[1])),
+                ipv6_cidr: None,
                 from_port: ports.map(|(a, b)| a.min(b)),
                 to_port: ports.map(|(a, b)| a.max(b)),
             }
@@ -62,12 +63,13 @@ fuzz_target!(|data: &[u8]| {
         .hosts()
         .chain([peer.network(), peer.broadcast()])
         .collect();
-    if nacl_evaluate(&entries, true, peer, (lo, hi), false) == NaclResult::Allowed {
+    if nacl_evaluate(&entries, true, peer.into(), (lo, hi), false) == NaclResult::Allowed {
         assert!(addresses.iter().all(|a| (lo..=hi).all(|p| allows(*a, p))));
     }
     let allowed: Vec<Ipv4Net> = entries.iter().filter_map(|e| e.cidr).collect();
     let covered = addresses
         .iter()
         .all(|a| allowed.iter().any(|n| n.contains(a)));
-    assert_eq!(uncovered(&allowed, &[peer]).is_empty(), covered);
+    let allowed: Vec<IpNet> = allowed.into_iter().map(IpNet::V4).collect();
+    assert_eq!(uncovered(&allowed, &[peer.into()]).is_empty(), covered);
 });

@@ -248,6 +248,7 @@ pub async fn gather_network(
         network_acls,
         prefix_lists,
         block_public_access,
+        read_by: None,
     }
 }
 

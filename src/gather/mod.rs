@@ -45,6 +45,7 @@ mod iam;
 mod quota;
 mod scaling;
 mod start;
+mod sts;
 mod usage;
 
 use std::time::Duration;
@@ -78,9 +79,56 @@ pub struct Observer {
 pub struct AwsOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// Other credentials for the VPC-wide data (a shared VPC's owner).
+    pub network: Option<NetworkCredentials>,
     pub endpoint_url: Option<String>,
     /// AWS calls in flight at most, across all services of a run.
     pub max_concurrency: usize,
+}
+
+/// `--network-profile` / `--network-role-arn`.
+#[derive(Debug, Clone)]
+pub enum NetworkCredentials {
+    Profile(String),
+    /// Assumed with the main credentials.
+    Role(String),
+}
+
+/// The config the VPC-wide data is read with when it is not the main one: the profile's
+/// credentials, or the role's (sts:AssumeRole from the main credentials), in the main Region;
+/// with the flag that chose it, for messages.
+async fn network_config(
+    config: &SdkConfig,
+    opts: &AwsOptions,
+    region: &str,
+) -> Option<(SdkConfig, String)> {
+    Some(match opts.network.as_ref()? {
+        NetworkCredentials::Profile(profile) => {
+            let options = AwsOptions {
+                region: Some(region.to_string()),
+                profile: Some(profile.clone()),
+                ..opts.clone()
+            };
+            (
+                load_config(&options).await,
+                format!("--network-profile {profile}"),
+            )
+        }
+        NetworkCredentials::Role(arn) => {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name("fargate-preflight")
+                .configure(config)
+                .build()
+                .await;
+            let network = config
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build();
+            (network, format!("--network-role-arn {arn}"))
+        }
+    })
 }
 
 /// What to look at: an existing service, or the flags of a deploy that has not happened yet.
@@ -218,13 +266,18 @@ async fn gather_all(
         .map(|r| r.to_string())
         .ok_or(FatalError::NoRegion)?;
     check_credentials(&config, opts.profile.as_deref()).await?;
+    let network_config = network_config(&config, opts, &region).await;
     let endpoint_url = opts
         .endpoint_url
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
     let calls = &observer.calls;
     let ecs_client = client!(aws_sdk_ecs, &config, calls);
-    let ec2_client = client!(aws_sdk_ec2, &config, calls);
+    let ec2_client = client!(
+        aws_sdk_ec2,
+        network_config.as_ref().map_or(&config, |(c, _)| c),
+        calls
+    );
     let elb_client = client!(aws_sdk_elasticloadbalancingv2, &config, calls);
     let ecr_client = client!(aws_sdk_ecr, &config, calls);
     let iam_client = client!(aws_sdk_iam, &config, calls);
@@ -252,7 +305,9 @@ async fn gather_all(
         Target::Services { .. } => None,
     };
     // The one cluster's settings are read beside its services: nothing they say is needed first.
-    let (described, cluster_settings) = tokio::join!(
+    // With other credentials for the network, which account they are (the snapshot says who
+    // read what) is asked beside the service lookup.
+    let (described, cluster_settings, read_by) = tokio::join!(
         async {
             match target {
                 Target::Services { cluster, services } => {
@@ -270,7 +325,19 @@ async fn gather_all(
                 Target::PreDeploy(_) => None,
             }
         },
+        async {
+            match &network_config {
+                Some((network, flag)) => {
+                    let sts = client!(aws_sdk_sts, network, calls);
+                    calls::in_wave(1, sts::network_account(&sts, flag))
+                        .await
+                        .map(Some)
+                }
+                None => Ok(None),
+            }
+        },
     );
+    let read_by = read_by?;
     let (mut workloads, lookup_waves) = described?;
     let cluster_key = cluster_settings
         .as_ref()
@@ -342,7 +409,14 @@ async fn gather_all(
             ),
         )
         .await;
-        let networks: BTreeMap<String, Network> = vpc_ids.into_iter().zip(networks).collect();
+        let networks: BTreeMap<String, Network> = vpc_ids
+            .into_iter()
+            .zip(networks)
+            .map(|(vpc, network)| {
+                let read_by = read_by.clone();
+                (vpc, Network { read_by, ..network })
+            })
+            .collect();
         // The account-wide reads need nothing and nobody waits for them: they go out once the
         // VPC-wide answers are in, beside the role's policy reads, so they never queue ahead of
         // a request on the critical path.

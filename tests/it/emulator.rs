@@ -648,6 +648,68 @@ fn missing_ecr_api_on_1_4_0_fails() {
     assert!(statuses(&doc, "ecr-dkr-endpoint")
         .iter()
         .all(|s| *s == "pass"));
+    the_vpc_is_read_with_the_network_role(region);
+}
+
+/// `--network-role-arn`: the main credentials assume the role and read no VPC data; the VPC is
+/// read with the role's (its account asked once, sts:GetCallerIdentity), the verdicts are the
+/// same, and the snapshot records which account read the network.
+fn the_vpc_is_read_with_the_network_role(region: &str) {
+    let role = "arn:aws:iam::123456789012:role/vpc-reader";
+    let mut args = CHECK_WEB.to_vec();
+    args.extend(["--network-role-arn", role]);
+    let run = tool(region, "AKIANETROLE", &args);
+    let doc = run.json();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(statuses(&doc, "ecr-api-endpoint"), ["fail"]);
+    let main = emulator_requests("AKIANETROLE");
+    assert_eq!(main["sts:AssumeRole"], 1, "{main}");
+    assert_eq!(main["ecs:DescribeServices"], 1, "{main}");
+    let ec2: Vec<&String> = main
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|a| a.starts_with("ec2:"))
+        .collect();
+    assert!(ec2.is_empty(), "the main credentials read {ec2:?}");
+    let by_operation = &doc["stats"]["api_calls_by_operation"];
+    assert_eq!(by_operation["sts:GetCallerIdentity"], 1, "{by_operation}");
+    assert_eq!(
+        by_operation["ec2:DescribeVpcEndpoints"], 1,
+        "{by_operation}"
+    );
+
+    let run = tool(
+        region,
+        "AKIANETROLESNAP",
+        &[
+            "snapshot",
+            "--cluster",
+            "app",
+            "--service",
+            "web",
+            "--network-role-arn",
+            role,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let snapshot = run.json();
+    let network = snapshot
+        .get("services")
+        .map_or(&snapshot["network"], |s| &s[0]["network"]);
+    assert_eq!(network["read_by"], "123456789012", "{}", network["read_by"]);
+
+    // A role that cannot be assumed ends the run in one line naming the flag.
+    deny("AKIANETROLEDENIED", &["sts:AssumeRole"]);
+    let run = tool(region, "AKIANETROLEDENIED", &args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("--network-role-arn {role}")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

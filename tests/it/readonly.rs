@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use crate::repo;
 
 /// (gather file, SDK crate, IAM service prefix).
-const SERVICES: [(&str, &str, &str); 14] = [
+const SERVICES: [(&str, &str, &str); 15] = [
     ("ec2.rs", "aws-sdk-ec2", "ec2"),
+    ("sts.rs", "aws-sdk-sts", "sts"),
     ("quota.rs", "aws-sdk-servicequotas", "servicequotas"),
     ("usage.rs", "aws-sdk-cloudwatch", "cloudwatch"),
     ("efs.rs", "aws-sdk-efs", "elasticfilesystem"),
