@@ -162,7 +162,7 @@ pub fn owner_only(
     Ok(Some(Verdict::warn(
         resource,
         format!("cannot verify: owned by account {owner}, which shares {vpc} with this account; a participant cannot see the owner's VPC endpoints, so {missing} may exist there"),
-        format!("run the check with credentials of account {owner} for the VPC, or confirm in that account that {missing} exists"),
+        format!("read the VPC with the owner's credentials (--network-role-arn arn:aws:iam::{owner}:role/ROLE, or --network-profile PROFILE of account {owner}), or confirm in that account that {missing} exists"),
     )))
 }
 
