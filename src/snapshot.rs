@@ -1261,6 +1261,9 @@ pub struct TargetGroup {
     pub target_type: Option<TargetType>,
     pub protocol: Option<String>,
     pub port: Option<i32>,
+    /// IpAddressType: `ipv4` or `ipv6`; `None` in older snapshots.
+    #[serde(default)]
+    pub ip_address_type: Option<String>,
     pub health_check: TargetGroupHealthCheck,
     pub load_balancers: Vec<LoadBalancer>,
 }
@@ -1286,6 +1289,10 @@ pub struct LoadBalancer {
     /// `application`, `network` or `gateway`.
     pub kind: Option<String>,
     pub scheme: Option<String>,
+    /// IpAddressType: `ipv4`, `dualstack` or `dualstack-without-public-ipv4`; `None` in older
+    /// snapshots.
+    #[serde(default)]
+    pub ip_address_type: Option<String>,
     #[serde(default)]
     pub security_groups: Vec<String>,
     #[serde(default)]

@@ -474,6 +474,7 @@ mod tests {
             target_type: Some(crate::snapshot::TargetType::Ip),
             protocol: None,
             port: None,
+            ip_address_type: None,
             health_check: crate::snapshot::TargetGroupHealthCheck {
                 enabled: None,
                 protocol: None,

@@ -6,7 +6,7 @@ use super::health::{no_load_balancer, target_container, target_groups};
 use super::netrules::{sg_allows_groups, sg_uncovered};
 use super::{Check, Context, Explain, Outcome, Severity, Verdict};
 use crate::facts::rules::{self, Direction};
-use crate::snapshot::TargetType;
+use crate::snapshot::{TargetGroup, TargetType};
 
 pub static LOAD_BALANCER_INGRESS: Check = Check {
     id: "load-balancer-ingress",
@@ -17,7 +17,7 @@ pub static LOAD_BALANCER_INGRESS: Check = Check {
     explain: Explain {
         verifies: "That the load balancer can reach the task: SG rules both ways on the container and health-check ports, target type ip, ports that map to a container port.",
         why: "A task SG that does not admit the load balancer makes every health check fail ('Task failed ELB health checks'), which looks like a slow application.",
-        decides: "Task SG ingress must allow the port from the load balancer's SGs (or, for an NLB without SGs, its subnets' CIDRs); the load balancer SG egress must allow it to the task SG or subnets. awsvpc needs target type ip; the health-check port must be traffic-port or a mapped container port; each task subnet's Availability Zone must be enabled on the load balancer (ELB TargetHealth: otherwise Target.NotInUse).",
+        decides: "Task SG ingress must allow the port from the load balancer's SGs (or, for an NLB without SGs, its subnets' CIDRs); the load balancer SG egress must allow it to the task SG or subnets. awsvpc needs target type ip; the health-check port must be traffic-port or a mapped container port; each task subnet's Availability Zone must be enabled on the load balancer (ELB TargetHealth: otherwise Target.NotInUse). Tasks in IPv6-only subnets need an IPv6 target group on a dual-stack load balancer (ECS guide, \"Using a VPC in IPv6-only mode\"); SG rules are then judged for the subnets' IPv6 CIDRs.",
         fix: "aws ec2 authorize-security-group-ingress on the task SG from the load balancer SG for the container port; use an ip target group; set the health-check port to traffic-port.",
     },
 };
@@ -54,6 +54,9 @@ fn ingress(ctx: &Context) -> Outcome {
                 tg.target_type.as_ref().map_or("unset", TargetType::as_str)
             ));
             fixes.push(format!("create a target group with --target-type ip (the type cannot be changed) and use it instead of {}", tg.name));
+        }
+        if ctx.ipv6_only() {
+            ipv6_targets(tg, &mut problems, &mut fixes, &mut notes);
         }
         if !container
             .port_mappings
@@ -197,4 +200,42 @@ fn load_balancer_zones(
         })
         .collect::<Option<Vec<_>>>()
         .filter(|zones| !zones.is_empty())
+}
+
+/// "IPv6-only Amazon ECS services must use dual-stack load balancers with IPv6 target groups"
+/// (ECS guide, fargate-task-networking.html): a task without an IPv4 address cannot be
+/// registered in an IPv4 target group.
+fn ipv6_targets(
+    tg: &TargetGroup,
+    problems: &mut Vec<String>,
+    fixes: &mut Vec<String>,
+    notes: &mut Vec<(String, String)>,
+) {
+    match tg.ip_address_type.as_deref() {
+        Some("ipv6") => {}
+        Some(other) => {
+            problems.push(format!("target group {} has IP address type {other}, but the task subnets are IPv6-only: tasks without an IPv4 address cannot be registered", tg.name));
+            fixes.push(format!("create an IPv6 target group (aws elbv2 create-target-group --target-type ip --ip-address-type ipv6 …) on a dual-stack load balancer and use it instead of {}", tg.name));
+        }
+        None => notes.push((
+            format!("the IP address type of target group {} is not in this snapshot: whether it takes the IPv6-only tasks is not verified", tg.name),
+            "take a new snapshot, or make sure the target group's IP address type is ipv6".to_string(),
+        )),
+    }
+    for lb in &tg.load_balancers {
+        match lb.ip_address_type.as_deref() {
+            Some(t) if t.starts_with("dualstack") => {}
+            Some(other) => {
+                problems.push(format!("load balancer {} has IP address type {other}, but IPv6-only tasks need a dual-stack load balancer", lb.name));
+                fixes.push(format!("aws elbv2 set-ip-address-type --load-balancer-arn {} --ip-address-type dualstack", lb.arn));
+            }
+            None => notes.push((
+                format!(
+                    "the IP address type of load balancer {} is not in this snapshot",
+                    lb.name
+                ),
+                format!("make sure {} is dual-stack", lb.name),
+            )),
+        }
+    }
 }

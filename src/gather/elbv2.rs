@@ -85,6 +85,7 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
                     name: lb.load_balancer_name().unwrap_or_default().to_string(),
                     kind: lb.r#type().map(|t| t.as_str().to_string()),
                     scheme: lb.scheme().map(|s| s.as_str().to_string()),
+                    ip_address_type: lb.ip_address_type().map(|t| t.as_str().to_string()),
                     security_groups: lb.security_groups().to_vec(),
                     subnets: lb
                         .availability_zones()
@@ -115,6 +116,7 @@ pub async fn gather_target_groups(client: &Client, arns: &[String]) -> Fetched<V
                 target_type: g.target_type().map(|t| t.as_str().into()),
                 protocol: g.protocol().map(|p| p.as_str().to_string()),
                 port: g.port(),
+                ip_address_type: g.ip_address_type().map(|t| t.as_str().to_string()),
                 health_check: TargetGroupHealthCheck {
                     enabled: g.health_check_enabled(),
                     protocol: g.health_check_protocol().map(|p| p.as_str().to_string()),
