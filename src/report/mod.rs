@@ -5,6 +5,7 @@ pub mod github;
 mod json;
 mod junit;
 mod markdown;
+mod sarif;
 mod table;
 
 use serde::Serialize;
@@ -30,6 +31,8 @@ pub enum Format {
     Junit,
     Github,
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 impl Format {
@@ -40,6 +43,7 @@ impl Format {
             Format::Junit => &junit::Junit,
             Format::Github => &github::Github,
             Format::Markdown => &markdown::Markdown,
+            Format::Sarif => &sarif::Sarif,
         }
     }
 }

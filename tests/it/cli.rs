@@ -650,3 +650,81 @@ fn a_task_definition_file_is_judged_without_credentials() {
         .iter()
         .all(|f| f["status"] != "pass" || f["check"] == "platform-version"));
 }
+
+/// `--format sarif` as GitHub code scanning takes it: SARIF 2.1.0, every check a rule, one
+/// result per fail / error / warn (never a pass), each at a repository-relative path with the AWS
+/// resource as its logical location and a fingerprint of its own; the exit code is unchanged.
+fn sarif_of(name: &str) -> (i32, Value, Value) {
+    let path = fixture(name);
+    let path = path.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["check", "--snapshot", path, "--format", "sarif"]);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let (_, json, _) = run(&["check", "--snapshot", path, "--format", "json"]);
+    (code, doc, serde_json::from_str(&json).unwrap())
+}
+
+#[test]
+fn sarif_is_what_code_scanning_uploads() {
+    for name in [
+        "s3-wrong-route-table",
+        "denied-vpc-endpoints",
+        "scan-shared-subnets-short",
+    ] {
+        let (code, doc, json) = sarif_of(name);
+        let expected = match json["summary"] {
+            ref s if s["fail"].as_u64() > Some(0) => 1,
+            ref s if s["error"].as_u64() > Some(0) => 2,
+            _ => 0,
+        };
+        assert_eq!(
+            code, expected,
+            "{name}: the exit code does not depend on the format"
+        );
+        assert_eq!(doc["version"], "2.1.0");
+        let run = &doc["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), fargate_preflight::checks::REGISTRY.len());
+        let results = run["results"].as_array().unwrap();
+        let findings = json["findings"].as_array().unwrap();
+        let wanted: Vec<&Value> = findings
+            .iter()
+            .filter(|f| matches!(f["status"].as_str(), Some("fail" | "error" | "warn")))
+            .collect();
+        assert!(!wanted.is_empty(), "{name} has something to report");
+        assert_eq!(results.len(), wanted.len(), "{name}");
+        let mut fingerprints = BTreeSet::new();
+        for (result, finding) in results.iter().zip(&wanted) {
+            let index = result["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[index]["id"], result["ruleId"]);
+            assert_eq!(result["ruleId"], finding["check"]);
+            let level = match finding["status"].as_str().unwrap() {
+                "warn" => "warning",
+                _ => "error",
+            };
+            assert_eq!(result["level"], level, "{result}");
+            let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                uri.starts_with("fargate-preflight/") && !uri.contains(':'),
+                "{uri}"
+            );
+            if let Some(service) = finding["service"].as_str() {
+                assert!(uri.ends_with(&format!("/{service}")), "{uri}");
+            }
+            assert_eq!(
+                result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+                finding["resource"]
+            );
+            let fingerprint = result["partialFingerprints"]["fargatePreflight/v1"].clone();
+            assert!(
+                fingerprints.insert(fingerprint.to_string()),
+                "{fingerprint}"
+            );
+            if finding["status"] == "error" {
+                let text = result["message"]["text"].as_str().unwrap();
+                assert!(text.starts_with("could not check: "), "{text}");
+            }
+        }
+    }
+}
