@@ -917,6 +917,15 @@ impl Subnet {
     pub fn task_nets(&self) -> Vec<ipnet::IpNet> {
         self.nets(self.ipv6_native)
     }
+
+    /// `task_nets` for messages: "10.0.1.0/24", or the IPv6 blocks joined by ", ".
+    pub fn task_nets_label(&self) -> String {
+        self.task_nets()
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

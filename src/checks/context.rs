@@ -210,13 +210,17 @@ impl<'a> Context<'a> {
 
     /// The IPv6 paths of a task subnet, when it is IPv6-only.
     pub fn ipv6_of(&self, ts: &TaskSubnet) -> Result<Option<&Ipv6Paths>, Problem> {
-        let subnets = self.task_subnets()?;
         let ipv6 = self.ipv6.as_ref().map_err(Clone::clone)?;
-        let i = subnets
+        Ok(ipv6[self.position_of(ts)?].as_ref())
+    }
+
+    /// Where `ts` is in `subnets`, and so in the facts derived per task subnet.
+    fn position_of(&self, ts: &TaskSubnet) -> Result<usize, Problem> {
+        Ok(self
+            .task_subnets()?
             .iter()
             .position(|s| s.subnet.id == ts.subnet.id)
-            .expect("a task subnet of this context");
-        Ok(ipv6[i].as_ref())
+            .expect("a task subnet of this context"))
     }
 
     /// The IPv6-only task subnets (no IPv4 address on the task).
@@ -240,13 +244,8 @@ impl<'a> Context<'a> {
 
     /// Where a task subnet's route table sends traffic for AWS's public endpoints.
     pub fn egress_of(&self, ts: &TaskSubnet) -> Result<&Egress, Problem> {
-        let subnets = self.task_subnets()?;
         let egress = self.egress.as_ref().map_err(Clone::clone)?;
-        let i = subnets
-            .iter()
-            .position(|s| s.subnet.id == ts.subnet.id)
-            .expect("a task subnet of this context");
-        Ok(&egress[i])
+        Ok(&egress[self.position_of(ts)?])
     }
 
     /// Which task subnets rely on endpoints.

@@ -308,11 +308,7 @@ fn nfs_path(
         None => ctx.subnet_cidrs(std::slice::from_ref(&target.subnet_id))?,
     };
     let task_net = ts.subnet.task_nets();
-    let task_label = task_net
-        .iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let task_label = ts.subnet.task_nets_label();
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
     let egress = ctx.rules_of(&task_sgs, "a security group of the task", Direction::Egress)?;

@@ -197,12 +197,18 @@ fn network_acls(ctx: &Context) -> Outcome {
         };
         let resource = format!("{} ({})", ts.subnet.id, acl.id);
         let task_nets = ts.subnet.task_nets();
-        let task_label = task_nets
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let task_label = ts.subnet.task_nets_label();
         let public = ctx.public_peers(ts)?;
+        // HTTPS from the task's addresses into another subnet's ACL, and the replies back.
+        let from_task = |other: &NetworkAcl, to: &str| -> Vec<Gap> {
+            task_nets
+                .iter()
+                .flat_map(|net| {
+                    let what = format!("from task subnet {} ({net}) {to}", ts.subnet.id);
+                    flow_gaps(other, false, *net, false, ports, &what)
+                })
+                .collect()
+        };
         let mut gaps = Vec::new();
         let mut reached = Vec::new();
         for (dest, services) in ctx.destinations(ts)? {
@@ -232,20 +238,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                             continue;
                         };
                         let key = format!("{ep_subnet} ({}, endpoint side)", ep_acl.id);
-                        let mut ep_gaps = Vec::new();
-                        for net in &task_nets {
-                            ep_gaps.extend(flow_gaps(
-                                ep_acl,
-                                false,
-                                *net,
-                                false,
-                                ports,
-                                &format!(
-                                    "from task subnet {} ({net}) to {}",
-                                    ts.subnet.id, endpoint.id
-                                ),
-                            ));
-                        }
+                        let ep_gaps = from_task(ep_acl, &format!("to {}", endpoint.id));
                         let fix = format!("in {} add an inbound allow for TCP 443 from {task_label} and an outbound allow for TCP 1024-65535 (at least the task's ephemeral ports) to {task_label} with rule numbers lower than any deny (aws ec2 create-network-acl-entry --network-acl-id {} …)", ep_acl.id, ep_acl.id);
                         let v = verdict_from_gaps(
                             key.clone(),
@@ -293,20 +286,7 @@ fn network_acls(ctx: &Context) -> Outcome {
                     if let Some(nat_acl) = nat_subnet.as_deref().and_then(|s| acl_of(acls, s)) {
                         let nat_subnet = nat_subnet.as_deref().unwrap_or_default();
                         let key = format!("{nat_subnet} ({}, NAT side)", nat_acl.id);
-                        let mut nat_gaps = Vec::new();
-                        for net in &task_nets {
-                            nat_gaps.extend(flow_gaps(
-                                nat_acl,
-                                false,
-                                *net,
-                                false,
-                                ports,
-                                &format!(
-                                    "from task subnet {} ({net}) into the NAT gateway",
-                                    ts.subnet.id
-                                ),
-                            ));
-                        }
+                        let mut nat_gaps = from_task(nat_acl, "into the NAT gateway");
                         nat_gaps.extend(flow_gaps(
                             nat_acl,
                             true,

@@ -524,6 +524,36 @@ fn described_task_definition(region: &str, family: &str) -> Value {
 
 /// --task-definition-file: the service's own definition as describe-task-definition prints
 /// it is green; the same with memory 3000 at cpu 256 fails; nothing is registered or described.
+/// `check --task-definition-file FILE` in the scenario's task subnets and security group.
+fn check_task_definition_file(
+    region: &str,
+    key: &str,
+    file: &std::path::Path,
+    built: &Value,
+) -> Run {
+    let subnets: Vec<&str> = built["subnet_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    tool(
+        region,
+        key,
+        &[
+            "check",
+            "--task-definition-file",
+            file.to_str().unwrap(),
+            "--subnets",
+            &subnets.join(","),
+            "--security-groups",
+            built["task_sg"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )
+}
+
 fn task_definition_files_are_checked_without_registering(region: &str, built: &Value) {
     let mut described = described_task_definition(region, "web");
     let dir = std::env::temp_dir().join(format!("fp-taskdef-{}", std::process::id()));
@@ -533,30 +563,8 @@ fn task_definition_files_are_checked_without_registering(region: &str, built: &V
     described["taskDefinition"]["memory"] = Value::from("3000");
     let bad = dir.join("bad.json");
     std::fs::write(&bad, described["taskDefinition"].to_string()).unwrap();
-    let subnets: Vec<&str> = built["subnet_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
     let key = "AKIATASKDEFFILE";
-    let run_file = |file: &std::path::Path| {
-        tool(
-            region,
-            key,
-            &[
-                "check",
-                "--task-definition-file",
-                file.to_str().unwrap(),
-                "--subnets",
-                &subnets.join(","),
-                "--security-groups",
-                built["task_sg"].as_str().unwrap(),
-                "--format",
-                "json",
-            ],
-        )
-    };
+    let run_file = |file: &std::path::Path| check_task_definition_file(region, key, file, built);
     let run = run_file(&good);
     let doc = run.json();
     assert_eq!(run.code, 0, "{:#?}\n{}", failing(&doc), run.stderr);
@@ -903,27 +911,7 @@ fn ipv6_only_tasks_pull_by_the_dual_stack_uri(region: &str) {
     described["taskDefinition"]["containerDefinitions"][0]["image"] = Value::from(ipv4.clone());
     let file = std::env::temp_dir().join(format!("fp-ipv6-{}.json", std::process::id()));
     std::fs::write(&file, described["taskDefinition"].to_string()).unwrap();
-    let subnets: Vec<&str> = built["subnet_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
-    let run = tool(
-        region,
-        "AKIAIPV6URI",
-        &[
-            "check",
-            "--task-definition-file",
-            file.to_str().unwrap(),
-            "--subnets",
-            &subnets.join(","),
-            "--security-groups",
-            built["task_sg"].as_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
+    let run = check_task_definition_file(region, "AKIAIPV6URI", &file, &built);
     let doc = run.json();
     assert_eq!(run.code, 1, "{}", run.stderr);
     let dkr = finding(&doc, "ecr-dkr-endpoint");
