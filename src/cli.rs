@@ -72,6 +72,15 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report as SARIF to FILE, beside the --format output (one gather, two
+    /// reports: annotations for the run and alerts for code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_output: Option<PathBuf>,
+    /// SARIF: the repository file the alerts point at, e.g. the Terraform or CloudFormation
+    /// file that defines the service (default: the --task-definition-file, else
+    /// fargate-preflight/REGION/CLUSTER/SERVICE).
+    #[arg(long, value_name = "PATH")]
+    pub sarif_artifact: Option<String>,
     /// Run only these checks (comma-separated ids).
     #[arg(long, value_name = "IDS", value_delimiter = ',', value_parser = check_ids())]
     pub only: Vec<String>,
@@ -84,6 +93,9 @@ pub struct CheckArgs {
     /// Print only failures and errors (the summary still counts everything).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Table: one row per passing finding too (by default a check's passes share one row).
+    #[arg(long, conflicts_with = "quiet")]
+    pub all: bool,
     /// Seconds the application needs from container start until its health endpoint answers
     /// (default: the container health check's startPeriod, when set).
     #[arg(long, value_name = "SECONDS")]

@@ -149,6 +149,10 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
     let findings = checks::run_scan(&snapshots, &options);
     let mut report = report::Report::new(&snapshots, findings);
     report.stats = calls.map(|c| c.stats());
+    report.artifact = args.sarif_artifact.clone().or_else(|| {
+        let file = args.target.task_definition_file.as_ref()?;
+        Some(file.to_string_lossy().into_owned())
+    });
     if let (true, Some(stats)) = (verbose, &report.stats) {
         eprintln!(
             "{} AWS calls, {} round trips on the critical path, {} ms: {}",
@@ -164,12 +168,18 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
         );
     }
     let status = report.summary.exit_status(args.fail_on == FailOn::Warn);
+    // Before --quiet: code scanning keeps its warnings.
+    if let Some(path) = &args.sarif_output {
+        let sarif = Format::Sarif.renderer().render(&report, Style::default());
+        std::fs::write(path, sarif).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if args.quiet {
         report = report.only_failures();
     }
     // Colors only on a terminal: a file or a pipe gets plain text.
     let style = Style {
         color: color && args.output.is_none() && args.format == Format::Table,
+        all_rows: args.all || verbose,
     };
     let text = args.format.renderer().render(&report, style);
     match &args.output {

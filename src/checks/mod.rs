@@ -13,6 +13,7 @@ mod images;
 mod ingress;
 mod nacl;
 pub mod netrules;
+mod picture;
 mod placement;
 mod platform;
 mod quota;
@@ -26,6 +27,7 @@ mod taskdef;
 use serde::Serialize;
 
 pub use context::Context;
+pub use picture::{Link, Node, PathPicture};
 
 use crate::snapshot::{GatherError, GatherErrorKind, Snapshot, NOT_IN_SNAPSHOT};
 
@@ -368,6 +370,22 @@ pub fn run_scan(snapshots: &[Snapshot], options: &Options) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The distinct path of each service's task subnets, with the links its failing findings break.
+pub fn path_pictures(snapshots: &[Snapshot], findings: &[Finding]) -> Vec<PathPicture> {
+    let options = Options::default();
+    snapshots
+        .iter()
+        .flat_map(|snap| {
+            let own: Vec<Finding> = findings
+                .iter()
+                .filter(|f| f.service == snap.workload.service)
+                .cloned()
+                .collect();
+            picture::pictures(&Context::new(snap, &options), &own)
+        })
+        .collect()
 }
 
 pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {

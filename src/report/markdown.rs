@@ -1,5 +1,5 @@
 //! `--format markdown`: the table as GitHub-flavoured markdown, for PR comments and the
-//! GitHub step summary.
+//! GitHub step summary, then a Mermaid picture of each distinct path of the task subnets.
 
 use super::table::grouped;
 use super::{Render, Report, Style};
@@ -42,6 +42,18 @@ impl Render for Markdown {
                 out.push_str(&row(report, f));
                 out.push('\n');
             }
+        }
+        for picture in &report.paths {
+            let subnets = picture.subnets.join(", ");
+            let title = match report.services.is_empty() {
+                true => subnets,
+                false => format!("{}: {subnets}", picture.workload),
+            };
+            out.push_str(&format!(
+                "\n#### Path of {}\n\n{}",
+                cell(&title),
+                super::mermaid::flowchart(picture)
+            ));
         }
         out
     }

@@ -5,12 +5,13 @@ pub mod github;
 mod json;
 mod junit;
 mod markdown;
+mod mermaid;
 mod sarif;
 mod table;
 
 use serde::Serialize;
 
-use crate::checks::{Finding, Status};
+use crate::checks::{self, Finding, PathPicture, Status};
 use crate::snapshot::{Snapshot, Stats};
 
 /// How the report should look, beyond its format.
@@ -18,6 +19,8 @@ use crate::snapshot::{Snapshot, Stats};
 pub struct Style {
     /// ANSI colors (terminal only, never when NO_COLOR or `--color never`).
     pub color: bool,
+    /// Every finding its own row (`--all`, `--verbose`): the table folds a check's passes.
+    pub all_rows: bool,
 }
 
 pub trait Render {
@@ -136,12 +139,17 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What gathering cost, when the data came from AWS (not from a snapshot file).
     pub stats: Option<Stats>,
+    /// The repository file that defines what was checked: where SARIF results point.
+    pub artifact: Option<String>,
+    /// Each distinct path of the task subnets, for the formats people read.
+    pub paths: Vec<PathPicture>,
 }
 
 impl Report {
     pub fn new(snapshots: &[Snapshot], findings: Vec<Finding>) -> Self {
         let first = snapshots.first().expect("at least one service");
         let single = snapshots.len() == 1;
+        let paths = checks::path_pictures(snapshots, &findings);
         let task_definition = |s: &Snapshot| {
             s.task_definition
                 .ok()
@@ -185,6 +193,8 @@ impl Report {
             services,
             findings,
             stats: None,
+            artifact: None,
+            paths,
         }
     }
 

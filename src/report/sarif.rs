@@ -1,9 +1,10 @@
 //! `--format sarif`: SARIF 2.1.0 for GitHub code scanning (`github/codeql-action/upload-sarif`).
-//! Every check is a rule; fail, error and warn findings are results. Code scanning accepts only
-//! repository-relative paths as locations and needs one per result, so each result sits at
-//! `fargate-preflight/REGION/CLUSTER/SERVICE` (a path that names what was checked; no such file
-//! exists), with the AWS resource as its logical location. `partialFingerprints` keep an alert
-//! the same alert across runs: check, service and resource.
+//! Every check is a rule; fail, error and warn findings are results. Code scanning shows only
+//! results with a repository-relative path, so each result points at the file that defines what
+//! was checked (`--sarif-artifact`, else the `--task-definition-file`), else at
+//! `fargate-preflight/REGION/CLUSTER/SERVICE`, a path that names the service (no such file
+//! exists). The AWS resource is the logical location. `partialFingerprints` keep an alert the
+//! same alert across runs: check, service and resource.
 
 use serde_json::{json, Value};
 
@@ -31,9 +32,22 @@ fn segment(text: &str) -> String {
         .collect()
 }
 
+/// Code scanning wants a path relative to the repository root, with forward slashes.
+fn repository_relative(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut rest = path.as_str();
+    while let Some(tail) = rest.strip_prefix("./") {
+        rest = tail;
+    }
+    rest.to_string()
+}
+
 impl Report {
     /// Where the results of one service sit in the repository's code scanning view.
     fn sarif_location(&self, service: Option<&str>) -> String {
+        if let Some(path) = &self.artifact {
+            return repository_relative(path);
+        }
         let t = &self.target;
         let what = match (&t.cluster, service.or(t.service.as_deref())) {
             (Some(cluster), Some(service)) => format!("{}/{}", segment(cluster), segment(service)),

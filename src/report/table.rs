@@ -1,5 +1,6 @@
 //! `--format table`: one row per finding, grouped by check, the worst groups first; fits the
-//! terminal width.
+//! terminal width. A check's passing findings fold into one row unless `--all`: people read
+//! this format, and what needs them should not sit below thirty green rows.
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, Color, ContentArrangement, Table as Grid};
 
@@ -23,6 +24,36 @@ fn status_color(status: Status) -> Color {
         Status::Pass => Color::Green,
         Status::Skip => Color::DarkGrey,
     }
+}
+
+fn check_title(id: &str) -> &'static str {
+    REGISTRY.iter().find(|c| c.id == id).map_or("", |c| c.title)
+}
+
+/// A table row: one finding, or a check's passing findings folded together.
+struct Row<'a> {
+    first: &'a Finding,
+    count: usize,
+}
+
+/// One check's rows: every finding that is not a pass, then its passes as one row (or each,
+/// with `all`).
+fn rows<'a>(group: &[&'a Finding], all: bool) -> Vec<Row<'a>> {
+    let (passes, others): (Vec<&Finding>, Vec<&Finding>) =
+        group.iter().partition(|f| f.status == Status::Pass);
+    let mut rows: Vec<Row> = others
+        .into_iter()
+        .map(|f| Row { first: f, count: 1 })
+        .collect();
+    match passes.first() {
+        Some(first) if !all => rows.push(Row {
+            first,
+            count: passes.len(),
+        }),
+        _ => rows.extend(passes.into_iter().map(|f| Row { first: f, count: 1 })),
+    }
+    rows.sort_by_key(|r| r.first.status);
+    rows
 }
 
 /// (service, check id): the rows the table groups together.
@@ -78,23 +109,38 @@ impl Render for Table {
         } else {
             grid.force_no_tty();
         }
-        for f in grouped(report).into_iter().flatten() {
-            let status = Cell::new(f.status.as_str().to_uppercase());
-            let status = if style.color {
-                status.fg(status_color(f.status))
-            } else {
-                status
-            };
-            let mut row = vec![
-                status,
-                Cell::new(f.check),
-                Cell::new(&f.resource),
-                Cell::new(details(f)),
-            ];
-            if multi {
-                row.insert(0, Cell::new(f.service.as_deref().unwrap_or(SCAN_WIDE)));
+        for group in grouped(report) {
+            for row in rows(&group, style.all_rows) {
+                let f = row.first;
+                let mut status = f.status.as_str().to_uppercase();
+                if row.count > 1 {
+                    status.push_str(&format!(" ×{}", row.count));
+                }
+                let status = Cell::new(status);
+                let status = if style.color {
+                    status.fg(status_color(f.status))
+                } else {
+                    status
+                };
+                let (resource, finding) = if row.count > 1 {
+                    (
+                        format!("{} resources", row.count),
+                        format!("{} (--all lists each)", check_title(f.check)),
+                    )
+                } else {
+                    (f.resource.clone(), details(f))
+                };
+                let mut cells = vec![
+                    status,
+                    Cell::new(f.check),
+                    Cell::new(resource),
+                    Cell::new(finding),
+                ];
+                if multi {
+                    cells.insert(0, Cell::new(f.service.as_deref().unwrap_or(SCAN_WIDE)));
+                }
+                grid.add_row(cells);
             }
-            grid.add_row(row);
         }
         let source = report
             .target

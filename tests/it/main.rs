@@ -7,6 +7,8 @@ mod docs;
 mod emulator;
 mod fixtures;
 mod golden;
+mod node;
+mod pictures;
 mod properties;
 mod readonly;
 
