@@ -728,3 +728,135 @@ fn sarif_is_what_code_scanning_uploads() {
         }
     }
 }
+
+/// The official SARIF 2.1.0 schema, as the serde-sarif crate ships it (src/schema.json).
+fn sarif_schema() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(crate::repo())
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let manifest = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dev-dependency");
+    let schema = std::path::Path::new(manifest).with_file_name("src/schema.json");
+    let text = std::fs::read_to_string(&schema).expect("the crate ships its schema");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        doc["$id"],
+        "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+    );
+    schema
+}
+
+/// Every SARIF document the formats produce validates against the official schema
+/// (Python's jsonschema, Draft 7 as the schema declares) and reads as serde-sarif's types.
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![];
+    let cases: [(&str, &[&str]); 4] = [
+        ("s3-wrong-route-table", &[]),
+        ("denied-vpc-endpoints", &[]),
+        ("scan-shared-subnets-short", &[]),
+        (
+            "s3-wrong-route-table",
+            &["--sarif-artifact", "./infra/service.tf"],
+        ),
+    ];
+    for (i, (name, extra)) in cases.iter().enumerate() {
+        let path = fixture(name);
+        let mut args = vec![
+            "check",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--format",
+            "sarif",
+        ];
+        args.extend_from_slice(extra);
+        let (_, stdout, stderr) = run(&args);
+        let typed: serde_sarif::sarif::Sarif =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{name}: {e}: {stderr}"));
+        assert_eq!(typed.runs.len(), 1);
+        let file = dir.path().join(format!("{i}.sarif"));
+        std::fs::write(&file, &stdout).unwrap();
+        files.push(file);
+    }
+    let python = crate::emulator::venv_python().expect("the test venv");
+    let script = "import json, sys\n\
+        from jsonschema import Draft7Validator\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        Draft7Validator.check_schema(schema)\n\
+        validator = Draft7Validator(schema)\n\
+        for path in sys.argv[2:]:\n\
+        \x20   errors = [f'{list(e.absolute_path)}: {e.message}' for e in validator.iter_errors(json.load(open(path)))]\n\
+        \x20   print(path, len(errors), errors[:3])\n\
+        \x20   if errors: sys.exit(1)\n";
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(sarif_schema())
+        .args(&files)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        files.len()
+    );
+}
+
+/// Code scanning shows an alert only at a file of the repository: `--sarif-artifact` names it
+/// (made repository-relative), else the checked --task-definition-file; `--sarif-output`
+/// writes the SARIF beside the main report, with the same results.
+#[test]
+fn sarif_points_at_the_file_that_defines_the_service() {
+    let path = fixture("s3-wrong-route-table");
+    let path = path.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let side = dir.path().join("out.sarif");
+    let (code, stdout, _) = run(&[
+        "check",
+        "--snapshot",
+        path,
+        "--format",
+        "github",
+        "--sarif-output",
+        side.to_str().unwrap(),
+        "--sarif-artifact",
+        "./infra\\service.tf",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("::error title=s3-gateway-route::"),
+        "{stdout}"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        stdout.matches("::error").count() + stdout.matches("::warning").count()
+    );
+    for r in results {
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "infra/service.tf"
+        );
+    }
+}

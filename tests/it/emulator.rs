@@ -24,7 +24,7 @@ struct Emulator {
 const HOW_TO_FIX: &str = "the emulator tests need python3 with venv and pip, and PyPI reachable \
     (or FP_MOTO_PYTHON pointing at a python that has moto[server] installed, see tests/emulator/README.md)";
 
-fn venv_python() -> Result<PathBuf, String> {
+pub fn venv_python() -> Result<PathBuf, String> {
     if let Ok(python) = std::env::var("FP_MOTO_PYTHON") {
         return Ok(PathBuf::from(python));
     }
