@@ -1,5 +1,6 @@
 //! The one integration-test binary (each tests/*.rs file would link the AWS SDK again).
 
+mod action;
 mod cli;
 mod cmd;
 mod denials;
