@@ -149,10 +149,12 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
     let findings = checks::run_scan(&snapshots, &options);
     let mut report = report::Report::new(&snapshots, findings);
     report.stats = calls.map(|c| c.stats());
-    report.artifact = args.sarif_artifact.clone().or_else(|| {
-        let file = args.target.task_definition_file.as_ref()?;
-        Some(file.to_string_lossy().into_owned())
-    });
+    report.artifact = args
+        .sarif_artifact
+        .as_deref()
+        .map(std::path::Path::new)
+        .or(args.target.task_definition_file.as_deref())
+        .map(relative_to_cwd);
     if let (true, Some(stats)) = (verbose, &report.stats) {
         eprintln!(
             "{} AWS calls, {} round trips on the critical path, {} ms: {}",
@@ -197,6 +199,16 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
         }
     }
     Ok(status)
+}
+
+/// A path under the working directory (in Actions, the repository root) as a relative one:
+/// code scanning places alerts at repository-relative paths.
+fn relative_to_cwd(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<ExitStatus> {

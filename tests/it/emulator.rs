@@ -550,6 +550,8 @@ fn check_task_definition_file(
             built["task_sg"].as_str().unwrap(),
             "--format",
             "json",
+            "--sarif-output",
+            file.with_extension("sarif").to_str().unwrap(),
         ],
     )
 }
@@ -585,6 +587,16 @@ fn task_definition_files_are_checked_without_registering(region: &str, built: &V
         .as_str()
         .unwrap()
         .contains("task memory 3000 MiB is not a Fargate size for 256 CPU units"));
+    // Code scanning alerts point at the checked file.
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(bad.with_extension("sarif")).unwrap())
+            .unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "task-definition");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        bad.to_str().unwrap()
+    );
     let requests = emulator_requests(key);
     assert!(
         requests.get("ecs:RegisterTaskDefinition").is_none(),
