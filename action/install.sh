@@ -4,7 +4,8 @@
 # (`bin` in $GITHUB_OUTPUT). Inputs come as environment variables (action.yml).
 #   FP_VERSION       a release tag, "latest", or empty (then FP_ACTION_REF when it is a tag)
 #   FP_ACTION_REF    the ref the action was used at (github.action_ref)
-#   FP_REPOSITORY    owner/name of the action (github.action_repository)
+#   FP_REPOSITORY    owner/name of the action (github.action_repository; the runner leaves it
+#                    empty in some composite-action contexts, actions/runner#2473, so it has a default)
 #   FP_RELEASES_URL  where the releases are (default https://github.com/$FP_REPOSITORY/releases)
 set -euo pipefail
 
@@ -35,7 +36,8 @@ if [[ "$version" =~ ^[0-9] ]]; then
   version="v$version"
 fi
 
-releases="${FP_RELEASES_URL:-https://github.com/${FP_REPOSITORY:?FP_REPOSITORY or FP_RELEASES_URL must be set}/releases}"
+repository="${FP_REPOSITORY:-fargate-preflight/fargate-preflight}"
+releases="${FP_RELEASES_URL:-https://github.com/$repository/releases}"
 if [[ "$version" == latest ]]; then
   base="$releases/latest/download"
 else
@@ -46,7 +48,7 @@ asset="fargate-preflight-$target.tar.xz"
 work="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/fargate-preflight.XXXXXX")"
 fetch() {
   curl --fail --silent --show-error --location --retry 3 --output "$2" "$1" ||
-    fail "cannot download $1 (is $version a release of ${FP_REPOSITORY:-this action}?)"
+    fail "cannot download $1 (is $version a release of $repository?)"
 }
 fetch "$base/$asset" "$work/$asset"
 fetch "$base/$asset.sha256" "$work/$asset.sha256"

@@ -127,6 +127,11 @@ fn install_downloads_verifies_and_unpacks_the_release_binary() {
     );
     assert!(stderr.contains("v1.2.3"), "{stderr}");
     assert!(!missing.github_output.contains("bin="));
+    // The runner can leave github.action_repository empty in a composite action
+    // (actions/runner#2473): the project's own repository stands in.
+    let unnamed = install(root, &[("FP_VERSION", "v1.2.3"), ("FP_REPOSITORY", "")]);
+    assert!(String::from_utf8_lossy(&unnamed.output.stderr)
+        .contains("is v1.2.3 a release of fargate-preflight/fargate-preflight?"));
 
     // No binary for the runner.
     let windows = install(root, &[("RUNNER_OS", "Windows")]);
