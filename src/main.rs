@@ -146,8 +146,8 @@ async fn check(args: CheckArgs, color: bool, verbose: bool) -> anyhow::Result<Ex
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let findings = checks::run_scan(&snapshots, &options);
-    let mut report = report::Report::new(&snapshots, findings);
+    let scan = checks::run_scan(&snapshots, &options);
+    let mut report = report::Report::new(&snapshots, scan);
     report.stats = calls.map(|c| c.stats());
     report.artifact = args
         .sarif_artifact
@@ -260,7 +260,7 @@ async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<E
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let findings = checks::run_scan(&snapshots, &options);
+    let scan = checks::run_scan(&snapshots, &options);
     // Without the stopped tasks the events and the preflight still stand; the gap is an
     // error of its own.
     let (stopped, unread) = match stopped {
@@ -268,12 +268,12 @@ async fn diagnose_command(args: DiagnoseArgs, verbose: bool) -> anyhow::Result<E
         Fetched::Failed { error } => (vec![], Some(error)),
     };
     let occurrences = diagnose::occurrences(&snapshots[0].workload, &stopped);
-    let failures = diagnose::explain(occurrences, &findings);
+    let failures = diagnose::explain(occurrences, &scan.findings);
     let unread_text = unread
         .as_ref()
         .map(|e| format!("Could not read the stopped tasks: {}\n\n", e.describe()))
         .unwrap_or_default();
-    let mut report = report::Report::new(&snapshots, findings);
+    let mut report = report::Report::new(&snapshots, scan);
     let mut stats = calls.stats();
     for (operation, n) in observer.calls.stats().api_calls_by_operation {
         stats.api_calls += n;

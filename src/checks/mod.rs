@@ -356,8 +356,15 @@ pub static SCAN_REGISTRY: &[ScanCheck] = &[
     },
 ];
 
-/// Every check on every service, then (for more than one service) the scan-wide rules.
-pub fn run_scan(snapshots: &[Snapshot], options: &Options) -> Vec<Finding> {
+/// What a run found, and the path of the task subnets it judged (drawn from the same facts).
+pub struct Scan {
+    pub findings: Vec<Finding>,
+    pub paths: Vec<PathPicture>,
+}
+
+/// Every check on every service, then (for more than one service) the scan-wide rules;
+/// then each service's distinct task-subnet paths, with the links its failing findings break.
+pub fn run_scan(snapshots: &[Snapshot], options: &Options) -> Scan {
     let contexts: Vec<Context> = snapshots.iter().map(|s| Context::new(s, options)).collect();
     let mut findings: Vec<Finding> = contexts.iter().flat_map(run_context).collect();
     if contexts.len() > 1 {
@@ -369,23 +376,18 @@ pub fn run_scan(snapshots: &[Snapshot], options: &Options) -> Vec<Finding> {
             );
         }
     }
-    findings
-}
-
-/// The distinct path of each service's task subnets, with the links its failing findings break.
-pub fn path_pictures(snapshots: &[Snapshot], findings: &[Finding]) -> Vec<PathPicture> {
-    let options = Options::default();
-    snapshots
+    let paths = contexts
         .iter()
-        .flat_map(|snap| {
+        .flat_map(|ctx| {
             let own: Vec<Finding> = findings
                 .iter()
-                .filter(|f| f.service == snap.workload.service)
+                .filter(|f| f.service == ctx.snap.workload.service)
                 .cloned()
                 .collect();
-            picture::pictures(&Context::new(snap, &options), &own)
+            picture::pictures(ctx, &own)
         })
-        .collect()
+        .collect();
+    Scan { findings, paths }
 }
 
 pub fn run_all(snapshot: &Snapshot, options: &Options) -> Vec<Finding> {

@@ -146,10 +146,10 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(snapshots: &[Snapshot], findings: Vec<Finding>) -> Self {
+    pub fn new(snapshots: &[Snapshot], scan: checks::Scan) -> Self {
+        let checks::Scan { findings, paths } = scan;
         let first = snapshots.first().expect("at least one service");
         let single = snapshots.len() == 1;
-        let paths = checks::path_pictures(snapshots, &findings);
         let task_definition = |s: &Snapshot| {
             s.task_definition
                 .ok()

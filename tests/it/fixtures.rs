@@ -1598,7 +1598,7 @@ fn scan_with(name: &str, options: &Options) -> Vec<Finding> {
     let text = std::fs::read_to_string(fixture(name)).expect("fixture");
     let file: fargate_preflight::snapshot::SnapshotFile =
         serde_json::from_str(&text).expect("snapshot file");
-    checks::run_scan(&file.into_snapshots(), options)
+    checks::run_scan(&file.into_snapshots(), options).findings
 }
 
 #[test]

@@ -17,7 +17,7 @@ fn verdict_lines(snapshot_path: &Path) -> String {
     let snapshots = file.into_snapshots();
     let several = snapshots.len() > 1;
     let mut out = String::new();
-    for f in checks::run_scan(&snapshots, &Options::default()) {
+    for f in checks::run_scan(&snapshots, &Options::default()).findings {
         let service = match (several, f.service.as_deref()) {
             (true, Some(s)) => format!("{s}: "),
             (true, None) => "(scan) ".to_string(),

@@ -38,13 +38,15 @@ fn render(path: &std::path::Path) -> Rendered {
     let snapshots = serde_json::from_str::<SnapshotFile>(&text)
         .expect("fixture parses")
         .into_snapshots();
-    let findings = checks::run_scan(&snapshots, &Options::default());
-    let failing = findings
+    let scan = checks::run_scan(&snapshots, &Options::default());
+    let failing = scan
+        .findings
         .iter()
         .filter(|f| f.status == Status::Fail)
         .map(|f| f.check.to_string())
         .collect();
-    let drawn_failures = findings
+    let drawn_failures = scan
+        .findings
         .iter()
         .filter(|f| f.status == Status::Fail && PATH_CHECKS.contains(&f.check))
         .filter(|f| names_a_drawn_thing(&f.resource))
@@ -56,7 +58,7 @@ fn render(path: &std::path::Path) -> Rendered {
         .collect();
     let markdown = Format::Markdown
         .renderer()
-        .render(&Report::new(&snapshots, findings), Style::default());
+        .render(&Report::new(&snapshots, scan), Style::default());
     let diagrams = markdown
         .split("```mermaid\n")
         .skip(1)
